@@ -1,0 +1,2 @@
+//! The study's measurements on any network from `actfn-model`: activation curves, gradients at
+//! initialization, layer outputs and dead neurons.

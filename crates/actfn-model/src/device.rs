@@ -1,0 +1,60 @@
+//! The one place where a device name (`cpu`, `cuda[:N]`, `metal[:N]`) becomes a candle `Device`.
+
+use candle_core::Device;
+
+use crate::{Error, Result};
+
+/// Parses `cpu`, `cuda`, `cuda:N`, `metal` or `metal:N` into a device.
+///
+/// A CUDA or Metal device in a build without that backend is an error that says which feature to
+/// enable.
+pub fn parse_device(spec: &str) -> Result<Device> {
+    let spec = spec.trim().to_ascii_lowercase();
+    let (kind, ordinal) = match spec.split_once(':') {
+        Some((kind, n)) => {
+            let ordinal = n.parse::<usize>().map_err(|_| {
+                Error::Device(format!(
+                    "bad device ordinal {n:?} in {spec:?}: expected e.g. cuda:0"
+                ))
+            })?;
+            (kind, ordinal)
+        }
+        None => (spec.as_str(), 0),
+    };
+    match kind {
+        "cpu" if ordinal == 0 => Ok(Device::Cpu),
+        "cuda" if !candle_core::utils::cuda_is_available() => Err(Error::Device(format!(
+            "device {spec:?} needs a build with CUDA: add `--features cuda` to the cargo command"
+        ))),
+        "metal" if !candle_core::utils::metal_is_available() => Err(Error::Device(format!(
+            "device {spec:?} needs a build with Metal: add `--features metal` to the cargo command"
+        ))),
+        "cuda" => Ok(Device::new_cuda(ordinal)?),
+        "metal" => Ok(Device::new_metal(ordinal)?),
+        _ => Err(Error::Device(format!(
+            "unknown device {spec:?}: expected cpu, cuda, cuda:N, metal or metal:N"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_parses_and_unknown_names_are_errors() {
+        assert!(parse_device("CPU").unwrap().is_cpu());
+        let err = parse_device("tpu").unwrap_err().to_string();
+        assert!(err.contains("unknown device \"tpu\""), "{err}");
+        let err = parse_device("cuda:x").unwrap_err().to_string();
+        assert!(err.contains("bad device ordinal"), "{err}");
+    }
+
+    #[test]
+    fn cuda_without_the_feature_names_the_fix() {
+        if !candle_core::utils::cuda_is_available() {
+            let err = parse_device("cuda").unwrap_err().to_string();
+            assert!(err.contains("--features cuda"), "{err}");
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The study's `BaseNetwork`: an MLP with one activation function, seeded PyTorch-style
+//! initialization, and checkpoints as a JSON config plus safetensors weights.
+//!
+//! Parameters are named as PyTorch's `nn.Sequential` names them (`layers.0.weight`,
+//! `layers.0.bias`, `layers.2.weight`, ...), weights laid out `[out, in]`, so a checkpoint maps one
+//! to one onto the study's `state_dict`.
+//!
+//! ```
+//! use actfn_model::{BaseNetwork, BaseNetworkConfig};
+//! use candle_core::{DType, Device, Tensor};
+//!
+//! let config = BaseNetworkConfig::default(); // 784-512-256-256-128-10, ReLU
+//! let (net, _varmap) = BaseNetwork::seeded(config, 42, &Device::Cpu)?;
+//! assert_eq!(net.parameter_count(), 633_226);
+//!
+//! let images = Tensor::zeros((2, 1, 28, 28), DType::F32, &Device::Cpu)?;
+//! let logits = net.forward(&images)?; // any [N, ...] input is flattened
+//! assert_eq!(logits.dims(), [2, 10]);
+//!
+//! let dir = tempfile::tempdir()?;
+//! net.save(dir.path(), "FashionMNIST_relu")?;
+//! let again = BaseNetwork::load(dir.path(), "FashionMNIST_relu", &Device::Cpu)?;
+//! assert_eq!(again.config(), net.config());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod checkpoint;
+mod config;
+mod device;
+mod error;
+mod network;
+pub mod rng;
+
+pub use checkpoint::{atomic_write, config_path, weights_path};
+pub use config::BaseNetworkConfig;
+pub use device::parse_device;
+pub use error::{Error, Result};
+pub use network::{BaseNetwork, init_varmap, layer_names};

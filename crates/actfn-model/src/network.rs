@@ -1,0 +1,213 @@
+//! The MLP itself: seeded initialization, the forward pass, every layer's output, checkpoints.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use actfn_activations::Activation;
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{Linear, Module, VarBuilder, VarMap};
+use rand::Rng;
+use rand::distr::{Distribution, Uniform};
+
+use crate::checkpoint::{self, config_path, weights_path};
+use crate::rng::{self, Stream};
+use crate::{BaseNetworkConfig, Error, Result};
+
+/// The study's BaseNetwork: `Linear, act, Linear, act, ..., Linear`.
+#[derive(Debug, Clone)]
+pub struct BaseNetwork {
+    config: BaseNetworkConfig,
+    linears: Vec<Linear>,
+}
+
+/// The parameter names of each linear layer, `("layers.{2i}.weight", "layers.{2i}.bias")`, as
+/// PyTorch's `nn.Sequential` numbers them (activations take the odd indices).
+pub fn layer_names(config: &BaseNetworkConfig) -> Vec<(String, String)> {
+    (0..config.layer_shapes().len())
+        .map(|i| {
+            (
+                format!("layers.{}.weight", 2 * i),
+                format!("layers.{}.bias", 2 * i),
+            )
+        })
+        .collect()
+}
+
+/// Fills a fresh [`VarMap`] with weights drawn as PyTorch's `nn.Linear` draws them: weights and
+/// biases uniform in `(-1/sqrt(fan_in), 1/sqrt(fan_in))`, layer by layer, weight before bias,
+/// row-major. The numbers depend only on `rng` and the sizes, not on the activation function.
+pub fn init_varmap(
+    config: &BaseNetworkConfig,
+    rng: &mut impl Rng,
+    device: &Device,
+) -> Result<VarMap> {
+    config.validate()?;
+    let varmap = VarMap::new();
+    {
+        let mut vars = varmap.data().lock().map_err(|_| {
+            Error::InvalidConfig("the variable map's lock was poisoned by a panic".into())
+        })?;
+        for ((fan_in, fan_out), (weight_name, bias_name)) in
+            config.layer_shapes().into_iter().zip(layer_names(config))
+        {
+            let bound = 1.0 / (fan_in as f32).sqrt();
+            let uniform = Uniform::new(-bound, bound).map_err(|e| {
+                Error::InvalidConfig(format!("cannot draw weights for fan-in {fan_in}: {e}"))
+            })?;
+            let weight: Vec<f32> = uniform
+                .sample_iter(&mut *rng)
+                .take(fan_in * fan_out)
+                .collect();
+            let bias: Vec<f32> = uniform.sample_iter(&mut *rng).take(fan_out).collect();
+            let weight = Tensor::from_vec(weight, (fan_out, fan_in), device)?;
+            let bias = Tensor::from_vec(bias, fan_out, device)?;
+            vars.insert(weight_name, Var::from_tensor(&weight)?);
+            vars.insert(bias_name, Var::from_tensor(&bias)?);
+        }
+    }
+    Ok(varmap)
+}
+
+impl BaseNetwork {
+    /// Builds the network from the weights in `vb`, checking each tensor's shape.
+    pub fn new(config: BaseNetworkConfig, vb: VarBuilder) -> Result<Self> {
+        config.validate()?;
+        let linears = config
+            .layer_shapes()
+            .into_iter()
+            .zip(layer_names(&config))
+            .map(|((fan_in, fan_out), (weight_name, bias_name))| {
+                let weight = vb.get((fan_out, fan_in), &weight_name)?;
+                let bias = vb.get(fan_out, &bias_name)?;
+                Ok(Linear::new(weight, Some(bias)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { config, linears })
+    }
+
+    /// A trainable network with the seeded initial weights (the [`Stream::Init`] stream of
+    /// `seed`), and the [`VarMap`] that holds them for an optimizer.
+    ///
+    /// The same seed gives bit-identical weights whatever the activation function, as the study's
+    /// `set_seed(42)` before each network does.
+    pub fn seeded(config: BaseNetworkConfig, seed: u64, device: &Device) -> Result<(Self, VarMap)> {
+        let varmap = init_varmap(&config, &mut rng::seeded(seed, Stream::Init), device)?;
+        let net = Self::new(config, VarBuilder::from_varmap(&varmap, DType::F32, device))?;
+        Ok((net, varmap))
+    }
+
+    /// The network's config.
+    pub fn config(&self) -> &BaseNetworkConfig {
+        &self.config
+    }
+
+    /// The activation function between the linear layers.
+    pub fn activation(&self) -> Activation {
+        self.config.act_fn
+    }
+
+    /// The linear layers, input side first.
+    pub fn linears(&self) -> &[Linear] {
+        &self.linears
+    }
+
+    /// Every parameter under its PyTorch name.
+    pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        self.linears
+            .iter()
+            .zip(layer_names(&self.config))
+            .flat_map(|(linear, (weight_name, bias_name))| {
+                let mut pairs = vec![(weight_name, linear.weight().clone())];
+                if let Some(bias) = linear.bias() {
+                    pairs.push((bias_name, bias.clone()));
+                }
+                pairs
+            })
+            .collect()
+    }
+
+    /// The number of scalar parameters.
+    pub fn parameter_count(&self) -> usize {
+        self.named_parameters()
+            .iter()
+            .map(|(_, t)| t.elem_count())
+            .sum()
+    }
+
+    /// Flattens an `[N, ...]` input to `[N, input_size]`.
+    fn flatten(&self, xs: &Tensor) -> Result<Tensor> {
+        let batch = xs.dims().first().copied().unwrap_or(0);
+        let features = xs.elem_count().checked_div(batch).unwrap_or(0);
+        if features != self.config.input_size {
+            return Err(Error::InvalidConfig(format!(
+                "input of shape {:?} has {features} features per sample, the network expects {}",
+                xs.dims(),
+                self.config.input_size
+            )));
+        }
+        Ok(xs.reshape((batch, features))?)
+    }
+
+    /// Every layer's output in order: linear, activation, linear, ..., the last linear (logits).
+    ///
+    /// The diagnostics use all but the last; the study's `net.layers[:-1]` loop.
+    pub fn forward_layers(&self, xs: &Tensor) -> Result<Vec<Tensor>> {
+        let mut outputs = Vec::with_capacity(2 * self.linears.len());
+        let mut x = self.flatten(xs)?;
+        for (i, linear) in self.linears.iter().enumerate() {
+            x = linear.forward(&x)?;
+            outputs.push(x.clone());
+            if i + 1 < self.linears.len() {
+                x = self.config.act_fn.forward(&x)?;
+                outputs.push(x.clone());
+            }
+        }
+        Ok(outputs)
+    }
+
+    /// Saves `<dir>/<name>.config` and `<dir>/<name>.safetensors`, each written to a temporary
+    /// file and renamed, so a crash never leaves a half-written checkpoint.
+    pub fn save(&self, dir: &Path, name: &str) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let tensors: HashMap<String, Tensor> = self.named_parameters().into_iter().collect();
+        checkpoint::save_weights(&tensors, &weights_path(dir, name))?;
+        checkpoint::atomic_write(&config_path(dir, name), self.config.to_json().as_bytes())
+    }
+
+    /// Rebuilds a network from `<dir>/<name>.config` and its `<dir>/<name>.safetensors`.
+    ///
+    /// A missing, truncated or mismatched file is an error naming the file and, where one is at
+    /// fault, the tensor.
+    pub fn load(dir: &Path, name: &str, device: &Device) -> Result<Self> {
+        let config = BaseNetworkConfig::read(&config_path(dir, name))?;
+        let path = weights_path(dir, name);
+        let tensors = checkpoint::load_weights(&path, &config, device)?;
+        Self::new(
+            config,
+            VarBuilder::from_tensors(tensors, DType::F32, device),
+        )
+    }
+}
+
+impl Module for BaseNetwork {
+    fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        let mut x = self.flatten(xs).map_err(candle_core::Error::wrap)?;
+        for (i, linear) in self.linears.iter().enumerate() {
+            x = linear.forward(&x)?;
+            if i + 1 < self.linears.len() {
+                x = self.config.act_fn.forward(&x)?;
+            }
+        }
+        Ok(x)
+    }
+}
+
+impl BaseNetwork {
+    /// The logits for a batch of images, `[N, num_classes]`.
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        Ok(Module::forward(self, xs)?)
+    }
+}

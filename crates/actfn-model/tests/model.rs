@@ -1,0 +1,193 @@
+//! Tests of the network: parameter count, seeded initialization, forward shapes, checkpoints.
+
+use actfn_activations::Activation;
+use actfn_model::{BaseNetwork, BaseNetworkConfig, Error, config_path, weights_path};
+use candle_core::{DType, Device, Tensor};
+
+fn weights(net: &BaseNetwork) -> Vec<(String, Vec<f32>)> {
+    net.named_parameters()
+        .into_iter()
+        .map(|(name, t)| (name, t.flatten_all().unwrap().to_vec1::<f32>().unwrap()))
+        .collect()
+}
+
+/// A fixed input: 3 images with a deterministic pattern in [-1, 1].
+fn fixed_input() -> Tensor {
+    let xs: Vec<f32> = (0..3 * 784)
+        .map(|i| ((i * 37 % 255) as f32 / 255.0 - 0.5) / 0.5)
+        .collect();
+    Tensor::from_vec(xs, (3, 1, 28, 28), &Device::Cpu).unwrap()
+}
+
+#[test]
+fn the_default_network_has_the_studys_parameter_count() {
+    let (net, varmap) =
+        BaseNetwork::seeded(BaseNetworkConfig::default(), 42, &Device::Cpu).unwrap();
+    assert_eq!(net.parameter_count(), 633_226);
+    assert_eq!(
+        varmap
+            .all_vars()
+            .iter()
+            .map(|v| v.elem_count())
+            .sum::<usize>(),
+        633_226
+    );
+    let names: Vec<String> = net.named_parameters().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names[..4],
+        [
+            "layers.0.weight",
+            "layers.0.bias",
+            "layers.2.weight",
+            "layers.2.bias"
+        ]
+    );
+    assert_eq!(names[9], "layers.8.bias");
+}
+
+#[test]
+fn initialization_follows_pytorchs_linear_default() {
+    let (net, _) = BaseNetwork::seeded(BaseNetworkConfig::default(), 42, &Device::Cpu).unwrap();
+    for ((name, values), (fan_in, _)) in weights(&net)
+        .iter()
+        .step_by(2)
+        .zip(net.config().layer_shapes())
+    {
+        let bound = 1.0 / (fan_in as f32).sqrt();
+        assert!(
+            values.iter().all(|v| v.abs() <= bound),
+            "{name} exceeds ±{bound}"
+        );
+    }
+    let (_, first) = &weights(&net)[0];
+    let n = first.len() as f64;
+    let mean = first.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+    let std = (first
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    let expected = 1.0 / (3.0f64 * 784.0).sqrt();
+    assert!(
+        (std / expected - 1.0).abs() < 0.02,
+        "std {std}, expected {expected}"
+    );
+}
+
+#[test]
+fn the_same_seed_gives_identical_weights_whatever_the_activation() {
+    let reference = weights(
+        &BaseNetwork::seeded(BaseNetworkConfig::default(), 42, &Device::Cpu)
+            .unwrap()
+            .0,
+    );
+    for act in Activation::all() {
+        let config = BaseNetworkConfig::with_activation(act);
+        let net = BaseNetwork::seeded(config, 42, &Device::Cpu).unwrap().0;
+        assert!(
+            weights(&net) == reference,
+            "{act} starts from other weights"
+        );
+    }
+    let other = weights(
+        &BaseNetwork::seeded(BaseNetworkConfig::default(), 43, &Device::Cpu)
+            .unwrap()
+            .0,
+    );
+    assert!(other != reference, "seed 43 gave seed 42's weights");
+}
+
+#[test]
+fn forward_flattens_and_forward_layers_returns_every_layer() {
+    let (net, _) = BaseNetwork::seeded(BaseNetworkConfig::default(), 0, &Device::Cpu).unwrap();
+    let x = fixed_input();
+    let logits = net.forward(&x).unwrap();
+    assert_eq!(logits.dims(), [3, 10]);
+    let layers = net.forward_layers(&x).unwrap();
+    let widths: Vec<usize> = layers.iter().map(|t| t.dims()[1]).collect();
+    assert_eq!(widths, [512, 512, 256, 256, 256, 256, 128, 128, 10]);
+    let last = layers.last().unwrap();
+    assert_eq!(
+        last.to_vec2::<f32>().unwrap(),
+        logits.to_vec2::<f32>().unwrap()
+    );
+    let err = net
+        .forward(&Tensor::zeros((2, 783), DType::F32, &Device::Cpu).unwrap())
+        .unwrap_err();
+    assert!(err.to_string().contains("783 features"), "{err}");
+}
+
+#[test]
+fn save_then_load_gives_bit_identical_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    for act in Activation::all() {
+        let (net, _) =
+            BaseNetwork::seeded(BaseNetworkConfig::with_activation(act), 7, &Device::Cpu).unwrap();
+        let name = format!("FashionMNIST_{}", act.key());
+        net.save(dir.path(), &name).unwrap();
+        let loaded = BaseNetwork::load(dir.path(), &name, &Device::Cpu).unwrap();
+        assert_eq!(loaded.config(), net.config());
+        let (a, b) = (
+            net.forward(&fixed_input()).unwrap(),
+            loaded.forward(&fixed_input()).unwrap(),
+        );
+        assert_eq!(
+            a.to_vec2::<f32>().unwrap(),
+            b.to_vec2::<f32>().unwrap(),
+            "{act}"
+        );
+    }
+    // No temporary file is left beside the checkpoints.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_checkpoint_that_does_not_fit_its_config_names_the_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, _) = BaseNetwork::seeded(BaseNetworkConfig::default(), 1, &Device::Cpu).unwrap();
+    net.save(dir.path(), "net").unwrap();
+    // Same weights, but a config whose second hidden layer is wider.
+    let wider = BaseNetworkConfig {
+        hidden_sizes: vec![512, 300, 256, 128],
+        ..BaseNetworkConfig::default()
+    };
+    std::fs::write(config_path(dir.path(), "net"), wider.to_json()).unwrap();
+    let err = BaseNetwork::load(dir.path(), "net", &Device::Cpu).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, Error::Checkpoint { .. }), "{message}");
+    assert!(
+        message.contains("layers.2.weight") && message.contains("[256, 512]"),
+        "{message}"
+    );
+    assert!(message.contains("net.safetensors"), "{message}");
+}
+
+#[test]
+fn truncated_and_missing_files_are_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, _) = BaseNetwork::seeded(BaseNetworkConfig::default(), 1, &Device::Cpu).unwrap();
+    net.save(dir.path(), "net").unwrap();
+    let weights_file = weights_path(dir.path(), "net");
+    let bytes = std::fs::read(&weights_file).unwrap();
+    for cut in [0, 7, 100, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(&weights_file, &bytes[..cut]).unwrap();
+        let message = BaseNetwork::load(dir.path(), "net", &Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("net.safetensors") && message.contains("not a readable safetensors"),
+            "cut {cut}: {message}"
+        );
+    }
+    std::fs::remove_file(config_path(dir.path(), "net")).unwrap();
+    let message = BaseNetwork::load(dir.path(), "net", &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("net.config"), "{message}");
+}
