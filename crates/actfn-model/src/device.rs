@@ -37,6 +37,15 @@ pub fn parse_device(spec: &str) -> Result<Device> {
     }
 }
 
+/// The name [`parse_device`] reads back: `cpu`, `cuda:N` or `metal:N`.
+pub fn device_name(device: &Device) -> String {
+    match device.location() {
+        candle_core::DeviceLocation::Cpu => "cpu".to_string(),
+        candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
+        candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +53,7 @@ mod tests {
     #[test]
     fn cpu_parses_and_unknown_names_are_errors() {
         assert!(parse_device("CPU").unwrap().is_cpu());
+        assert_eq!(device_name(&parse_device("cpu").unwrap()), "cpu");
         let err = parse_device("tpu").unwrap_err().to_string();
         assert!(err.contains("unknown device \"tpu\""), "{err}");
         let err = parse_device("cuda:x").unwrap_err().to_string();

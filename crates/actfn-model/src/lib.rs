@@ -33,6 +33,6 @@ pub mod rng;
 
 pub use checkpoint::{atomic_write, config_path, weights_path};
 pub use config::BaseNetworkConfig;
-pub use device::parse_device;
+pub use device::{device_name, parse_device};
 pub use error::{Error, Result};
 pub use network::{BaseNetwork, init_varmap, layer_names};

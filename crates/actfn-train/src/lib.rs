@@ -1,2 +1,35 @@
-//! Training as the study trains: momentum SGD, early stopping on validation accuracy, the best
-//! checkpoint, and per-epoch metrics.
+//! Training as the study trains: momentum SGD with PyTorch's semantics, early stopping on
+//! validation accuracy, the best checkpoint reloaded for the test accuracy, and per-epoch metrics.
+//!
+//! ```
+//! use actfn_train::{EarlyStopping, Sgd, SgdConfig, Verdict};
+//! use candle_core::{Device, Tensor, Var};
+//! use candle_nn::Optimizer;
+//!
+//! // Early stopping as the study does it: patience 7 on validation accuracy.
+//! let mut stopping = EarlyStopping::new(7);
+//! assert_eq!(stopping.record(0.80), Verdict::NewBest);
+//! assert_eq!(stopping.record(0.79), Verdict::Continue);
+//!
+//! // One step of momentum SGD on w = [1.0] with loss w^2.
+//! let w = Var::new(&[1.0f32], &Device::Cpu)?;
+//! let mut sgd = Sgd::new(vec![w.clone()], SgdConfig::default())?;
+//! let loss = w.as_tensor().sqr()?.sum_all()?;
+//! sgd.backward_step(&loss)?;
+//! assert_eq!(w.as_tensor().to_vec1::<f32>()?, [0.98]); // 1 - 0.01 * 2
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod early_stopping;
+mod error;
+mod metrics;
+mod observer;
+mod sgd;
+mod trainer;
+
+pub use early_stopping::{EarlyStopping, Verdict};
+pub use error::{Error, Result};
+pub use metrics::{EpochMetrics, RunSummary, read_summary, write_metrics_csv};
+pub use observer::{Observer, Silent};
+pub use sgd::{Sgd, SgdConfig};
+pub use trainer::{Outcome, TrainConfig, accuracy, run_dir, train};

@@ -1,0 +1,270 @@
+//! The study's `train_model` and `test_model`: the training loop, early stopping, the best
+//! checkpoint, and the test accuracy of that checkpoint.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use actfn_data::{Split, Splits};
+use actfn_model::rng::{self, Stream};
+use actfn_model::{BaseNetwork, BaseNetworkConfig, weights_path};
+use candle_core::{D, DType};
+use candle_nn::Optimizer;
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::write_summary;
+use crate::{
+    EarlyStopping, EpochMetrics, Error, Observer, Result, RunSummary, Sgd, SgdConfig, Verdict,
+    read_summary, write_metrics_csv,
+};
+
+/// The settings of a training run. `Default` is the study's: at most 50 epochs, patience 7,
+/// batch 256 (evaluation 1024), SGD lr 0.01 momentum 0.9, seed 42, the full training split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// The most epochs to train.
+    pub max_epochs: usize,
+    /// Epochs without a better validation accuracy before stopping.
+    pub patience: usize,
+    /// Training batch size (the last short batch of an epoch is dropped, as the study does).
+    pub batch_size: usize,
+    /// Batch size of validation and test passes.
+    pub eval_batch_size: usize,
+    /// The optimizer.
+    pub optimizer: SgdConfig,
+    /// Seed of the initial weights and of the batch order.
+    pub seed: u64,
+    /// Train on the first `subset` images of the training split only (quick runs).
+    pub subset: Option<usize>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            max_epochs: 50,
+            patience: 7,
+            batch_size: 256,
+            eval_batch_size: 1024,
+            optimizer: SgdConfig::default(),
+            seed: 42,
+            subset: None,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every setting's range, naming the one at fault.
+    pub fn validate(&self) -> Result<()> {
+        let positive = [
+            ("max_epochs (--epochs)", self.max_epochs),
+            ("batch_size (--batch-size)", self.batch_size),
+            ("eval_batch_size", self.eval_batch_size),
+        ];
+        for (name, value) in positive {
+            if value == 0 {
+                return Err(Error::InvalidSetting(format!(
+                    "{name} must be at least 1, got 0"
+                )));
+            }
+        }
+        if self.subset == Some(0) {
+            return Err(Error::InvalidSetting(
+                "--subset must be at least 1, got 0".into(),
+            ));
+        }
+        self.optimizer.validate().map_err(Error::InvalidSetting)
+    }
+}
+
+/// The folder that holds a run's `train_config.json`, `metrics.csv` and `summary.json`:
+/// `<checkpoint_dir>/<name>/`, beside the checkpoint `<checkpoint_dir>/<name>.{config,safetensors}`.
+pub fn run_dir(checkpoint_dir: &Path, name: &str) -> PathBuf {
+    checkpoint_dir.join(name)
+}
+
+/// The result of [`train`].
+#[derive(Debug)]
+pub struct Outcome {
+    /// The best checkpoint, reloaded.
+    pub network: BaseNetwork,
+    /// Its test accuracy.
+    pub test_acc: f64,
+    /// Whether this call trained (false when an existing checkpoint skipped training).
+    pub trained: bool,
+    /// The run's summary: this run's, or the saved one of the run that made the checkpoint (none
+    /// for a checkpoint made elsewhere, e.g. imported).
+    pub summary: Option<RunSummary>,
+    /// Per-epoch metrics of this run (empty when training was skipped).
+    pub metrics: Vec<EpochMetrics>,
+}
+
+/// The share of `split` that `net` classifies correctly, in batches of `batch_size`, in order.
+pub fn accuracy(net: &BaseNetwork, split: &Split, batch_size: usize) -> Result<f64> {
+    if split.is_empty() {
+        return Err(Error::InvalidSetting(
+            "cannot measure accuracy on an empty split".into(),
+        ));
+    }
+    let mut correct = 0.0f64;
+    for batch in split.batches(batch_size, None, false)? {
+        let (images, labels) = batch?;
+        correct += count_correct(&net.forward(&images)?, &labels)?;
+    }
+    Ok(correct / split.len() as f64)
+}
+
+/// How many rows of `logits` have their maximum at the label.
+fn count_correct(logits: &candle_core::Tensor, labels: &candle_core::Tensor) -> Result<f64> {
+    let hits = logits
+        .argmax(D::Minus1)?
+        .eq(labels)?
+        .to_dtype(DType::F32)?
+        .sum_all()?;
+    Ok(f64::from(hits.to_scalar::<f32>()?))
+}
+
+/// Trains a network as the study's `train_model` does, or skips training when
+/// `<dir>/<name>.safetensors` exists and `overwrite` is false.
+///
+/// The network starts from the seeded initial weights (the same for every activation). After
+/// each epoch a new best validation accuracy saves the checkpoint; `patience` epochs without one
+/// stop the run. The best checkpoint is then reloaded and its test accuracy measured. The run
+/// folder ([`run_dir`]) receives `train_config.json`, `metrics.csv` (rewritten after every epoch)
+/// and `summary.json`.
+pub fn train(
+    net_config: &BaseNetworkConfig,
+    config: &TrainConfig,
+    splits: &Splits,
+    dir: &Path,
+    name: &str,
+    overwrite: bool,
+    observer: &mut dyn Observer,
+) -> Result<Outcome> {
+    config.validate()?;
+    net_config.validate()?;
+    let device = splits.train.images.device().clone();
+    let run = run_dir(dir, name);
+    let summary_path = run.join("summary.json");
+    if weights_path(dir, name).is_file() {
+        if !overwrite {
+            observer.message(&format!(
+                "{name}: checkpoint exists, skipping training (--overwrite retrains)"
+            ));
+            let network = BaseNetwork::load(dir, name, &device)?;
+            let test_acc = accuracy(&network, &splits.test, config.eval_batch_size)?;
+            let summary = read_summary(&summary_path).ok();
+            return Ok(Outcome {
+                network,
+                test_acc,
+                trained: false,
+                summary,
+                metrics: Vec::new(),
+            });
+        }
+        observer.message(&format!(
+            "{name}: checkpoint exists, but will be overwritten"
+        ));
+    }
+
+    let started = Instant::now();
+    let train_split = match config.subset {
+        Some(n) => splits.train.head(n)?,
+        None => splits.train.clone(),
+    };
+    let steps = train_split.len() / config.batch_size;
+    if steps == 0 {
+        return Err(Error::InvalidSetting(format!(
+            "{} training images make no full batch of {}: lower --batch-size or raise --subset",
+            train_split.len(),
+            config.batch_size
+        )));
+    }
+    std::fs::create_dir_all(&run).map_err(|e| Error::File {
+        path: run.clone(),
+        reason: e.to_string(),
+    })?;
+    let config_json = serde_json::to_string_pretty(config).map_err(|e| Error::File {
+        path: run.join("train_config.json"),
+        reason: e.to_string(),
+    })?;
+    actfn_model::atomic_write(&run.join("train_config.json"), config_json.as_bytes())?;
+
+    let (net, varmap) = BaseNetwork::seeded(net_config.clone(), config.seed, &device)?;
+    let mut optimizer = Sgd::new(varmap.all_vars(), config.optimizer)?;
+    let mut shuffle = rng::seeded(config.seed, Stream::Shuffle);
+    let mut stopping = EarlyStopping::new(config.patience);
+    let mut metrics = Vec::new();
+    let mut stopped_early = false;
+
+    for epoch in 1..=config.max_epochs {
+        let epoch_started = Instant::now();
+        observer.epoch_started(epoch, steps);
+        let (mut loss_sum, mut correct) = (0.0f64, 0.0f64);
+        for (step, batch) in train_split
+            .batches(config.batch_size, Some(&mut shuffle), true)?
+            .enumerate()
+        {
+            let (images, labels) = batch?;
+            let logits = net.forward(&images)?;
+            let loss = candle_nn::loss::cross_entropy(&logits, &labels)?;
+            let loss_value = loss.to_scalar::<f32>()?;
+            if !loss_value.is_finite() {
+                return Err(Error::Diverged {
+                    epoch,
+                    step: step + 1,
+                    loss: loss_value,
+                });
+            }
+            optimizer.backward_step(&loss)?;
+            loss_sum += f64::from(loss_value);
+            correct += count_correct(&logits, &labels)?;
+            observer.step_finished(step + 1, loss_value);
+        }
+        let train_seconds = epoch_started.elapsed().as_secs_f64();
+        let val_acc = accuracy(&net, &splits.val, config.eval_batch_size)?;
+        let verdict = stopping.record(val_acc);
+        if verdict == Verdict::NewBest {
+            net.save(dir, name)?;
+        }
+        let record = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / steps as f64,
+            train_acc: correct / (steps * config.batch_size) as f64,
+            val_acc,
+            seconds: epoch_started.elapsed().as_secs_f64(),
+            samples_per_second: (steps * config.batch_size) as f64 / train_seconds,
+        };
+        observer.epoch_finished(&record, verdict);
+        metrics.push(record);
+        write_metrics_csv(&run.join("metrics.csv"), &metrics)?;
+        if verdict == Verdict::Stop {
+            stopped_early = true;
+            break;
+        }
+    }
+
+    let network = BaseNetwork::load(dir, name, &device)?;
+    let test_acc = accuracy(&network, &splits.test, config.eval_batch_size)?;
+    let best_epoch = stopping.best_epoch().map_or(0, |e| e + 1);
+    let summary = RunSummary {
+        name: name.to_string(),
+        act_fn: net_config.act_fn.name().to_string(),
+        best_epoch,
+        best_val_acc: stopping.best_score().unwrap_or(0.0),
+        test_acc,
+        epochs_run: metrics.len(),
+        stopped_early,
+        seconds: started.elapsed().as_secs_f64(),
+        device: actfn_model::device_name(&device),
+        threads: candle_core::utils::get_num_threads(),
+        train_config: config.clone(),
+    };
+    write_summary(&summary_path, &summary)?;
+    Ok(Outcome {
+        network,
+        test_acc,
+        trained: true,
+        summary: Some(summary),
+        metrics,
+    })
+}
