@@ -1,1 +1,95 @@
-fn main() {}
+//! `cargo xtask`: the project's own tool. One module per subcommand, in the rust-analyzer style.
+
+mod data;
+mod eval;
+mod progress;
+mod train;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// actfn: the "Activation Functions" study in Rust, from data to report.
+#[derive(Parser)]
+#[command(name = "cargo xtask", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Find Fashion-MNIST (data/, the Debian package, or a download) and verify it.
+    Data(data::DataArgs),
+    /// Train networks as the study does: momentum SGD, early stopping, best checkpoint.
+    Train(train::TrainArgs),
+    /// Evaluate saved networks (`<name>.config` + `<name>.safetensors`) on the test set.
+    Eval(eval::EvalArgs),
+}
+
+/// Settings every command that computes shares.
+#[derive(Args, Clone, Debug)]
+pub struct ComputeArgs {
+    /// Where to compute: cpu, cuda, cuda:N, metal or metal:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// CPU threads for candle. One thread is the default: on this project's 2-core reference
+    /// machine a second thread made the training step slower (see docs/bench/).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
+}
+
+impl ComputeArgs {
+    /// Applies the thread count and parses the device.
+    pub fn device(&self) -> anyhow::Result<candle_core::Device> {
+        set_threads(usize::from(self.threads));
+        Ok(actfn_model::parse_device(&self.device)?)
+    }
+}
+
+/// Sets the number of CPU threads candle uses. candle reads `RAYON_NUM_THREADS` at each matrix
+/// product and rayon reads it when its global pool starts, so it must be set before any work.
+fn set_threads(threads: usize) {
+    #[allow(unsafe_code)]
+    // SAFETY: called on the main thread before candle, rayon or any other thread starts, so no
+    // other thread can be reading the environment.
+    unsafe {
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    }
+}
+
+/// The workspace root, from which default paths are resolved.
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The study's checkpoint folder: `$PATH_CHECKPOINT`, or `saved_models/Activation_Functions/`.
+pub fn default_checkpoint_dir() -> PathBuf {
+    std::env::var_os("PATH_CHECKPOINT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            project_root()
+                .join("saved_models")
+                .join("Activation_Functions")
+        })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Data(args) => data::run(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Eval(args) => eval::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

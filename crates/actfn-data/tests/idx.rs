@@ -73,6 +73,9 @@ fn round_trip_plain_and_gzip() {
     assert_eq!((first[0], first[255]), (-1.0, 1.0));
 }
 
+/// (what, training images, training labels, the file at fault, the fault).
+type Case = (&'static str, Vec<u8>, Vec<u8>, &'static str, &'static str);
+
 #[test]
 fn every_malformed_file_is_an_error_naming_the_file_and_fault() {
     let dir = tempfile::tempdir().unwrap();
@@ -84,8 +87,7 @@ fn every_malformed_file_is_an_error_naming_the_file_and_fault() {
     let mut corrupt_gzip = gzip(&images);
     let middle = corrupt_gzip.len() / 2;
     corrupt_gzip.truncate(middle);
-    // (what, training images, training labels, the file at fault, the fault).
-    let cases: Vec<(&str, Vec<u8>, Vec<u8>, &str, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "wrong magic",
             wrong_magic,

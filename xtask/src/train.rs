@@ -1,0 +1,161 @@
+//! `cargo xtask train`: train the study's networks and print their summary table.
+
+use std::path::PathBuf;
+
+use actfn_activations::Activation;
+use actfn_model::BaseNetworkConfig;
+use actfn_train::{Outcome, SgdConfig, TrainConfig};
+use clap::Args;
+
+use crate::progress::EpochProgress;
+use crate::{ComputeArgs, default_checkpoint_dir};
+
+/// Arguments of `cargo xtask train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Activation functions to train (sigmoid, tanh, relu, leakyrelu, elu, swish).
+    #[arg(long = "act", value_name = "NAME", num_args = 1.., value_parser = parse_activation,
+          required_unless_present = "all", conflicts_with = "all")]
+    pub acts: Vec<Activation>,
+    /// Train all six.
+    #[arg(long)]
+    pub all: bool,
+    #[command(flatten)]
+    pub settings: TrainSettings,
+    /// Retrain networks whose checkpoint exists (otherwise they are loaded and evaluated).
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Where checkpoints go [default: $PATH_CHECKPOINT or saved_models/Activation_Functions].
+    #[arg(long)]
+    pub checkpoint_dir: Option<PathBuf>,
+}
+
+/// The training settings shared by `train` and `reproduce`; defaults are the study's.
+#[derive(Args, Debug, Clone)]
+pub struct TrainSettings {
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+    /// The most epochs per network.
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    /// Epochs without a better validation accuracy before stopping.
+    #[arg(long, default_value_t = 7)]
+    pub patience: usize,
+    /// Training batch size.
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f64,
+    /// Momentum.
+    #[arg(long, default_value_t = 0.9)]
+    pub momentum: f64,
+    /// Seed of the initial weights, the split and the batch order.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Train on the first N images of the shuffled training split only.
+    #[arg(long, value_name = "N")]
+    pub subset: Option<usize>,
+}
+
+impl TrainSettings {
+    /// The training config these settings describe, checked.
+    pub fn train_config(&self) -> anyhow::Result<TrainConfig> {
+        let config = TrainConfig {
+            max_epochs: self.epochs,
+            patience: self.patience,
+            batch_size: self.batch_size,
+            optimizer: SgdConfig {
+                lr: self.lr,
+                momentum: self.momentum,
+                ..SgdConfig::default()
+            },
+            seed: self.seed,
+            subset: self.subset,
+            ..TrainConfig::default()
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Parses an activation name for clap, listing the valid names on error.
+pub fn parse_activation(name: &str) -> Result<Activation, String> {
+    name.parse()
+        .map_err(|e: actfn_activations::Error| e.to_string())
+}
+
+/// The study's checkpoint name for an activation, e.g. `FashionMNIST_relu`.
+pub fn checkpoint_name(act: Activation) -> String {
+    format!("FashionMNIST_{}", act.key())
+}
+
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let config = args.settings.train_config()?;
+    let device = args.settings.compute.device()?;
+    let acts = if args.all {
+        Activation::all().to_vec()
+    } else {
+        args.acts.clone()
+    };
+    let dir = args
+        .checkpoint_dir
+        .clone()
+        .unwrap_or_else(default_checkpoint_dir);
+    let splits = crate::data::load_splits(config.seed, &device)?;
+    let mut outcomes = Vec::new();
+    for act in acts {
+        let outcome = train_one(act, &config, &splits, &dir, args.overwrite)?;
+        outcomes.push((act, outcome));
+    }
+    print!("{}", summary_table(&outcomes));
+    Ok(())
+}
+
+/// Trains (or loads) one network with progress output.
+pub fn train_one(
+    act: Activation,
+    config: &TrainConfig,
+    splits: &actfn_data::Splits,
+    dir: &std::path::Path,
+    overwrite: bool,
+) -> anyhow::Result<Outcome> {
+    let name = checkpoint_name(act);
+    println!("Training BaseNetwork with {act} activation...");
+    let net_config = BaseNetworkConfig::with_activation(act);
+    let outcome = actfn_train::train(
+        &net_config,
+        config,
+        splits,
+        dir,
+        &name,
+        overwrite,
+        &mut EpochProgress::new(&name),
+    )?;
+    println!("{name}: test accuracy {:.2}%\n", 100.0 * outcome.test_acc);
+    Ok(outcome)
+}
+
+/// A Markdown table of the runs: epochs, best epoch, best validation and test accuracy, time.
+pub fn summary_table(outcomes: &[(Activation, Outcome)]) -> String {
+    let mut table = String::from(
+        "| activation | epochs | best epoch | best val acc | test acc | time (s) |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    for (act, outcome) in outcomes {
+        let (epochs, best, val, seconds) = match &outcome.summary {
+            Some(s) => (
+                s.epochs_run.to_string(),
+                s.best_epoch.to_string(),
+                format!("{:.2}%", 100.0 * s.best_val_acc),
+                format!("{:.1}", s.seconds),
+            ),
+            None => ("-".into(), "-".into(), "-".into(), "-".into()),
+        };
+        table.push_str(&format!(
+            "| {} | {epochs} | {best} | {val} | {:.2}% | {seconds} |\n",
+            act.name(),
+            100.0 * outcome.test_acc
+        ));
+    }
+    table
+}
