@@ -42,27 +42,37 @@ pub fn init_varmap(
     device: &Device,
 ) -> Result<VarMap> {
     config.validate()?;
+    let mut parameters = Vec::new();
+    for ((fan_in, fan_out), (weight_name, bias_name)) in
+        config.layer_shapes().into_iter().zip(layer_names(config))
+    {
+        let bound = 1.0 / (fan_in as f32).sqrt();
+        let uniform = Uniform::new(-bound, bound).map_err(|e| {
+            Error::InvalidConfig(format!("cannot draw weights for fan-in {fan_in}: {e}"))
+        })?;
+        let weight: Vec<f32> = uniform
+            .sample_iter(&mut *rng)
+            .take(fan_in * fan_out)
+            .collect();
+        let bias: Vec<f32> = uniform.sample_iter(&mut *rng).take(fan_out).collect();
+        parameters.push((
+            weight_name,
+            Tensor::from_vec(weight, (fan_out, fan_in), device)?,
+        ));
+        parameters.push((bias_name, Tensor::from_vec(bias, fan_out, device)?));
+    }
+    varmap_of(parameters)
+}
+
+/// A [`VarMap`] holding a fresh variable for each named tensor.
+fn varmap_of(parameters: Vec<(String, Tensor)>) -> Result<VarMap> {
     let varmap = VarMap::new();
     {
         let mut vars = varmap.data().lock().map_err(|_| {
             Error::InvalidConfig("the variable map's lock was poisoned by a panic".into())
         })?;
-        for ((fan_in, fan_out), (weight_name, bias_name)) in
-            config.layer_shapes().into_iter().zip(layer_names(config))
-        {
-            let bound = 1.0 / (fan_in as f32).sqrt();
-            let uniform = Uniform::new(-bound, bound).map_err(|e| {
-                Error::InvalidConfig(format!("cannot draw weights for fan-in {fan_in}: {e}"))
-            })?;
-            let weight: Vec<f32> = uniform
-                .sample_iter(&mut *rng)
-                .take(fan_in * fan_out)
-                .collect();
-            let bias: Vec<f32> = uniform.sample_iter(&mut *rng).take(fan_out).collect();
-            let weight = Tensor::from_vec(weight, (fan_out, fan_in), device)?;
-            let bias = Tensor::from_vec(bias, fan_out, device)?;
-            vars.insert(weight_name, Var::from_tensor(&weight)?);
-            vars.insert(bias_name, Var::from_tensor(&bias)?);
+        for (name, tensor) in parameters {
+            vars.insert(name, Var::from_tensor(&tensor)?);
         }
     }
     Ok(varmap)
@@ -93,6 +103,18 @@ impl BaseNetwork {
     pub fn seeded(config: BaseNetworkConfig, seed: u64, device: &Device) -> Result<(Self, VarMap)> {
         let varmap = init_varmap(&config, &mut rng::seeded(seed, Stream::Init), device)?;
         let net = Self::new(config, VarBuilder::from_varmap(&varmap, DType::F32, device))?;
+        Ok((net, varmap))
+    }
+
+    /// A copy whose parameters are fresh variables, for computing gradients of a network that was
+    /// loaded from a checkpoint (loaded tensors are constants to autograd).
+    pub fn trainable(&self) -> Result<(Self, VarMap)> {
+        let varmap = varmap_of(self.named_parameters())?;
+        let device = self.linears[0].weight().device().clone();
+        let net = Self::new(
+            self.config.clone(),
+            VarBuilder::from_varmap(&varmap, DType::F32, &device),
+        )?;
         Ok((net, varmap))
     }
 

@@ -1,2 +1,52 @@
 //! The study's figures drawn from plain numbers (no candle): line grids, histograms with density
-//! curves and image grids, as SVG and PNG.
+//! curves and image grids, each written as SVG and PNG.
+//!
+//! Text is drawn with an embedded font (DejaVu Sans), so PNGs render on machines without system
+//! fonts. Every file is written under a temporary name and renamed when complete.
+//!
+//! ```
+//! use actfn_plot::{Histogram, HistogramPanel, gaussian_kde, histogram_grid};
+//!
+//! let samples: Vec<f32> = (0..1000).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
+//! let histogram = Histogram::new(&samples, 30)?;
+//! assert_eq!(histogram.total(), 1000);
+//! let panel = HistogramPanel {
+//!     title: "uniform".into(),
+//!     x_label: "value".into(),
+//!     curve: gaussian_kde(&samples, 200),
+//!     histogram,
+//!     density: true,
+//! };
+//! let dir = tempfile::tempdir()?;
+//! let files = histogram_grid(&[panel], 1, "One panel", 0, &dir.path().join("example"))?;
+//! assert!(files.iter().all(|f| f.is_file()));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod figures;
+mod stats;
+
+pub use figures::{
+    GrayImage, HistogramPanel, LinePanel, PALETTE, Series, histogram_grid, image_figure,
+    line_chart, line_grid,
+};
+pub use stats::{Curve, Histogram, gaussian_kde};
+
+/// A failure to compute or draw a figure.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The numbers cannot make this figure (no finite sample, mismatched lengths, ...).
+    #[error("cannot plot: {0}")]
+    InvalidData(String),
+    /// Drawing or writing the file failed.
+    #[error("{path}: {reason}")]
+    Draw {
+        /// The file being drawn.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// The plot crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;
