@@ -3,6 +3,7 @@
 mod data;
 mod eval;
 mod progress;
+mod reproduce;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate saved networks (`<name>.config` + `<name>.safetensors`) on the test set.
     Eval(eval::EvalArgs),
+    /// The whole study: data, figures, training, dead neurons, and results/report.md.
+    Reproduce(reproduce::ReproduceArgs),
 }
 
 /// Settings every command that computes shares.
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Data(args) => data::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Reproduce(args) => reproduce::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

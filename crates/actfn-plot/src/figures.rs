@@ -94,16 +94,19 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| draw_error(path)(e.to_string()))
 }
 
-/// Tick labels that stay readable from 1e-6 to 1e4.
-fn tick_label(v: &f64) -> String {
-    let a = v.abs();
-    if a == 0.0 {
-        "0".into()
-    } else if !(1e-2..1e4).contains(&a) {
-        format!("{v:.0e}")
-    } else {
-        let s = format!("{v:.2}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+/// Tick labels that stay readable from 1e-6 to 1e4. A tick within a billionth of the axis `span`
+/// of zero is zero: plotters' tick arithmetic leaves residues like -2e-21 there.
+fn tick_label(span: f64) -> impl Fn(&f64) -> String {
+    move |v: &f64| {
+        let a = v.abs();
+        if a <= span * 1e-9 {
+            "0".into()
+        } else if !(1e-2..1e4).contains(&a) {
+            format!("{v:.0e}")
+        } else {
+            let s = format!("{v:.2}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
     }
 }
 
@@ -122,6 +125,7 @@ fn styled_chart<'a, DB: DrawingBackend>(
     >,
     String,
 > {
+    let (x_ticks, y_ticks) = (tick_label(x.end - x.start), tick_label(y.end - y.start));
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, 15))
         .margin(6)
@@ -140,8 +144,8 @@ fn styled_chart<'a, DB: DrawingBackend>(
         .axis_style(WHITE)
         .x_labels(5)
         .y_labels(5)
-        .x_label_formatter(&tick_label)
-        .y_label_formatter(&tick_label)
+        .x_label_formatter(&x_ticks)
+        .y_label_formatter(&y_ticks)
         .label_style((FONT, 11))
         .x_desc(x_label)
         .axis_desc_style((FONT, 12))
@@ -547,8 +551,8 @@ impl Figure for LineChart<'_> {
             .bold_line_style(WHITE)
             .light_line_style(WHITE.mix(0.0))
             .axis_style(WHITE)
-            .x_label_formatter(&tick_label)
-            .y_label_formatter(&tick_label)
+            .x_label_formatter(&tick_label(x1 - x0))
+            .y_label_formatter(&tick_label(y1 - y0))
             .label_style((FONT, 12))
             .x_desc(x_label)
             .y_desc(y_label)

@@ -29,7 +29,7 @@ mod trainer;
 
 pub use early_stopping::{EarlyStopping, Verdict};
 pub use error::{Error, Result};
-pub use metrics::{EpochMetrics, RunSummary, read_summary, write_metrics_csv};
+pub use metrics::{EpochMetrics, RunSummary, read_metrics_csv, read_summary, write_metrics_csv};
 pub use observer::{Observer, Silent};
 pub use sgd::{Sgd, SgdConfig};
 pub use trainer::{Outcome, TrainConfig, accuracy, run_dir, train};

@@ -65,6 +65,36 @@ pub fn write_metrics_csv(path: &Path, metrics: &[EpochMetrics]) -> Result<()> {
     Ok(actfn_model::atomic_write(path, csv.as_bytes())?)
 }
 
+/// Reads a `metrics.csv` written by [`write_metrics_csv`].
+pub fn read_metrics_csv(path: &Path) -> Result<Vec<EpochMetrics>> {
+    let bad = |reason: String| Error::File {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    text.lines()
+        .enumerate()
+        .skip(1)
+        .map(|(i, line)| {
+            let fields: Vec<&str> = line.split(',').collect();
+            let number = |k: usize| -> Result<f64> {
+                fields
+                    .get(k)
+                    .and_then(|f| f.parse().ok())
+                    .ok_or_else(|| bad(format!("line {}: expected 6 numbers, got {line:?}", i + 1)))
+            };
+            Ok(EpochMetrics {
+                epoch: number(0)? as usize,
+                train_loss: number(1)?,
+                train_acc: number(2)?,
+                val_acc: number(3)?,
+                seconds: number(4)?,
+                samples_per_second: number(5)?,
+            })
+        })
+        .collect()
+}
+
 /// Writes `summary` as pretty JSON, atomically.
 pub(crate) fn write_summary(path: &Path, summary: &RunSummary) -> Result<()> {
     let json = serde_json::to_string_pretty(summary).map_err(|e| Error::File {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::metrics::write_summary;
 use crate::{
     EarlyStopping, EpochMetrics, Error, Observer, Result, RunSummary, Sgd, SgdConfig, Verdict,
-    read_summary, write_metrics_csv,
+    read_metrics_csv, read_summary, write_metrics_csv,
 };
 
 /// The settings of a training run. `Default` is the study's: at most 50 epochs, patience 7,
@@ -94,7 +94,8 @@ pub struct Outcome {
     /// The run's summary: this run's, or the saved one of the run that made the checkpoint (none
     /// for a checkpoint made elsewhere, e.g. imported).
     pub summary: Option<RunSummary>,
-    /// Per-epoch metrics of this run (empty when training was skipped).
+    /// Per-epoch metrics: this run's, or the saved ones of the run that made the checkpoint
+    /// (empty when there are none).
     pub metrics: Vec<EpochMetrics>,
 }
 
@@ -152,13 +153,15 @@ pub fn train(
             ));
             let network = BaseNetwork::load(dir, name, &device)?;
             let test_acc = accuracy(&network, &splits.test, config.eval_batch_size)?;
+            // A checkpoint made elsewhere (e.g. imported) has no run records; that is not an error.
             let summary = read_summary(&summary_path).ok();
+            let metrics = read_metrics_csv(&run.join("metrics.csv")).unwrap_or_default();
             return Ok(Outcome {
                 network,
                 test_acc,
                 trained: false,
                 summary,
-                metrics: Vec::new(),
+                metrics,
             });
         }
         observer.message(&format!(
