@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use actfn_activations::Activation;
 use actfn_model::BaseNetwork;
 use anyhow::{Context, bail};
 use clap::Args;
@@ -23,6 +24,9 @@ pub struct EvalArgs {
     all: bool,
     #[command(flatten)]
     compute: ComputeArgs,
+    /// Also count dead neurons (exactly 0 on every training image) of the ReLU networks.
+    #[arg(long)]
+    dead_neurons: bool,
     /// Seed of the split (the test set does not depend on it; the data must be loaded anyway).
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -72,13 +76,31 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let splits = crate::data::load_splits(args.seed, &device)?;
     println!("| network | activation | test accuracy |\n|---|---|---:|");
-    for (name, net) in networks {
-        let acc = actfn_train::accuracy(&net, &splits.test, 1024)?;
+    for (name, net) in &networks {
+        let acc = actfn_train::accuracy(net, &splits.test, 1024)?;
         println!(
             "| {name} | {} | {:.2}% |",
             net.activation().name(),
             100.0 * acc
         );
+    }
+    if args.dead_neurons {
+        let relu_networks = networks
+            .iter()
+            .filter(|(_, net)| net.activation() == Activation::ReLU);
+        for (name, net) in relu_networks {
+            let dead = actfn_diagnostics::dead_neurons(net, &splits.train, 1024)?;
+            let percent: Vec<String> = dead
+                .percentages()
+                .iter()
+                .map(|p| format!("{p:.2}%"))
+                .collect();
+            println!(
+                "{name}: dead neurons {:?} = {}",
+                dead.dead,
+                percent.join(", ")
+            );
+        }
     }
     Ok(())
 }

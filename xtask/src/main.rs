@@ -2,6 +2,7 @@
 
 mod data;
 mod eval;
+mod import;
 mod progress;
 mod reproduce;
 mod train;
@@ -27,6 +28,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate saved networks (`<name>.config` + `<name>.safetensors`) on the test set.
     Eval(eval::EvalArgs),
+    /// Convert PyTorch checkpoints (`<name>.config` + `<name>.tar`) into this project's format.
+    Import(import::ImportArgs),
     /// The whole study: data, figures, training, dead neurons, and results/report.md.
     Reproduce(reproduce::ReproduceArgs),
 }
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Command::Data(args) => data::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Reproduce(args) => reproduce::run(&args),
     };
     match result {

@@ -43,6 +43,10 @@ pub struct ReproduceArgs {
     /// Where checkpoints go [default: $PATH_CHECKPOINT or saved_models/Activation_Functions].
     #[arg(long)]
     checkpoint_dir: Option<PathBuf>,
+    /// The original study's PyTorch checkpoints (e.g. ../shared/pretrained/pytorch): imported,
+    /// evaluated and compared with ours in the report.
+    #[arg(long, value_name = "DIR")]
+    pretrained: Option<PathBuf>,
 }
 
 /// Runs `work`, announcing it first and saying how long it took after.
@@ -132,9 +136,23 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         count_dead_neurons(&splits, &outcomes, config.seed, &device)
     })?;
     timings.push(("dead neurons", t));
+    let mut pretrained = None;
+    if let Some(dir) = &args.pretrained {
+        let (accuracies, t) = stage(
+            "Importing and evaluating the original PyTorch checkpoints",
+            || evaluate_pretrained(dir, &out.join("pretrained"), &splits, &device),
+        )?;
+        timings.push(("original checkpoints", t));
+        pretrained = Some(accuracies);
+    }
 
+    let results = Results {
+        outcomes: &outcomes,
+        dead: &dead,
+        pretrained: pretrained.as_deref(),
+    };
     let text = assemble(
-        &report, &config, &settings, args.quick, &outcomes, &dead, &timings, started,
+        &report, &config, &settings, args.quick, &results, &timings, started,
     );
     let path = out.join("report.md");
     actfn_model::atomic_write(&path, text.as_bytes())?;
@@ -352,6 +370,38 @@ fn draw_trained(
     Ok(())
 }
 
+/// Imports the study's checkpoints from `from` into `to` and measures each one's test accuracy,
+/// in the study's order.
+fn evaluate_pretrained(
+    from: &std::path::Path,
+    to: &std::path::Path,
+    splits: &Splits,
+    device: &Device,
+) -> anyhow::Result<Vec<f64>> {
+    crate::import::import_dir(from, to)?;
+    Activation::all()
+        .into_iter()
+        .map(|act| {
+            let net = BaseNetwork::load(to, &checkpoint_name(act), device)?;
+            let accuracy = actfn_train::accuracy(&net, &splits.test, 1024)?;
+            println!(
+                "    original {}: test accuracy {:.2}%",
+                act.name(),
+                100.0 * accuracy
+            );
+            Ok(accuracy)
+        })
+        .collect()
+}
+
+/// What the report tabulates.
+struct Results<'a> {
+    outcomes: &'a [(Activation, Outcome)],
+    dead: &'a DeadCounts,
+    /// Test accuracy of the original checkpoints, in the study's order, when given.
+    pretrained: Option<&'a [f64]>,
+}
+
 /// The three dead-neuron counts of the study.
 struct DeadCounts {
     untrained: DeadNeurons,
@@ -449,17 +499,20 @@ fn environment(device_name: &str, threads: u16) -> String {
     )
 }
 
-#[allow(clippy::too_many_arguments)]
 fn assemble(
     report: &Report,
     config: &TrainConfig,
     settings: &TrainSettings,
     quick: bool,
-    outcomes: &[(Activation, Outcome)],
-    dead: &DeadCounts,
+    results: &Results,
     timings: &[(&str, f64)],
     started: Instant,
 ) -> String {
+    let Results {
+        outcomes,
+        dead,
+        pretrained,
+    } = results;
     let mut text = String::from("# Activation functions: the study, reproduced by actfn\n\n");
     if quick {
         text.push_str(
@@ -501,6 +554,27 @@ fn assemble(
         "\nThe study's column is what the original notebook printed for its pretrained networks (trained, most likely, \
          with batch 1024); a fresh run at batch 256 lands near, not on, those digits.\n\n",
     );
+    if let Some(pretrained) = pretrained {
+        text.push_str(
+            "## Original checkpoints vs ours\n\nThe original study's PyTorch checkpoints, imported and evaluated by this \
+             project's pipeline, beside the networks trained here.\n\n\
+             | activation | original checkpoint | the notebook printed | ours |\n|---|---:|---:|---:|\n",
+        );
+        for (((act, outcome), original), printed) in outcomes
+            .iter()
+            .zip(pretrained.iter())
+            .zip(STUDY_TEST_ACCURACY)
+        {
+            let _ = writeln!(
+                text,
+                "| {} | {:.2}% | {printed:.2}% | {:.2}% |",
+                act.name(),
+                100.0 * original,
+                100.0 * outcome.test_acc
+            );
+        }
+        text.push('\n');
+    }
     text.push_str(&report.text);
     text.push_str("## Dead neurons\n\nA neuron is dead when its activation is exactly 0 for every image of the 50,000-image training split.\n\n");
     text.push_str(

@@ -46,11 +46,15 @@ fn quick_reproduce_writes_every_figure_and_the_report() {
         return;
     }
     let out = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command
         .args(["reproduce", "--quick", "--out"])
-        .arg(out.path())
-        .status()
-        .unwrap();
+        .arg(out.path());
+    let pretrained = actfn_tests::shared_dir().map(|s| s.join("pretrained").join("pytorch"));
+    if let Some(dir) = &pretrained {
+        command.arg("--pretrained").arg(dir);
+    }
+    let status = command.status().unwrap();
     assert!(status.success(), "reproduce --quick failed: {status}");
 
     let figures = out.path().join("figures");
@@ -91,6 +95,19 @@ fn quick_reproduce_writes_every_figure_and_the_report() {
         );
     }
     assert!(report.contains("## Dead neurons"));
+    if pretrained.is_some() {
+        // The imported ReLU network's exact accuracy appears in the comparison table.
+        let table = report
+            .split("## Original checkpoints vs ours")
+            .nth(1)
+            .unwrap();
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with("| ReLU | 88.62% | 88.62% |")),
+            "{table}"
+        );
+    }
     // No temporary file is left among the results.
     let leftovers: Vec<_> = std::fs::read_dir(&figures)
         .unwrap()

@@ -60,23 +60,32 @@ pub(crate) fn save_weights(tensors: &HashMap<String, Tensor>, path: &Path) -> Re
     atomic_write(path, &bytes)
 }
 
-/// Reads `path` and checks that it holds exactly the tensors `config` needs, as f32 with the
-/// right shapes.
+/// Reads `path` and checks that it holds exactly the tensors `config` needs.
 pub(crate) fn load_weights(
     path: &Path,
     config: &BaseNetworkConfig,
     device: &Device,
 ) -> Result<HashMap<String, Tensor>> {
     let bytes = std::fs::read(path).map_err(io_error(path))?;
+    let tensors =
+        candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| Error::Checkpoint {
+            path: path.to_path_buf(),
+            reason: format!("not a readable safetensors file ({e}); re-save or re-import it"),
+        })?;
+    check_weights(tensors, config, path)
+}
+
+/// Checks that `tensors` (read from `path`) are exactly the ones `config` needs, as f32 with the
+/// right shapes, naming the first tensor at fault.
+pub(crate) fn check_weights(
+    tensors: HashMap<String, Tensor>,
+    config: &BaseNetworkConfig,
+    path: &Path,
+) -> Result<HashMap<String, Tensor>> {
     let bad = |reason: String| Error::Checkpoint {
         path: path.to_path_buf(),
         reason,
     };
-    let tensors = candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| {
-        bad(format!(
-            "not a readable safetensors file ({e}); re-save or re-import it"
-        ))
-    })?;
     for ((fan_in, fan_out), (weight_name, bias_name)) in
         config.layer_shapes().into_iter().zip(layer_names(config))
     {

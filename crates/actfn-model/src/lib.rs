@@ -29,6 +29,7 @@ mod config;
 mod device;
 mod error;
 mod network;
+pub mod pytorch;
 pub mod rng;
 
 pub use checkpoint::{atomic_write, config_path, weights_path};

@@ -199,6 +199,22 @@ impl BaseNetwork {
         checkpoint::atomic_write(&config_path(dir, name), self.config.to_json().as_bytes())
     }
 
+    /// Builds a network from named tensors read from `source` (a state dict from another
+    /// format), checking that they are exactly the ones `config` needs; errors name `source`.
+    pub fn from_state_dict(
+        config: BaseNetworkConfig,
+        tensors: HashMap<String, Tensor>,
+        source: &Path,
+        device: &Device,
+    ) -> Result<Self> {
+        config.validate()?;
+        let tensors = checkpoint::check_weights(tensors, &config, source)?;
+        Self::new(
+            config,
+            VarBuilder::from_tensors(tensors, DType::F32, device),
+        )
+    }
+
     /// Rebuilds a network from `<dir>/<name>.config` and its `<dir>/<name>.safetensors`.
     ///
     /// A missing, truncated or mismatched file is an error naming the file and, where one is at

@@ -1,0 +1,427 @@
+//! A pickle reader that only *describes*: it rebuilds tensors' metadata and ordered dictionaries
+//! from the opcodes `torch.save` writes, refuses every other class by name, and never executes
+//! anything.
+//!
+//! candle's `pickle::Stack` is not used on untrusted bytes here: it allocates a string's
+//! declared length before reading it, overflows a shift on 10-byte longs (the legacy magic
+//! number is one), and clones memoized objects, so a small file can ask for unbounded memory.
+//! This reader checks every length against the bytes left and shares memoized objects.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Most objects the stack may hold at once; far above what any state dict needs.
+const MAX_STACK: usize = 1 << 20;
+
+/// A pickled value, as far as a PyTorch state dict needs them.
+#[derive(Clone)]
+pub(crate) enum Value {
+    Mark,
+    None,
+    Bool(bool),
+    Int(i64),
+    /// A float; its value plays no part in a state dict.
+    Float,
+    Str(Rc<str>),
+    Tuple(Rc<[Value]>),
+    List(Rc<RefCell<Vec<Value>>>),
+    Dict(Rc<RefCell<Vec<(Value, Value)>>>),
+    Global(Global),
+    Storage(Rc<StorageRef>),
+    Tensor(Rc<TensorRef>),
+}
+
+impl Value {
+    /// A short name of the value's kind, for errors (never the value: it may be cyclic).
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Value::Mark => "mark",
+            Value::None => "None",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float => "float",
+            Value::Str(_) => "str",
+            Value::Tuple(_) => "tuple",
+            Value::List(_) => "list",
+            Value::Dict(_) => "dict",
+            Value::Global(_) => "class",
+            Value::Storage(_) => "storage",
+            Value::Tensor(_) => "tensor",
+        }
+    }
+}
+
+/// The classes a state dict may name.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Global {
+    OrderedDict,
+    RebuildTensorV2,
+    /// `torch.<Kind>Storage`, e.g. `FloatStorage`.
+    StorageType(String),
+}
+
+/// A storage a tensor refers to by persistent id.
+#[derive(Debug, PartialEq)]
+pub(crate) struct StorageRef {
+    /// The storage class, e.g. `FloatStorage`.
+    pub class: String,
+    /// The key under which the storage's bytes are saved.
+    pub key: String,
+    /// Number of elements.
+    pub numel: usize,
+}
+
+/// A tensor as `torch._utils._rebuild_tensor_v2` describes it.
+#[derive(Debug, PartialEq)]
+pub(crate) struct TensorRef {
+    pub storage: Rc<StorageRef>,
+    pub offset: usize,
+    pub size: Vec<usize>,
+    pub stride: Vec<usize>,
+}
+
+/// Reads one pickle from `bytes` starting at `*pos`, leaving `*pos` after its STOP opcode.
+/// Errors say what is wrong and at which byte.
+pub(crate) fn read(bytes: &[u8], pos: &mut usize) -> Result<Value, String> {
+    let mut machine = Machine {
+        bytes,
+        pos,
+        stack: Vec::new(),
+        memo: HashMap::new(),
+    };
+    machine.run()
+}
+
+struct Machine<'a, 'p> {
+    bytes: &'a [u8],
+    pos: &'p mut usize,
+    stack: Vec<Value>,
+    memo: HashMap<u32, Value>,
+}
+
+impl Machine<'_, '_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        let start = *self.pos;
+        let end = start
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or_else(|| {
+                format!(
+                    "truncated: byte {start} needs {n} more bytes, {} are left",
+                    self.bytes.len() - start
+                )
+            })?;
+        *self.pos = end;
+        Ok(&self.bytes[start..end])
+    }
+
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn line(&mut self) -> Result<String, String> {
+        let rest = &self.bytes[*self.pos..];
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("truncated: a class name has no end")?;
+        let text = std::str::from_utf8(&rest[..end])
+            .map_err(|_| "a class name is not UTF-8")?
+            .to_string();
+        *self.pos += end + 1;
+        Ok(text)
+    }
+
+    fn push(&mut self, value: Value) -> Result<(), String> {
+        if self.stack.len() >= MAX_STACK {
+            return Err(format!("more than {MAX_STACK} objects on the pickle stack"));
+        }
+        self.stack.push(value);
+        Ok(())
+    }
+
+    fn pop(&mut self) -> Result<Value, String> {
+        self.stack
+            .pop()
+            .ok_or_else(|| "pickle stack underflow".to_string())
+    }
+
+    fn pop_to_mark(&mut self) -> Result<Vec<Value>, String> {
+        let mark = self
+            .stack
+            .iter()
+            .rposition(|v| matches!(v, Value::Mark))
+            .ok_or("no MARK on the pickle stack")?;
+        let items = self.stack.split_off(mark + 1);
+        self.stack.pop();
+        Ok(items)
+    }
+
+    fn top(&mut self) -> Result<&Value, String> {
+        self.stack
+            .last()
+            .ok_or_else(|| "pickle stack underflow".to_string())
+    }
+
+    fn run(&mut self) -> Result<Value, String> {
+        loop {
+            let at = *self.pos;
+            let op = self.u8()?;
+            match op {
+                0x80 => {
+                    self.u8()?; // PROTO: the protocol number does not change how the ops read.
+                }
+                b'.' => return self.pop(),
+                b'K' => {
+                    let v = self.u8()?;
+                    self.push(Value::Int(i64::from(v)))?
+                }
+                b'M' => {
+                    let b = self.take(2)?;
+                    let v = u16::from_le_bytes([b[0], b[1]]);
+                    self.push(Value::Int(i64::from(v)))?
+                }
+                b'J' => {
+                    let v = self.u32()? as i32;
+                    self.push(Value::Int(i64::from(v)))?
+                }
+                0x8a => {
+                    let n = usize::from(self.u8()?);
+                    if n > 8 {
+                        return Err(format!(
+                            "byte {at}: a {n}-byte integer does not fit in 64 bits"
+                        ));
+                    }
+                    let b = self.take(n)?;
+                    let mut buf = if b.last().is_some_and(|&x| x & 0x80 != 0) {
+                        [0xff; 8]
+                    } else {
+                        [0; 8]
+                    };
+                    buf[..n].copy_from_slice(b);
+                    self.push(Value::Int(i64::from_le_bytes(buf)))?
+                }
+                b'G' => {
+                    self.take(8)?;
+                    self.push(Value::Float)?
+                }
+                b'X' | 0x8c => {
+                    let len = if op == b'X' {
+                        self.u32()? as usize
+                    } else {
+                        usize::from(self.u8()?)
+                    };
+                    let text = std::str::from_utf8(self.take(len)?)
+                        .map_err(|_| format!("byte {at}: a string is not UTF-8"))?;
+                    let text: Rc<str> = Rc::from(text);
+                    self.push(Value::Str(text))?
+                }
+                b'N' => self.push(Value::None)?,
+                0x88 => self.push(Value::Bool(true))?,
+                0x89 => self.push(Value::Bool(false))?,
+                b'(' => self.push(Value::Mark)?,
+                b')' => self.push(Value::Tuple(Rc::from(Vec::new())))?,
+                b't' => {
+                    let items = self.pop_to_mark()?;
+                    self.push(Value::Tuple(Rc::from(items)))?
+                }
+                0x85..=0x87 => {
+                    let n = usize::from(op - 0x84);
+                    if self.stack.len() < n {
+                        return Err(format!(
+                            "byte {at}: TUPLE{n} on a stack of {}",
+                            self.stack.len()
+                        ));
+                    }
+                    let items = self.stack.split_off(self.stack.len() - n);
+                    self.push(Value::Tuple(Rc::from(items)))?
+                }
+                b']' => self.push(Value::List(Rc::new(RefCell::new(Vec::new()))))?,
+                b'a' | b'e' => {
+                    let items = if op == b'a' {
+                        vec![self.pop()?]
+                    } else {
+                        self.pop_to_mark()?
+                    };
+                    match self.top()? {
+                        Value::List(list) => list.borrow_mut().extend(items),
+                        other => return Err(format!("byte {at}: APPEND to a {}", other.kind())),
+                    }
+                }
+                b'}' => self.push(Value::Dict(Rc::new(RefCell::new(Vec::new()))))?,
+                b's' | b'u' => {
+                    let items = if op == b's' {
+                        let value = self.pop()?;
+                        vec![self.pop()?, value]
+                    } else {
+                        self.pop_to_mark()?
+                    };
+                    if items.len() % 2 != 0 {
+                        return Err(format!("byte {at}: SETITEMS with an odd number of objects"));
+                    }
+                    let pairs: Vec<(Value, Value)> = items
+                        .chunks_exact(2)
+                        .map(|kv| (kv[0].clone(), kv[1].clone()))
+                        .collect();
+                    match self.top()? {
+                        Value::Dict(dict) => dict.borrow_mut().extend(pairs),
+                        other => return Err(format!("byte {at}: SETITEM on a {}", other.kind())),
+                    }
+                }
+                b'q' | b'r' => {
+                    let id = if op == b'q' {
+                        u32::from(self.u8()?)
+                    } else {
+                        self.u32()?
+                    };
+                    let value = self.top()?.clone();
+                    self.memo.insert(id, value);
+                }
+                b'h' | b'j' => {
+                    let id = if op == b'h' {
+                        u32::from(self.u8()?)
+                    } else {
+                        self.u32()?
+                    };
+                    let value = self
+                        .memo
+                        .get(&id)
+                        .cloned()
+                        .ok_or_else(|| format!("byte {at}: memo {id} is empty"))?;
+                    self.push(value)?
+                }
+                b'c' => {
+                    let module = self.line()?;
+                    let name = self.line()?;
+                    let global = match (module.as_str(), name.as_str()) {
+                        ("collections", "OrderedDict") => Global::OrderedDict,
+                        ("torch._utils", "_rebuild_tensor_v2") => Global::RebuildTensorV2,
+                        ("torch", storage) if storage.ends_with("Storage") => {
+                            Global::StorageType(storage.to_string())
+                        }
+                        _ => {
+                            return Err(format!(
+                                "refused pickled object {module}.{name}: only tensors and ordered dictionaries are accepted"
+                            ));
+                        }
+                    };
+                    self.push(Value::Global(global))?
+                }
+                b'Q' => {
+                    let id = self.pop()?;
+                    let storage = storage_ref(&id).map_err(|e| format!("byte {at}: {e}"))?;
+                    self.push(Value::Storage(Rc::new(storage)))?
+                }
+                b'R' => {
+                    let args = self.pop()?;
+                    let callable = self.pop()?;
+                    let value = match (&callable, &args) {
+                        (Value::Global(Global::OrderedDict), Value::Tuple(items))
+                            if items.is_empty() =>
+                        {
+                            Value::Dict(Rc::new(RefCell::new(Vec::new())))
+                        }
+                        (Value::Global(Global::RebuildTensorV2), Value::Tuple(items)) => {
+                            Value::Tensor(Rc::new(
+                                tensor_ref(items).map_err(|e| format!("byte {at}: {e}"))?,
+                            ))
+                        }
+                        _ => {
+                            return Err(format!(
+                                "byte {at}: refused call of a {} with a {}: only OrderedDict() and _rebuild_tensor_v2 are accepted",
+                                callable.kind(),
+                                args.kind()
+                            ));
+                        }
+                    };
+                    self.push(value)?
+                }
+                b'b' => {
+                    // BUILD sets attributes; a state dict's only one is `_metadata` (layer
+                    // versions), which a plain tensor map does not need.
+                    let state = self.pop()?;
+                    match (self.top()?, &state) {
+                        (Value::Dict(_), Value::Dict(_)) => {}
+                        (target, _) => {
+                            return Err(format!(
+                                "byte {at}: BUILD of a {} with a {}",
+                                target.kind(),
+                                state.kind()
+                            ));
+                        }
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "byte {at}: unsupported pickle opcode 0x{other:02x}"
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn int(value: &Value, what: &str) -> Result<usize, String> {
+    match value {
+        Value::Int(v) => usize::try_from(*v).map_err(|_| format!("{what} is negative: {v}")),
+        other => Err(format!("{what} is a {}, expected an int", other.kind())),
+    }
+}
+
+fn ints(value: &Value, what: &str) -> Result<Vec<usize>, String> {
+    match value {
+        Value::Tuple(items) => items.iter().map(|v| int(v, what)).collect(),
+        other => Err(format!("{what} is a {}, expected a tuple", other.kind())),
+    }
+}
+
+/// `('storage', torch.FloatStorage, key, location, numel[, view_metadata])`.
+fn storage_ref(id: &Value) -> Result<StorageRef, String> {
+    let Value::Tuple(items) = id else {
+        return Err(format!(
+            "a persistent id is a {}, expected a tuple",
+            id.kind()
+        ));
+    };
+    match &items[..] {
+        [
+            Value::Str(tag),
+            Value::Global(Global::StorageType(class)),
+            Value::Str(key),
+            Value::Str(_),
+            numel,
+            rest @ ..,
+        ] if &**tag == "storage"
+            && rest.iter().all(|v| matches!(v, Value::None))
+            && rest.len() <= 1 =>
+        {
+            Ok(StorageRef {
+                class: class.clone(),
+                key: key.to_string(),
+                numel: int(numel, "a storage size")?,
+            })
+        }
+        _ => Err("a persistent id is not ('storage', <type>, key, location, size)".into()),
+    }
+}
+
+/// `_rebuild_tensor_v2(storage, offset, size, stride, requires_grad, backward_hooks[, metadata])`.
+fn tensor_ref(args: &[Value]) -> Result<TensorRef, String> {
+    match args {
+        [Value::Storage(storage), offset, size, stride, Value::Bool(_), Value::Dict(_), rest @ ..] if rest.len() <= 1 => {
+            let size = ints(size, "a tensor size")?;
+            let stride = ints(stride, "a tensor stride")?;
+            if size.len() != stride.len() {
+                return Err(format!("a tensor of {} dimensions has {} strides", size.len(), stride.len()));
+            }
+            Ok(TensorRef { storage: storage.clone(), offset: int(offset, "a tensor offset")?, size, stride })
+        }
+        _ => Err("_rebuild_tensor_v2 called with other arguments than a storage, offset, size, stride, flag and hooks".into()),
+    }
+}

@@ -1,0 +1,57 @@
+//! The original study's PyTorch checkpoints, read by this project's reader and evaluated by its
+//! data pipeline and network, give exactly the digits the notebook printed.
+
+use actfn_activations::Activation;
+use actfn_model::pytorch::load_network;
+use actfn_tests::{shared_dir, study_splits};
+use candle_core::Device;
+
+/// The notebook's printed test accuracies (`../shared/pretrained/README.md`), in the study's order.
+const PRINTED: [(&str, &str); 6] = [
+    ("sigmoid", "10.00"),
+    ("tanh", "87.59"),
+    ("relu", "88.62"),
+    ("leakyrelu", "88.92"),
+    ("elu", "87.27"),
+    ("swish", "88.73"),
+];
+
+#[test]
+fn imported_networks_give_the_printed_accuracies_and_dead_neurons() {
+    let (Some(shared), Some(splits)) = (shared_dir(), study_splits()) else {
+        return;
+    };
+    let dir = shared.join("pretrained").join("pytorch");
+    for ((key, printed), act) in PRINTED.iter().zip(Activation::all()) {
+        let name = format!("FashionMNIST_{key}");
+        let net = load_network(
+            &dir.join(format!("{name}.config")),
+            &dir.join(format!("{name}.tar")),
+            &Device::Cpu,
+        )
+        .unwrap();
+        assert_eq!(net.activation(), act);
+        let accuracy = actfn_train::accuracy(&net, &splits.test, 1024).unwrap();
+        assert_eq!(format!("{:.2}", 100.0 * accuracy), *printed, "{name}");
+        if act == Activation::ReLU {
+            let dead = actfn_diagnostics::dead_neurons(&net, &splits.train, 1024).unwrap();
+            assert_eq!(dead.dead, [0, 0, 0, 3]);
+        }
+    }
+}
+
+#[test]
+fn the_holdout_networks_load_from_this_projects_format() {
+    let Some(shared) = shared_dir() else { return };
+    let dir = shared.join("holdout").join("jax-port");
+    for act in Activation::all() {
+        let net = actfn_model::BaseNetwork::load(
+            &dir,
+            &format!("FashionMNIST_{}", act.key()),
+            &Device::Cpu,
+        )
+        .unwrap();
+        assert_eq!(net.activation(), act);
+        assert_eq!(net.parameter_count(), 633_226);
+    }
+}
