@@ -31,7 +31,7 @@ pub struct ReproduceArgs {
     #[command(flatten)]
     settings: TrainSettings,
     /// The same pipeline on 10,000 training images with 2 epochs per network (a smoke test);
-    /// checkpoints then go to <out>/checkpoints.
+    /// checkpoints then go to `<out>/checkpoints`.
     #[arg(long)]
     quick: bool,
     /// Retrain networks whose checkpoint exists.
