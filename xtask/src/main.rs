@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's own tool. One module per subcommand, in the rust-analyzer style.
 
+mod bench;
 mod data;
 mod eval;
 mod import;
@@ -28,6 +29,11 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate saved networks (`<name>.config` + `<name>.safetensors`) on the test set.
     Eval(eval::EvalArgs),
+    /// Measure training speed side by side with the study's PyTorch code; writes docs/bench/.
+    Bench(bench::BenchArgs),
+    /// One thread count of the benchmark (run by `bench` in a child process).
+    #[command(hide = true)]
+    BenchWorker(bench::WorkerArgs),
     /// Convert PyTorch checkpoints (`<name>.config` + `<name>.tar`) into this project's format.
     Import(import::ImportArgs),
     /// The whole study: data, figures, training, dead neurons, and results/report.md.
@@ -56,7 +62,7 @@ impl ComputeArgs {
 
 /// Sets the number of CPU threads candle uses. candle reads `RAYON_NUM_THREADS` at each matrix
 /// product and rayon reads it when its global pool starts, so it must be set before any work.
-fn set_threads(threads: usize) {
+pub fn set_threads(threads: usize) {
     #[allow(unsafe_code)]
     // SAFETY: called on the main thread before candle, rayon or any other thread starts, so no
     // other thread can be reading the environment.
@@ -91,6 +97,8 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Import(args) => import::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::BenchWorker(args) => bench::worker(&args),
         Command::Reproduce(args) => reproduce::run(&args),
     };
     match result {

@@ -456,44 +456,63 @@ fn dead_row(what: &str, dead: &DeadNeurons, study: &str) -> String {
     )
 }
 
-/// Facts about the machine and the software, for the report's last section.
-fn environment(device_name: &str, threads: u16) -> String {
+/// The CPU model and core count.
+pub fn cpu_description() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
-            info.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+            let line = info.lines().find(|l| l.starts_with("model name"))?;
+            line.split(':').nth(1).map(|name| name.trim().to_string())
         })
-        .unwrap_or_else(|| "unknown".into());
+        .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let candle = std::fs::read_to_string(project_root().join("Cargo.lock"))
+    format!("{cpu} ({cores} cores)")
+}
+
+/// The candle version in Cargo.lock.
+pub fn candle_version() -> String {
+    std::fs::read_to_string(project_root().join("Cargo.lock"))
         .ok()
         .and_then(|lock| {
             let at = lock.find("name = \"candle-core\"")?;
-            lock[at..].lines().nth(1).map(|l| {
-                l.trim_start_matches("version = ")
+            let version = lock[at..].lines().nth(1)?;
+            Some(
+                version
+                    .trim_start_matches("version = ")
                     .trim_matches('"')
-                    .to_string()
-            })
+                    .to_string(),
+            )
         })
-        .unwrap_or_else(|| "unknown".into());
-    let command = |program: &str, args: &[&str]| {
-        std::process::Command::new(program)
-            .args(args)
-            .current_dir(project_root())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_else(|| "unknown".into())
-    };
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The first line a program prints, run in the project root, or "unknown".
+fn first_line_of(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .current_dir(project_root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The short hash of the checked-out commit.
+pub fn git_commit() -> String {
+    first_line_of("git", &["rev-parse", "--short", "HEAD"])
+}
+
+/// Facts about the machine and the software, for the report's last section.
+fn environment(device_name: &str, threads: u16) -> String {
     format!(
-        "| | |\n|---|---|\n| CPU | {cpu} ({cores} cores) |\n| device | {device_name} |\n| CPU threads | {threads} |\n\
-         | actfn | {} (commit {}) |\n| candle | {candle} |\n| rustc | {} |\n| OS | {} {} |\n",
+        "| | |\n|---|---|\n| CPU | {} |\n| device | {device_name} |\n| CPU threads | {threads} |\n\
+         | actfn | {} (commit {}) |\n| candle | {} |\n| rustc | {} |\n| OS | {} {} |\n",
+        cpu_description(),
         env!("CARGO_PKG_VERSION"),
-        command("git", &["rev-parse", "--short", "HEAD"]),
-        command("rustc", &["--version"]),
+        git_commit(),
+        candle_version(),
+        first_line_of("rustc", &["--version"]),
         std::env::consts::OS,
         std::env::consts::ARCH,
     )

@@ -20,6 +20,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod fused;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -146,8 +148,33 @@ impl Activation {
         }
     }
 
-    /// Applies the function element-wise.
+    /// Applies the function element-wise: one fused kernel on the CPU (differentiable, with
+    /// [`Activation::backward`] as its gradient), the composed form elsewhere.
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        if fused::fits(x) {
+            x.apply_op1(fused::ActivationOp(*self))
+        } else {
+            self.forward_composed(x)
+        }
+    }
+
+    /// The gradient through the function: `grad * f'(x)`, element-wise, in one fused kernel on
+    /// the CPU and with the written derivative elsewhere.
+    pub fn backward(&self, x: &Tensor, grad: &Tensor) -> candle_core::Result<Tensor> {
+        if fused::fits(x)
+            && fused::fits(grad)
+            && x.dtype() == grad.dtype()
+            && x.shape() == grad.shape()
+        {
+            x.apply_op2_no_bwd(grad, &fused::ActivationGrad(*self))
+        } else {
+            grad * self.derivative(x)?
+        }
+    }
+
+    /// Applies the function as a composition of primitive tensor operations, on any device. This
+    /// is the reference form: autograd records each primitive.
+    pub fn forward_composed(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         match *self {
             Activation::Sigmoid => sigmoid(x),
             Activation::Tanh => tanh(x),

@@ -32,4 +32,4 @@ pub use error::{Error, Result};
 pub use metrics::{EpochMetrics, RunSummary, read_metrics_csv, read_summary, write_metrics_csv};
 pub use observer::{Observer, Silent};
 pub use sgd::{Sgd, SgdConfig};
-pub use trainer::{Outcome, TrainConfig, accuracy, run_dir, train};
+pub use trainer::{Outcome, StepResult, TrainConfig, accuracy, run_dir, train, train_step};

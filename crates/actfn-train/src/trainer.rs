@@ -7,7 +7,7 @@ use std::time::Instant;
 use actfn_data::{Split, Splits};
 use actfn_model::rng::{self, Stream};
 use actfn_model::{BaseNetwork, BaseNetworkConfig, weights_path};
-use candle_core::{D, DType};
+use candle_core::{D, DType, Tensor};
 use candle_nn::Optimizer;
 use serde::{Deserialize, Serialize};
 
@@ -115,13 +115,43 @@ pub fn accuracy(net: &BaseNetwork, split: &Split, batch_size: usize) -> Result<f
 }
 
 /// How many rows of `logits` have their maximum at the label.
-fn count_correct(logits: &candle_core::Tensor, labels: &candle_core::Tensor) -> Result<f64> {
+fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<f64> {
     let hits = logits
         .argmax(D::Minus1)?
         .eq(labels)?
         .to_dtype(DType::F32)?
         .sum_all()?;
     Ok(f64::from(hits.to_scalar::<f32>()?))
+}
+
+/// What one training step measured on its batch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepResult {
+    /// The batch's mean cross-entropy, before the update.
+    pub loss: f32,
+    /// How many images of the batch the network classified correctly, before the update.
+    pub correct: f64,
+}
+
+/// One step of the study's training on a batch: forward, cross-entropy, backward, update. When the
+/// loss is not finite the parameters are left as they are, and the caller decides what to do.
+pub fn train_step(
+    net: &BaseNetwork,
+    optimizer: &mut Sgd,
+    images: &Tensor,
+    labels: &Tensor,
+) -> Result<StepResult> {
+    let logits = net.forward(images)?;
+    let loss = candle_nn::loss::cross_entropy(&logits, labels)?;
+    let loss_value = loss.to_scalar::<f32>()?;
+    let correct = count_correct(&logits, labels)?;
+    if loss_value.is_finite() {
+        optimizer.backward_step(&loss)?;
+    }
+    Ok(StepResult {
+        loss: loss_value,
+        correct,
+    })
 }
 
 /// Trains a network as the study's `train_model` does, or skips training when
@@ -208,9 +238,10 @@ pub fn train(
             .enumerate()
         {
             let (images, labels) = batch?;
-            let logits = net.forward(&images)?;
-            let loss = candle_nn::loss::cross_entropy(&logits, &labels)?;
-            let loss_value = loss.to_scalar::<f32>()?;
+            let StepResult {
+                loss: loss_value,
+                correct: batch_correct,
+            } = train_step(&net, &mut optimizer, &images, &labels)?;
             if !loss_value.is_finite() {
                 return Err(Error::Diverged {
                     epoch,
@@ -218,9 +249,8 @@ pub fn train(
                     loss: loss_value,
                 });
             }
-            optimizer.backward_step(&loss)?;
+            correct += batch_correct;
             loss_sum += f64::from(loss_value);
-            correct += count_correct(&logits, &labels)?;
             observer.step_finished(step + 1, loss_value);
         }
         let train_seconds = epoch_started.elapsed().as_secs_f64();
