@@ -320,6 +320,9 @@ fn ratio(a: f64, b: Option<f64>) -> String {
     b.map_or("-".into(), |b| format!("{:.2}", a / b))
 }
 
+/// A row of the table: what is measured, how to read it from a measurement, its unit.
+type Row = (&'static str, fn(&Measurement) -> Timing, &'static str);
+
 /// The Markdown page of a report.
 fn markdown(report: &Report) -> String {
     let mut md = String::from("# Benchmark: actfn vs the study's PyTorch code\n\n");
@@ -340,7 +343,7 @@ fn markdown(report: &Report) -> String {
     for a in &report.actfn {
         let mem = find(&report.pytorch_in_memory, a.threads);
         let dl = find(&report.pytorch_dataloader, a.threads);
-        let rows: [(&str, fn(&Measurement) -> Timing, &str); 3] = [
+        let rows: [Row; 3] = [
             ("training step", |m| m.step_ms, "ms"),
             ("training epoch", |m| m.epoch_s, "s"),
             ("validation pass (10,000 images)", |m| m.validation_s, "s"),

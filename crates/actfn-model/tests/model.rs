@@ -191,3 +191,54 @@ fn truncated_and_missing_files_are_errors_naming_the_file() {
         .to_string();
     assert!(message.contains("net.config"), "{message}");
 }
+
+#[test]
+fn written_out_backpropagation_matches_autograd_through_the_composed_activations() {
+    let images = fixed_input();
+    let labels = Tensor::new(&[3u32, 0, 9], &Device::Cpu).unwrap();
+    for act in Activation::all() {
+        let (net, _vars) =
+            BaseNetwork::seeded(BaseNetworkConfig::with_activation(act), 5, &Device::Cpu).unwrap();
+        // The reference: candle's autograd through the linear layers and the composed form.
+        let mut x = images.flatten_from(1).unwrap();
+        for (i, linear) in net.linears().iter().enumerate() {
+            x = candle_nn::Module::forward(linear, &x).unwrap();
+            if i + 1 < net.linears().len() {
+                x = act.forward_composed(&x).unwrap();
+            }
+        }
+        let loss = candle_nn::loss::cross_entropy(&x, &labels).unwrap();
+        let reference = loss.backward().unwrap();
+
+        let ours = net.loss_and_gradients(&images, &labels).unwrap();
+        let (a, b) = (
+            loss.to_scalar::<f32>().unwrap(),
+            ours.loss.to_scalar::<f32>().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-6, "{act}: loss {a} vs {b}");
+        for (name, param) in net.named_parameters() {
+            let expected = reference
+                .get(&param)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let got = ours
+                .grads
+                .get(&param)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+            for (e, g) in expected.iter().zip(&got) {
+                assert!(
+                    (e - g).abs() <= 1e-4 * scale,
+                    "{act} {name}: {e} vs {g} (scale {scale})"
+                );
+            }
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Stochastic gradient descent with momentum, with PyTorch's `torch.optim.SGD` semantics.
 
 use candle_core::backprop::GradStore;
-use candle_core::{Tensor, Var};
+use candle_core::{CpuStorage, DType, InplaceOp3, Layout, Tensor, Var};
 use candle_nn::Optimizer;
 use serde::{Deserialize, Serialize};
 
@@ -81,22 +81,11 @@ impl Sgd {
     pub fn buffers(&self) -> &[Option<Tensor>] {
         &self.buffers
     }
-}
 
-impl Optimizer for Sgd {
-    type Config = SgdConfig;
-
-    fn new(vars: Vec<Var>, config: SgdConfig) -> candle_core::Result<Self> {
-        config.validate().map_err(candle_core::Error::Msg)?;
-        let buffers = vec![None; vars.len()];
-        Ok(Self {
-            vars,
-            buffers,
-            config,
-        })
-    }
-
-    fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
+    /// One update. With `fused`, parameters on the CPU are updated in place by one kernel per
+    /// tensor (no allocation after the first step); otherwise, and on other devices, by tensor
+    /// operations. Both compute the same numbers.
+    fn step_with(&mut self, grads: &GradStore, fused: bool) -> candle_core::Result<()> {
         let SgdConfig {
             lr,
             momentum,
@@ -108,8 +97,60 @@ impl Optimizer for Sgd {
             let Some(grad) = grads.get(var.as_tensor()) else {
                 continue;
             };
+            let param = var.as_tensor();
+            if fused && fits(param, grad) {
+                let update = Update {
+                    lr,
+                    momentum,
+                    dampening,
+                    weight_decay,
+                    nesterov,
+                };
+                match buffer {
+                    _ if momentum == 0.0 => {
+                        param.inplace_op3(
+                            grad,
+                            grad,
+                            &UpdateParameter {
+                                update,
+                                source: Source::Gradient,
+                            },
+                        )?;
+                    }
+                    Some(b) => {
+                        b.inplace_op3(grad, param, &UpdateBuffer(update))?;
+                        param.inplace_op3(
+                            grad,
+                            b,
+                            &UpdateParameter {
+                                update,
+                                source: Source::Buffer,
+                            },
+                        )?;
+                    }
+                    None => {
+                        // The first buffer is the (decayed) gradient itself, in storage of its own
+                        // since later steps update it in place.
+                        let first = if weight_decay != 0.0 {
+                            (grad + (param * weight_decay)?)?
+                        } else {
+                            grad.copy()?
+                        };
+                        param.inplace_op3(
+                            grad,
+                            &first,
+                            &UpdateParameter {
+                                update,
+                                source: Source::Buffer,
+                            },
+                        )?;
+                        *buffer = Some(first);
+                    }
+                }
+                continue;
+            }
             let mut step = if weight_decay != 0.0 {
-                (grad + (var.as_tensor() * weight_decay)?)?
+                (grad + (param * weight_decay)?)?
             } else {
                 grad.clone()
             };
@@ -126,9 +167,160 @@ impl Optimizer for Sgd {
                 };
                 *buffer = Some(updated);
             }
-            var.set(&(var.as_tensor() - (step * lr)?)?)?;
+            var.set(&(param - (step * lr)?)?)?;
         }
         Ok(())
+    }
+}
+
+/// Whether the in-place kernels can update `param` with `grad`: both on the CPU, contiguous, of
+/// the same float type and shape.
+fn fits(param: &Tensor, grad: &Tensor) -> bool {
+    param.device().is_cpu()
+        && matches!(param.dtype(), DType::F32 | DType::F64)
+        && param.dtype() == grad.dtype()
+        && param.shape() == grad.shape()
+        && param.is_contiguous()
+        && grad.is_contiguous()
+}
+
+/// The settings the kernels need.
+#[derive(Debug, Clone, Copy)]
+struct Update {
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    weight_decay: f64,
+    nesterov: bool,
+}
+
+/// What the parameter moves along.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Source {
+    /// The (decayed) gradient: plain SGD.
+    Gradient,
+    /// The momentum buffer, or with Nesterov the gradient plus momentum times the buffer.
+    Buffer,
+}
+
+/// The contiguous elements of a storage as `T`, or an error naming the kernel.
+fn slice<'a, T: candle_core::WithDType>(
+    s: &'a CpuStorage,
+    l: &Layout,
+) -> candle_core::Result<&'a [T]> {
+    let (start, end) = l
+        .contiguous_offsets()
+        .ok_or_else(|| candle_core::Error::Msg("sgd: non-contiguous tensor".into()))?;
+    Ok(&T::cpu_storage_as_slice(s)?[start..end])
+}
+
+/// `b = momentum * b + (1 - dampening) * (g + weight_decay * p)`, in place on `b`.
+struct UpdateBuffer(Update);
+
+/// `p -= lr * step`, in place on `p`, with `step` from [`Source`].
+struct UpdateParameter {
+    update: Update,
+    source: Source,
+}
+
+/// Below this many elements an update runs on one thread: splitting costs more than it saves.
+const PARALLEL_THRESHOLD: usize = 1 << 16;
+
+/// Runs `kernel` over matching chunks of `dst`, `a` and `b`, on several threads when they are long.
+/// Every element is computed by the same expression either way, so the result does not depend on
+/// the thread count.
+fn for_chunks<T: Send + Sync>(
+    dst: &mut [T],
+    a: &[T],
+    b: &[T],
+    kernel: impl Fn(&mut [T], &[T], &[T]) + Sync,
+) {
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 14;
+    if dst.len() < PARALLEL_THRESHOLD {
+        kernel(dst, a, b);
+    } else {
+        dst.par_chunks_mut(CHUNK)
+            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
+            .for_each(|(d, (a, b))| kernel(d, a, b));
+    }
+}
+
+macro_rules! sgd_kernels {
+    ($($variant:ident => $t:ty),*) => {
+        impl InplaceOp3 for UpdateBuffer {
+            fn name(&self) -> &'static str {
+                "sgd-momentum-buffer"
+            }
+
+            fn cpu_fwd(&self, b: &mut CpuStorage, lb: &Layout, g: &CpuStorage, lg: &Layout, p: &CpuStorage, lp: &Layout) -> candle_core::Result<()> {
+                let Update { momentum, dampening, weight_decay, .. } = self.0;
+                let (start, end) = lb.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("sgd: non-contiguous buffer".into()))?;
+                match b {
+                    $(CpuStorage::$variant(b) => {
+                        let (g, p) = (slice::<$t>(g, lg)?, slice::<$t>(p, lp)?);
+                        let (m, d, wd) = (momentum as $t, (1.0 - dampening) as $t, weight_decay as $t);
+                        for_chunks(&mut b[start..end], g, p, |b, g, p| {
+                            for ((b, &g), &p) in b.iter_mut().zip(g).zip(p) {
+                                *b = m * *b + d * (g + wd * p);
+                            }
+                        });
+                    })*
+                    _ => candle_core::bail!("sgd: only f32 and f64 parameters"),
+                }
+                Ok(())
+            }
+        }
+
+        impl InplaceOp3 for UpdateParameter {
+            fn name(&self) -> &'static str {
+                "sgd-parameter"
+            }
+
+            fn cpu_fwd(&self, p: &mut CpuStorage, lp: &Layout, g: &CpuStorage, lg: &Layout, b: &CpuStorage, lb: &Layout) -> candle_core::Result<()> {
+                let Update { lr, momentum, weight_decay, nesterov, .. } = self.update;
+                let (start, end) = lp.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("sgd: non-contiguous parameter".into()))?;
+                match p {
+                    $(CpuStorage::$variant(p) => {
+                        let (g, b) = (slice::<$t>(g, lg)?, slice::<$t>(b, lb)?);
+                        let (lr, m, wd) = (lr as $t, momentum as $t, weight_decay as $t);
+                        let source = self.source;
+                        for_chunks(&mut p[start..end], g, b, |p, g, b| {
+                            for ((p, &g), &b) in p.iter_mut().zip(g).zip(b) {
+                                let decayed = g + wd * *p;
+                                let step = match (source, nesterov) {
+                                    (Source::Gradient, _) => decayed,
+                                    (Source::Buffer, false) => b,
+                                    (Source::Buffer, true) => decayed + m * b,
+                                };
+                                *p -= lr * step;
+                            }
+                        });
+                    })*
+                    _ => candle_core::bail!("sgd: only f32 and f64 parameters"),
+                }
+                Ok(())
+            }
+        }
+    };
+}
+sgd_kernels!(F32 => f32, F64 => f64);
+
+impl Optimizer for Sgd {
+    type Config = SgdConfig;
+
+    fn new(vars: Vec<Var>, config: SgdConfig) -> candle_core::Result<Self> {
+        config.validate().map_err(candle_core::Error::Msg)?;
+        let buffers = vec![None; vars.len()];
+        Ok(Self {
+            vars,
+            buffers,
+            config,
+        })
+    }
+
+    fn step(&mut self, grads: &GradStore) -> candle_core::Result<()> {
+        self.step_with(grads, true)
     }
 
     fn learning_rate(&self) -> f64 {
@@ -145,23 +337,30 @@ mod tests {
     use super::*;
     use candle_core::Device;
 
-    /// Three steps on `w = [1.0, -2.0]` with loss `sum(w^2 * [1, 3]) / 2` (gradient `w * [1, 3]`),
-    /// returning `w` after each step.
     fn three_steps(config: SgdConfig) -> Vec<Vec<f64>> {
-        let w = Var::new(&[1.0f64, -2.0], &Device::Cpu).unwrap();
-        let scale = Tensor::new(&[1.0f64, 3.0], &Device::Cpu).unwrap();
-        let mut sgd = Sgd::new(vec![w.clone()], config).unwrap();
-        (0..3)
-            .map(|_| {
-                let loss = (w.as_tensor().sqr().unwrap() * &scale)
-                    .unwrap()
-                    .sum_all()
-                    .unwrap()
-                    / 2.0;
-                sgd.backward_step(&loss.unwrap()).unwrap();
-                w.as_tensor().to_vec1::<f64>().unwrap()
-            })
-            .collect()
+        let run = |fused: bool| -> Vec<Vec<f64>> {
+            let w = Var::new(&[1.0f64, -2.0], &Device::Cpu).unwrap();
+            let scale = Tensor::new(&[1.0f64, 3.0], &Device::Cpu).unwrap();
+            let mut sgd = Sgd::new(vec![w.clone()], config).unwrap();
+            (0..3)
+                .map(|_| {
+                    let loss = (w.as_tensor().sqr().unwrap() * &scale)
+                        .unwrap()
+                        .sum_all()
+                        .unwrap();
+                    let grads = (loss / 2.0).unwrap().backward().unwrap();
+                    sgd.step_with(&grads, fused).unwrap();
+                    w.as_tensor().to_vec1::<f64>().unwrap()
+                })
+                .collect()
+        };
+        // The in-place kernels and the tensor operations must agree to the last bit.
+        let (fused, plain) = (run(true), run(false));
+        assert_eq!(
+            fused, plain,
+            "fused and tensor-op updates differ for {config:?}"
+        );
+        fused
     }
 
     fn assert_close(actual: &[Vec<f64>], expected: &[[f64; 2]]) {

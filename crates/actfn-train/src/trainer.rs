@@ -133,25 +133,23 @@ pub struct StepResult {
     pub correct: f64,
 }
 
-/// One step of the study's training on a batch: forward, cross-entropy, backward, update. When the
-/// loss is not finite the parameters are left as they are, and the caller decides what to do.
+/// One step of the study's training on a batch: forward, cross-entropy, backward, update. The
+/// backward pass is the network's written-out backpropagation (checked against autograd in the
+/// model's tests). When the loss is not finite the parameters are left as they are, and the
+/// caller decides what to do.
 pub fn train_step(
     net: &BaseNetwork,
     optimizer: &mut Sgd,
     images: &Tensor,
     labels: &Tensor,
 ) -> Result<StepResult> {
-    let logits = net.forward(images)?;
-    let loss = candle_nn::loss::cross_entropy(&logits, labels)?;
-    let loss_value = loss.to_scalar::<f32>()?;
-    let correct = count_correct(&logits, labels)?;
-    if loss_value.is_finite() {
-        optimizer.backward_step(&loss)?;
+    let step = net.loss_and_gradients(images, labels)?;
+    let loss = step.loss.to_scalar::<f32>()?;
+    let correct = count_correct(&step.logits, labels)?;
+    if loss.is_finite() {
+        optimizer.step(&step.grads)?;
     }
-    Ok(StepResult {
-        loss: loss_value,
-        correct,
-    })
+    Ok(StepResult { loss, correct })
 }
 
 /// Trains a network as the study's `train_model` does, or skips training when
