@@ -3,7 +3,7 @@
 //! five to ten. They compute the same functions as the composed forms (which stay the
 //! reference, and run on every other device); the tests compare the two.
 
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::Activation;
@@ -71,7 +71,9 @@ macro_rules! real {
 real!(f32);
 real!(f64);
 
-// Each function, then its derivative.
+// Each function, then its derivative. The derivative takes the input `x` and the output
+// `y = f(x)`, which the forward pass already computed: for sigmoid, tanh and elu the derivative
+// is cheapest from `y` (no second exponential).
 
 /// `1 / (1 + e^-x)` without overflow: `e^-|x|` is in (0, 1].
 fn sigmoid<T: Real>(x: T) -> T {
@@ -83,17 +85,15 @@ fn sigmoid<T: Real>(x: T) -> T {
         e.div(d)
     }
 }
-fn sigmoid_slope<T: Real>(x: T) -> T {
-    let s = sigmoid(x);
-    s.mul(T::ONE.sub(s))
+fn sigmoid_slope<T: Real>(_x: T, y: T) -> T {
+    y.mul(T::ONE.sub(y))
 }
 
 fn tanh<T: Real>(x: T) -> T {
     x.tanh()
 }
-fn tanh_slope<T: Real>(x: T) -> T {
-    let t = x.tanh();
-    T::ONE.sub(t.mul(t))
+fn tanh_slope<T: Real>(_x: T, y: T) -> T {
+    T::ONE.sub(y.mul(y))
 }
 
 /// NaN stays NaN, as in the composed `x * (x > 0)`.
@@ -104,28 +104,28 @@ fn relu<T: Real>(x: T) -> T {
         T::ZERO
     }
 }
-fn relu_slope<T: Real>(x: T) -> T {
+fn relu_slope<T: Real>(x: T, _y: T) -> T {
     if x > T::ZERO { T::ONE } else { T::ZERO }
 }
 
 fn leaky_relu<T: Real>(x: T, alpha: T) -> T {
     if x > T::ZERO { x } else { alpha.mul(x) }
 }
-fn leaky_relu_slope<T: Real>(x: T, alpha: T) -> T {
+fn leaky_relu_slope<T: Real>(x: T, _y: T, alpha: T) -> T {
     if x > T::ZERO { T::ONE } else { alpha }
 }
 
 fn elu<T: Real>(x: T) -> T {
     if x > T::ZERO { x } else { x.exp_m1() }
 }
-fn elu_slope<T: Real>(x: T) -> T {
-    if x > T::ZERO { T::ONE } else { x.exp() }
+fn elu_slope<T: Real>(x: T, y: T) -> T {
+    if x > T::ZERO { T::ONE } else { y.add(T::ONE) }
 }
 
 fn swish<T: Real>(x: T) -> T {
     x.mul(sigmoid(x))
 }
-fn swish_slope<T: Real>(x: T) -> T {
+fn swish_slope<T: Real>(x: T, _y: T) -> T {
     let s = sigmoid(x);
     s.add(x.mul(s).mul(T::ONE.sub(s)))
 }
@@ -142,14 +142,14 @@ impl Activation {
         }
     }
 
-    fn slope<T: Real>(self, x: T) -> T {
+    fn slope<T: Real>(self, x: T, y: T) -> T {
         match self {
-            Activation::Sigmoid => sigmoid_slope(x),
-            Activation::Tanh => tanh_slope(x),
-            Activation::ReLU => relu_slope(x),
-            Activation::LeakyReLU { alpha } => leaky_relu_slope(x, T::from_f64(alpha)),
-            Activation::ELU => elu_slope(x),
-            Activation::Swish => swish_slope(x),
+            Activation::Sigmoid => sigmoid_slope(x, y),
+            Activation::Tanh => tanh_slope(x, y),
+            Activation::ReLU => relu_slope(x, y),
+            Activation::LeakyReLU { alpha } => leaky_relu_slope(x, y, T::from_f64(alpha)),
+            Activation::ELU => elu_slope(x, y),
+            Activation::Swish => swish_slope(x, y),
         }
     }
 }
@@ -169,21 +169,23 @@ fn map<T: Real>(x: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
     out
 }
 
-/// Maps pairs of `x` and `g` into a new vector, on several threads when they are long.
-fn map2<T: Real>(x: &[T], g: &[T], f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
+/// Maps triples of `x`, `y` and `g` into a new vector, on several threads when they are long.
+fn map3<T: Real>(x: &[T], y: &[T], g: &[T], f: impl Fn(T, T, T) -> T + Sync) -> Vec<T> {
+    let apply = |o: &mut [T], x: &[T], y: &[T], g: &[T]| {
+        for (((o, &x), &y), &g) in o.iter_mut().zip(x).zip(y).zip(g) {
+            *o = f(x, y, g);
+        }
+    };
     let mut out = vec![T::ZERO; x.len()];
     if x.len() < PARALLEL_THRESHOLD {
-        out.iter_mut()
-            .zip(x.iter().zip(g))
-            .for_each(|(o, (&v, &w))| *o = f(v, w));
+        apply(&mut out, x, y, g);
     } else {
         out.par_chunks_mut(CHUNK)
-            .zip(x.par_chunks(CHUNK).zip(g.par_chunks(CHUNK)))
-            .for_each(|(o, (x, g))| {
-                o.iter_mut()
-                    .zip(x.iter().zip(g))
-                    .for_each(|(o, (&v, &w))| *o = f(v, w));
-            });
+            .zip(
+                x.par_chunks(CHUNK)
+                    .zip(y.par_chunks(CHUNK).zip(g.par_chunks(CHUNK))),
+            )
+            .for_each(|(o, (x, (y, g)))| apply(o, x, y, g));
     }
     out
 }
@@ -229,17 +231,18 @@ impl CustomOp1 for ActivationOp {
     fn bwd(
         &self,
         arg: &Tensor,
-        _res: &Tensor,
+        res: &Tensor,
         grad_res: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
-        Ok(Some(self.0.backward(arg, grad_res)?))
+        Ok(Some(self.0.backward(arg, res, grad_res)?))
     }
 }
 
-/// `grad * f'(x)` in one kernel: the backward pass through the activation.
+/// `grad * f'(x)` in one kernel, from the input `x`, the output `y = f(x)` and `grad`: the
+/// backward pass through the activation.
 pub(crate) struct ActivationGrad(pub Activation);
 
-impl CustomOp2 for ActivationGrad {
+impl CustomOp3 for ActivationGrad {
     fn name(&self) -> &'static str {
         "fused-activation-grad"
     }
@@ -250,21 +253,25 @@ impl CustomOp2 for ActivationGrad {
         l1: &Layout,
         s2: &CpuStorage,
         l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let act = self.0;
         let name = self.name();
-        let out = match (s1, s2) {
-            (CpuStorage::F32(x), CpuStorage::F32(g)) => CpuStorage::F32(map2(
+        let out = match (s1, s2, s3) {
+            (CpuStorage::F32(x), CpuStorage::F32(y), CpuStorage::F32(g)) => CpuStorage::F32(map3(
                 contiguous(x, l1, name)?,
-                contiguous(g, l2, name)?,
-                |x, g| g * act.slope(x),
+                contiguous(y, l2, name)?,
+                contiguous(g, l3, name)?,
+                |x, y, g| g * act.slope(x, y),
             )),
-            (CpuStorage::F64(x), CpuStorage::F64(g)) => CpuStorage::F64(map2(
+            (CpuStorage::F64(x), CpuStorage::F64(y), CpuStorage::F64(g)) => CpuStorage::F64(map3(
                 contiguous(x, l1, name)?,
-                contiguous(g, l2, name)?,
-                |x, g| g * act.slope(x),
+                contiguous(y, l2, name)?,
+                contiguous(g, l3, name)?,
+                |x, y, g| g * act.slope(x, y),
             )),
-            _ => candle_core::bail!("{name} needs two f32 or two f64 tensors"),
+            _ => candle_core::bail!("{name} needs three f32 or three f64 tensors"),
         };
         Ok((out, l1.shape().clone()))
     }

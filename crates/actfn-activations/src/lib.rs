@@ -158,15 +158,13 @@ impl Activation {
         }
     }
 
-    /// The gradient through the function: `grad * f'(x)`, element-wise, in one fused kernel on
-    /// the CPU and with the written derivative elsewhere.
-    pub fn backward(&self, x: &Tensor, grad: &Tensor) -> candle_core::Result<Tensor> {
-        if fused::fits(x)
-            && fused::fits(grad)
-            && x.dtype() == grad.dtype()
-            && x.shape() == grad.shape()
-        {
-            x.apply_op2_no_bwd(grad, &fused::ActivationGrad(*self))
+    /// The gradient through the function: `grad * f'(x)`, element-wise, given the input `x` and
+    /// the output `y = f(x)` of the forward pass. One fused kernel on the CPU (which takes the
+    /// derivative from `y` where that is cheaper), the written derivative elsewhere.
+    pub fn backward(&self, x: &Tensor, y: &Tensor, grad: &Tensor) -> candle_core::Result<Tensor> {
+        let same = |t: &Tensor| fused::fits(t) && t.dtype() == x.dtype() && t.shape() == x.shape();
+        if fused::fits(x) && same(y) && same(grad) {
+            x.apply_op3_no_bwd(y, grad, &fused::ActivationGrad(*self))
         } else {
             grad * self.derivative(x)?
         }

@@ -303,7 +303,7 @@ impl BaseNetwork {
             }
             if i > 0 {
                 let d_input = dz.matmul(&weights[i])?;
-                dz = act.backward(&pre_activations[i - 1], &d_input)?;
+                dz = act.backward(&pre_activations[i - 1], &layer_inputs[i], &d_input)?;
             }
         }
         Ok(Gradients {

@@ -13,7 +13,7 @@ pub enum Verdict {
 
 /// The study's rule: a score strictly above the best is a new best; otherwise stop once the best
 /// epoch is `patience` or more epochs back.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EarlyStopping {
     patience: usize,
     scores: Vec<f64>,

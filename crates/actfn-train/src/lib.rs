@@ -24,6 +24,7 @@ mod early_stopping;
 mod error;
 mod metrics;
 mod observer;
+mod resume;
 mod sgd;
 mod trainer;
 

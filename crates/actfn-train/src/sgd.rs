@@ -82,6 +82,34 @@ impl Sgd {
         &self.buffers
     }
 
+    /// Replaces the momentum buffers, e.g. with saved ones, one per variable in order.
+    pub fn set_buffers(&mut self, buffers: Vec<Option<Tensor>>) -> candle_core::Result<()> {
+        if buffers.len() != self.vars.len() {
+            candle_core::bail!(
+                "{} momentum buffers for {} variables",
+                buffers.len(),
+                self.vars.len()
+            );
+        }
+        for (buffer, var) in buffers.iter().zip(&self.vars) {
+            if let Some(b) = buffer {
+                if b.shape() != var.shape() {
+                    candle_core::bail!(
+                        "a momentum buffer of shape {:?} for a variable of {:?}",
+                        b.dims(),
+                        var.dims()
+                    );
+                }
+            }
+        }
+        // Copies, so that the in-place updates never write into storage the caller still holds.
+        self.buffers = buffers
+            .into_iter()
+            .map(|b| b.map(|b| b.copy()).transpose())
+            .collect::<candle_core::Result<_>>()?;
+        Ok(())
+    }
+
     /// One update. With `fused`, parameters on the CPU are updated in place by one kernel per
     /// tensor (no allocation after the first step); otherwise, and on other devices, by tensor
     /// operations. Both compute the same numbers.

@@ -7,11 +7,12 @@ use std::time::Instant;
 use actfn_data::{Split, Splits};
 use actfn_model::rng::{self, Stream};
 use actfn_model::{BaseNetwork, BaseNetworkConfig, weights_path};
-use candle_core::{D, DType, Tensor};
+use candle_core::{D, DType, Tensor, Var};
 use candle_nn::Optimizer;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::write_summary;
+use crate::resume;
 use crate::{
     EarlyStopping, EpochMetrics, Error, Observer, Result, RunSummary, Sgd, SgdConfig, Verdict,
     read_metrics_csv, read_summary, write_metrics_csv,
@@ -153,13 +154,18 @@ pub fn train_step(
 }
 
 /// Trains a network as the study's `train_model` does, or skips training when
-/// `<dir>/<name>.safetensors` exists and `overwrite` is false.
+/// `<dir>/<name>.safetensors` exists, its run is finished and `overwrite` is false.
 ///
 /// The network starts from the seeded initial weights (the same for every activation). After
 /// each epoch a new best validation accuracy saves the checkpoint; `patience` epochs without one
 /// stop the run. The best checkpoint is then reloaded and its test accuracy measured. The run
 /// folder ([`run_dir`]) receives `train_config.json`, `metrics.csv` (rewritten after every epoch)
 /// and `summary.json`.
+///
+/// After every epoch the whole training state is saved atomically to `resume.safetensors` in
+/// the run folder; a run that was killed continues from its last finished epoch and ends exactly
+/// as an uninterrupted run would. A saved state whose settings differ is refused, naming the
+/// setting; `overwrite` starts over.
 pub fn train(
     net_config: &BaseNetworkConfig,
     config: &TrainConfig,
@@ -174,7 +180,18 @@ pub fn train(
     let device = splits.train.images.device().clone();
     let run = run_dir(dir, name);
     let summary_path = run.join("summary.json");
-    if weights_path(dir, name).is_file() {
+    let state_path = resume::state_path(&run);
+    let file_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| Error::File {
+            path,
+            reason: e.to_string(),
+        }
+    };
+    if overwrite && state_path.is_file() {
+        std::fs::remove_file(&state_path).map_err(file_error(&state_path))?;
+    }
+    if weights_path(dir, name).is_file() && !state_path.is_file() {
         if !overwrite {
             observer.message(&format!(
                 "{name}: checkpoint exists, skipping training (--overwrite retrains)"
@@ -210,24 +227,71 @@ pub fn train(
             config.batch_size
         )));
     }
-    std::fs::create_dir_all(&run).map_err(|e| Error::File {
-        path: run.clone(),
-        reason: e.to_string(),
-    })?;
+    std::fs::create_dir_all(&run).map_err(file_error(&run))?;
     let config_json = serde_json::to_string_pretty(config).map_err(|e| Error::File {
         path: run.join("train_config.json"),
         reason: e.to_string(),
     })?;
     actfn_model::atomic_write(&run.join("train_config.json"), config_json.as_bytes())?;
 
+    let settings = resume::Settings {
+        net: net_config.clone(),
+        train: config.clone(),
+        device: actfn_model::device_name(&device),
+        threads: candle_core::utils::get_num_threads(),
+    };
     let (net, varmap) = BaseNetwork::seeded(net_config.clone(), config.seed, &device)?;
-    let mut optimizer = Sgd::new(varmap.all_vars(), config.optimizer)?;
+    let vars = named_vars(&varmap, net_config)?;
+    let mut optimizer = Sgd::new(
+        vars.iter().map(|(_, v)| v.clone()).collect(),
+        config.optimizer,
+    )?;
     let mut shuffle = rng::seeded(config.seed, Stream::Shuffle);
     let mut stopping = EarlyStopping::new(config.patience);
     let mut metrics = Vec::new();
     let mut stopped_early = false;
+    let mut seconds_before = 0.0;
 
-    for epoch in 1..=config.max_epochs {
+    if state_path.is_file() {
+        let (state, tensors) = resume::load(&state_path, &device)?;
+        if let Some(difference) = resume::first_difference(&state.settings, &settings) {
+            return Err(Error::InvalidSetting(format!(
+                "{}: the saved run has other settings ({difference}); rerun with the saved settings to \
+                 resume, or with --overwrite to start over",
+                state_path.display()
+            )));
+        }
+        let missing = |key: String| Error::File {
+            path: state_path.clone(),
+            reason: format!("tensor {key} is missing; rerun with --overwrite to start over"),
+        };
+        let mut buffers = Vec::with_capacity(vars.len());
+        for (name, var) in &vars {
+            let key = format!("param.{name}");
+            var.set(tensors.get(&key).ok_or_else(|| missing(key.clone()))?)?;
+            buffers.push(tensors.get(&format!("momentum.{name}")).cloned());
+        }
+        optimizer.set_buffers(buffers)?;
+        let word_pos: u128 = state.shuffle_word_pos.parse().map_err(|_| Error::File {
+            path: state_path.clone(),
+            reason: "a corrupt generator position; rerun with --overwrite to start over".into(),
+        })?;
+        shuffle.set_word_pos(word_pos);
+        stopping = state.stopping;
+        metrics = state.metrics;
+        stopped_early = state.stopped_early;
+        seconds_before = state.seconds;
+        observer.message(&format!(
+            "{name}: resuming after epoch {}",
+            state.epochs_done
+        ));
+    }
+
+    let first_epoch = metrics.len() + 1;
+    for epoch in first_epoch..=config.max_epochs {
+        if stopped_early {
+            break;
+        }
         let epoch_started = Instant::now();
         observer.epoch_started(epoch, steps);
         let (mut loss_sum, mut correct) = (0.0f64, 0.0f64);
@@ -267,30 +331,38 @@ pub fn train(
         };
         observer.epoch_finished(&record, verdict);
         metrics.push(record);
+        stopped_early = verdict == Verdict::Stop;
         write_metrics_csv(&run.join("metrics.csv"), &metrics)?;
-        if verdict == Verdict::Stop {
-            stopped_early = true;
-            break;
-        }
+        let state = resume::EpochState {
+            settings: settings.clone(),
+            epochs_done: epoch,
+            stopped_early,
+            stopping: stopping.clone(),
+            shuffle_word_pos: shuffle.get_word_pos().to_string(),
+            metrics: metrics.clone(),
+            seconds: seconds_before + started.elapsed().as_secs_f64(),
+        };
+        resume::save(&state_path, &state, &vars, &optimizer)?;
     }
 
     let network = BaseNetwork::load(dir, name, &device)?;
     let test_acc = accuracy(&network, &splits.test, config.eval_batch_size)?;
-    let best_epoch = stopping.best_epoch().map_or(0, |e| e + 1);
     let summary = RunSummary {
         name: name.to_string(),
         act_fn: net_config.act_fn.name().to_string(),
-        best_epoch,
+        best_epoch: stopping.best_epoch().map_or(0, |e| e + 1),
         best_val_acc: stopping.best_score().unwrap_or(0.0),
         test_acc,
         epochs_run: metrics.len(),
         stopped_early,
-        seconds: started.elapsed().as_secs_f64(),
-        device: actfn_model::device_name(&device),
-        threads: candle_core::utils::get_num_threads(),
+        seconds: seconds_before + started.elapsed().as_secs_f64(),
+        device: settings.device.clone(),
+        threads: settings.threads,
         train_config: config.clone(),
     };
     write_summary(&summary_path, &summary)?;
+    // The run is finished: without its state, the checkpoint now means "done".
+    std::fs::remove_file(&state_path).map_err(file_error(&state_path))?;
     Ok(Outcome {
         network,
         test_acc,
@@ -298,4 +370,26 @@ pub fn train(
         summary: Some(summary),
         metrics,
     })
+}
+
+/// The network's variables in parameter order (`layers.0.weight`, `layers.0.bias`, ...): a
+/// `VarMap` iterates in hash order, which differs between processes, and the saved momentum
+/// buffers must meet their variables again.
+fn named_vars(
+    varmap: &candle_nn::VarMap,
+    config: &BaseNetworkConfig,
+) -> Result<Vec<(String, Var)>> {
+    let vars = varmap.data().lock().map_err(|_| {
+        Error::InvalidSetting("the variable map's lock was poisoned by a panic".into())
+    })?;
+    actfn_model::layer_names(config)
+        .into_iter()
+        .flat_map(|(w, b)| [w, b])
+        .map(|name| {
+            let var = vars.get(&name).cloned().ok_or_else(|| {
+                Error::InvalidSetting(format!("the network has no variable {name}"))
+            })?;
+            Ok((name, var))
+        })
+        .collect()
 }
