@@ -45,10 +45,10 @@ pub struct TrainSettings {
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
     /// Learning rate.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     pub lr: f64,
     /// Momentum.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
     pub momentum: f64,
     /// Seed of the initial weights, the split and the batch order.
     #[arg(long, default_value_t = 42)]

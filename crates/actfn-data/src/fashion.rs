@@ -64,15 +64,15 @@ pub const SYSTEM_DIR: &str = "/usr/share/datasets/fashion-mnist";
 const PIXELS: usize = 28 * 28;
 
 /// The folders to search, in order: `$PATH_DATASETS/FashionMNIST/raw` (or
-/// `<root>/data/FashionMNIST/raw`, the study's `DATASET_PATH` convention), then [`SYSTEM_DIR`].
+/// `<root>/data/FashionMNIST/raw`, the study's `DATASET_PATH` convention), then the system copy:
+/// `$ACTFN_SYSTEM_DATASETS` if set, else [`SYSTEM_DIR`].
 pub fn default_search_dirs(root: &Path) -> Vec<PathBuf> {
     let base = std::env::var_os("PATH_DATASETS")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("data"));
-    vec![
-        base.join("FashionMNIST").join("raw"),
-        PathBuf::from(SYSTEM_DIR),
-    ]
+    let system = std::env::var_os("ACTFN_SYSTEM_DATASETS")
+        .map_or_else(|| PathBuf::from(SYSTEM_DIR), PathBuf::from);
+    vec![base.join("FashionMNIST").join("raw"), system]
 }
 
 /// The path of `file` in `dir`, compressed (`.gz`) or not, if it exists.

@@ -26,18 +26,23 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
         path: path.to_path_buf(),
         source,
     })?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::GzDecoder::new(raw.as_slice())
-            .read_to_end(&mut out)
-            .map_err(|e| Error::Malformed {
-                path: path.to_path_buf(),
-                fault: format!("corrupt gzip stream: {e}"),
-            })?;
-        Ok(out)
-    } else {
-        Ok(raw)
+    decompress_maybe_gzip(raw, path)
+}
+
+/// Decompresses `raw` when it starts with the gzip magic number; `path` only names the file in
+/// errors.
+pub fn decompress_maybe_gzip(raw: Vec<u8>, path: &Path) -> Result<Vec<u8>> {
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(raw);
     }
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(4));
+    flate2::read::GzDecoder::new(raw.as_slice())
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Malformed {
+            path: path.to_path_buf(),
+            fault: format!("corrupt gzip stream: {e}"),
+        })?;
+    Ok(out)
 }
 
 /// Parses IDX bytes with `expected_ndim` dimensions; `path` only names the file in errors.

@@ -188,30 +188,37 @@ pub fn train(
             reason: e.to_string(),
         }
     };
-    if overwrite && state_path.is_file() {
-        std::fs::remove_file(&state_path).map_err(file_error(&state_path))?;
-    }
-    if weights_path(dir, name).is_file() && !state_path.is_file() {
-        if !overwrite {
-            observer.message(&format!(
-                "{name}: checkpoint exists, skipping training (--overwrite retrains)"
-            ));
-            let network = BaseNetwork::load(dir, name, &device)?;
-            let test_acc = accuracy(&network, &splits.test, config.eval_batch_size)?;
-            // A checkpoint made elsewhere (e.g. imported) has no run records; that is not an error.
-            let summary = read_summary(&summary_path).ok();
-            let metrics = read_metrics_csv(&run.join("metrics.csv")).unwrap_or_default();
-            return Ok(Outcome {
-                network,
-                test_acc,
-                trained: false,
-                summary,
-                metrics,
-            });
+    // A run folder without a summary is a run that has not finished (it may have been killed
+    // before its first saved state); a checkpoint without a run folder was made elsewhere.
+    let finished = weights_path(dir, name).is_file() && (summary_path.is_file() || !run.exists());
+    if overwrite {
+        // Forget the previous run first, so that a retraining killed midway never looks finished.
+        for path in [&state_path, &summary_path] {
+            if path.is_file() {
+                std::fs::remove_file(path).map_err(file_error(path))?;
+            }
         }
+        if finished {
+            observer.message(&format!(
+                "{name}: checkpoint exists, but will be overwritten"
+            ));
+        }
+    } else if finished {
         observer.message(&format!(
-            "{name}: checkpoint exists, but will be overwritten"
+            "{name}: checkpoint exists, skipping training (--overwrite retrains)"
         ));
+        let network = BaseNetwork::load(dir, name, &device)?;
+        let test_acc = accuracy(&network, &splits.test, config.eval_batch_size)?;
+        // A checkpoint made elsewhere (e.g. imported) has no run records; that is not an error.
+        let summary = read_summary(&summary_path).ok();
+        let metrics = read_metrics_csv(&run.join("metrics.csv")).unwrap_or_default();
+        return Ok(Outcome {
+            network,
+            test_acc,
+            trained: false,
+            summary,
+            metrics,
+        });
     }
 
     let started = Instant::now();

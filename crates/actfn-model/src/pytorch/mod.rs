@@ -34,14 +34,24 @@ pub fn read_state_dict(path: &Path, device: &Device) -> Result<Vec<(String, Tens
         path: path.to_path_buf(),
         source,
     })?;
+    state_dict_from_bytes(&bytes, path, device)
+}
+
+/// Reads the tensors of a PyTorch `state_dict` from the bytes of the file at `path` (a zip
+/// checkpoint's tensors are read from the file itself once its pickle has been checked).
+pub fn state_dict_from_bytes(
+    bytes: &[u8],
+    path: &Path,
+    device: &Device,
+) -> Result<Vec<(String, Tensor)>> {
     let bad = |reason: String| Error::Checkpoint {
         path: path.to_path_buf(),
         reason,
     };
     if bytes.starts_with(b"PK\x03\x04") {
-        read_zip(&bytes, path, device).map_err(bad)
+        read_zip(bytes, path, device).map_err(bad)
     } else if bytes.starts_with(&LEGACY_MAGIC[..4]) {
-        read_legacy(&bytes, device).map_err(bad)
+        read_legacy(bytes, device).map_err(bad)
     } else {
         Err(bad(
             "not a PyTorch checkpoint: neither a zip archive nor the legacy magic number".into(),

@@ -1,0 +1,328 @@
+//! Nothing lost, nothing crashes: a killed training run resumes to the same result, and every
+//! bad input ends in a clear one-line error with a non-zero exit code and no partial file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn xtask() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+}
+
+fn run(args: &[&str]) -> Output {
+    xtask().args(args).output().unwrap()
+}
+
+/// Asserts that `output` failed with one error line containing `needle` and no panic.
+fn assert_clean_failure(output: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "expected a failure mentioning {needle:?}, got success"
+    );
+    assert!(stderr.contains(needle), "expected {needle:?} in:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "a panic:\n{stderr}");
+}
+
+/// The metrics of a run without the timing columns.
+fn metrics_without_time(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("FashionMNIST_relu").join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').take(4).collect::<Vec<_>>().join(","))
+        .collect()
+}
+
+/// Epoch lines written so far (0 when the file is not there yet).
+fn epochs_done(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("FashionMNIST_relu").join("metrics.csv"))
+        .map_or(0, |text| text.lines().count().saturating_sub(1))
+}
+
+const TRAIN: [&str; 10] = [
+    "train",
+    "--act",
+    "relu",
+    "--subset",
+    "8192",
+    "--epochs",
+    "6",
+    "--threads",
+    "2",
+    "--checkpoint-dir",
+];
+
+#[test]
+fn a_killed_run_resumes_to_exactly_the_uninterrupted_result() {
+    if actfn_tests::real_data().is_none() {
+        return;
+    }
+    let whole = tempfile::tempdir().unwrap();
+    let status = xtask().args(TRAIN).arg(whole.path()).status().unwrap();
+    assert!(status.success());
+
+    let killed = tempfile::tempdir().unwrap();
+    // Killed twice with SIGKILL, each time some way into an epoch after the given one finished.
+    for (after_epoch, delay_ms) in [(1, 120), (3, 260)] {
+        let mut child = xtask().args(TRAIN).arg(killed.path()).spawn().unwrap();
+        let started = Instant::now();
+        while epochs_done(killed.path()) < after_epoch {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "training made no progress"
+            );
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "training ended before it was killed"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let resume = killed
+            .path()
+            .join("FashionMNIST_relu")
+            .join("resume.safetensors");
+        assert!(resume.is_file(), "no saved state after epoch {after_epoch}");
+    }
+    let output = xtask().args(TRAIN).arg(killed.path()).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("resuming after epoch"));
+
+    assert_eq!(
+        metrics_without_time(killed.path()),
+        metrics_without_time(whole.path())
+    );
+    assert_eq!(metrics_without_time(whole.path()).len(), 7);
+    let checkpoint = |dir: &Path| std::fs::read(dir.join("FashionMNIST_relu.safetensors")).unwrap();
+    assert!(
+        checkpoint(killed.path()) == checkpoint(whole.path()),
+        "the best checkpoints differ"
+    );
+    assert!(
+        !killed
+            .path()
+            .join("FashionMNIST_relu")
+            .join("resume.safetensors")
+            .exists()
+    );
+}
+
+#[test]
+fn a_saved_run_with_other_settings_is_refused_by_name() {
+    if actfn_tests::real_data().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = xtask().args(TRAIN).arg(dir.path()).spawn().unwrap();
+    let state = dir
+        .path()
+        .join("FashionMNIST_relu")
+        .join("resume.safetensors");
+    while !state.is_file() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "training ended before it was killed"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut args = TRAIN.to_vec();
+    args[8] = "1";
+    let output = xtask().args(&args).arg(dir.path()).output().unwrap();
+    assert_clean_failure(&output, "threads: saved 2, now 1");
+    assert_clean_failure(&output, "--overwrite");
+}
+
+#[test]
+fn flags_out_of_range_are_one_line_errors() {
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["train", "--act", "relu", "--epochs", "0"],
+            "--epochs) must be at least 1",
+        ),
+        (
+            &["train", "--act", "relu", "--batch-size", "0"],
+            "--batch-size) must be at least 1",
+        ),
+        (
+            &["train", "--act", "relu", "--lr", "-1"],
+            "lr must be a finite number >= 0",
+        ),
+        (&["train", "--act", "relu", "--threads", "0"], "--threads"),
+        (
+            &["train", "--act", "gelu"],
+            "valid names are: sigmoid, tanh, relu, leakyrelu, elu, swish",
+        ),
+        (
+            &["train", "--act", "relu", "--device", "tpu"],
+            "unknown device \"tpu\"",
+        ),
+        (
+            &["train", "--act", "relu", "--device", "cuda"],
+            "--features cuda",
+        ),
+        (
+            &["train", "--act", "relu", "--subset", "0"],
+            "--subset must be at least 1",
+        ),
+        (
+            &["eval", "--checkpoint-dir", "/nonexistent/actfn", "--all"],
+            "/nonexistent/actfn",
+        ),
+    ];
+    for (args, needle) in cases {
+        assert_clean_failure(&run(args), needle);
+    }
+}
+
+#[test]
+fn bad_configs_and_checkpoints_are_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = actfn_model::BaseNetworkConfig::default();
+    let (net, _) =
+        actfn_model::BaseNetwork::seeded(config.clone(), 1, &candle_core::Device::Cpu).unwrap();
+    net.save(dir.path(), "net").unwrap();
+    let eval = |dir: &Path| {
+        run(&[
+            "eval",
+            "--checkpoint-dir",
+            dir.to_str().unwrap(),
+            "--name",
+            "net",
+        ])
+    };
+    let config_file = dir.path().join("net.config");
+    let weights_file = dir.path().join("net.safetensors");
+    let good_weights = std::fs::read(&weights_file).unwrap();
+
+    std::fs::write(&config_file, "{\"act_fn\": {\"name\": \"ReLU\"}, ").unwrap();
+    assert_clean_failure(&eval(dir.path()), "net.config: not a valid network config");
+    std::fs::write(
+        &config_file,
+        config
+            .to_json()
+            .replace("\"num_classes\"", "\"depth\": 3, \"num_classes\""),
+    )
+    .unwrap();
+    assert_clean_failure(&eval(dir.path()), "unknown field `depth`");
+    std::fs::write(&config_file, config.to_json().replace("[512,", "[0,")).unwrap();
+    assert_clean_failure(&eval(dir.path()), "hidden_sizes[0] is 0");
+    std::fs::write(&config_file, config.to_json()).unwrap();
+
+    // A header that claims more bytes than the file has.
+    let mut lying = good_weights.clone();
+    lying.truncate(good_weights.len() - 1000);
+    std::fs::write(&weights_file, &lying).unwrap();
+    assert_clean_failure(
+        &eval(dir.path()),
+        "net.safetensors: not a readable safetensors file",
+    );
+
+    // A tensor of another dtype, and a missing tensor.
+    let mut tensors: std::collections::HashMap<String, candle_core::Tensor> =
+        net.named_parameters().into_iter().collect();
+    let bias = tensors["layers.8.bias"]
+        .to_dtype(candle_core::DType::F64)
+        .unwrap();
+    tensors.insert("layers.8.bias".into(), bias);
+    candle_core::safetensors::save(&tensors, &weights_file).unwrap();
+    assert_clean_failure(
+        &eval(dir.path()),
+        "tensor layers.8.bias is F64, expected f32",
+    );
+    tensors.remove("layers.8.bias");
+    candle_core::safetensors::save(&tensors, &weights_file).unwrap();
+    assert_clean_failure(&eval(dir.path()), "tensor layers.8.bias is missing");
+}
+
+#[test]
+fn unwritable_output_folders_are_errors_without_partial_files() {
+    if actfn_tests::real_data().is_none() {
+        return;
+    }
+    // A path below a regular file cannot be created, even by root.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a folder").unwrap();
+    let below = file.join("checkpoints");
+    let output = run(&[
+        "train",
+        "--act",
+        "relu",
+        "--subset",
+        "512",
+        "--epochs",
+        "1",
+        "--checkpoint-dir",
+        below.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&output, "a-file/checkpoints");
+    let output = run(&["reproduce", "--quick", "--out", below.to_str().unwrap()]);
+    assert_clean_failure(&output, "a-file/checkpoints");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "only the file itself is there"
+    );
+}
+
+#[test]
+fn a_diverging_run_stops_with_the_epoch_step_and_a_hint() {
+    if actfn_tests::real_data().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(&[
+        "train",
+        "--act",
+        "relu",
+        "--subset",
+        "2048",
+        "--epochs",
+        "3",
+        "--lr",
+        "1e6",
+        "--checkpoint-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_clean_failure(&output, "training diverged");
+    assert_clean_failure(&output, "epoch 1, step");
+    assert_clean_failure(&output, "--lr");
+}
+
+#[test]
+fn missing_data_lists_every_source_and_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("FashionMNIST").join("raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    std::fs::write(raw.join("train-images-idx3-ubyte.gz"), b"").unwrap();
+    let output = xtask()
+        .args(["data"])
+        .env("PATH_DATASETS", dir.path())
+        .env("ACTFN_SYSTEM_DATASETS", dir.path().join("no-system-copy"))
+        .output()
+        .unwrap();
+    assert_clean_failure(
+        &output,
+        "missing train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte",
+    );
+    assert_clean_failure(&output, "no-system-copy: no Fashion-MNIST files");
+    assert_clean_failure(&output, "download from");
+    assert_clean_failure(&output, "apt-get install dataset-fashion-mnist");
+    let left: Vec<_> = std::fs::read_dir(&raw)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        ["train-images-idx3-ubyte.gz"],
+        "a partial download was left behind"
+    );
+}
