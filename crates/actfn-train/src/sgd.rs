@@ -91,16 +91,13 @@ impl Sgd {
                 self.vars.len()
             );
         }
-        for (buffer, var) in buffers.iter().zip(&self.vars) {
-            if let Some(b) = buffer {
-                if b.shape() != var.shape() {
-                    candle_core::bail!(
-                        "a momentum buffer of shape {:?} for a variable of {:?}",
-                        b.dims(),
-                        var.dims()
-                    );
-                }
-            }
+        let mismatch = buffers.iter().zip(&self.vars).find_map(|(b, var)| {
+            b.as_ref()
+                .filter(|b| b.shape() != var.shape())
+                .map(|b| (b.dims().to_vec(), var.dims().to_vec()))
+        });
+        if let Some((buffer, var)) = mismatch {
+            candle_core::bail!("a momentum buffer of shape {buffer:?} for a variable of {var:?}");
         }
         // Copies, so that the in-place updates never write into storage the caller still holds.
         self.buffers = buffers
