@@ -84,6 +84,13 @@ pub struct Measurement {
     /// actfn only: a 1024x1024x1024 f32 matrix product through candle, in GFLOP/s.
     #[serde(default)]
     pub matmul_gflops: Option<f64>,
+    /// actfn only: finding, reading, verifying, normalizing and splitting the data set, in
+    /// seconds.
+    #[serde(default)]
+    pub data_load_s: Option<Timing>,
+    /// actfn only: one epoch of shuffled batch slicing without a model, in seconds.
+    #[serde(default)]
+    pub batch_epoch_s: Option<Timing>,
     /// actfn only: the plain candle step (candle_nn-style autograd through the composed
     /// activations and `backward`), in milliseconds, for comparison with the tuned step.
     #[serde(default)]
@@ -141,6 +148,9 @@ fn matmul_gflops(n: usize, device: &Device) -> anyhow::Result<f64> {
 pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
     crate::set_threads(usize::from(args.threads));
     let device = Device::Cpu;
+    let loads = (0..args.repeats)
+        .map(|_| time(|| Ok(crate::data::load_splits(42, &device)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let splits = crate::data::load_splits(42, &device)?;
     let config = BaseNetworkConfig::default();
     let (net, varmap) = BaseNetwork::seeded(config.clone(), 42, &device)?;
@@ -182,6 +192,16 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let slicing = (0..args.repeats)
+        .map(|_| {
+            time(|| {
+                for batch in splits.train.batches(256, Some(&mut shuffle), true)? {
+                    batch?;
+                }
+                Ok(())
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let validations = (0..args.repeats)
         .map(|_| time(|| Ok(actfn_train::accuracy(&net, &splits.val, 1024)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -193,6 +213,8 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
         peak_mib: peak_mib(),
         matmul_gflops: Some(matmul_gflops(1024, &device)?),
         autograd_step_ms: Some(Timing::of(autograd_times)),
+        data_load_s: Some(Timing::of(loads)),
+        batch_epoch_s: Some(Timing::of(slicing)),
     };
     println!("{}", serde_json::to_string(&measurement)?);
     Ok(())
@@ -388,6 +410,19 @@ fn markdown(report: &Report) -> String {
             100.0 * achieved / ceiling,
             a.autograd_step_ms
                 .map_or("-".into(), |t| format!("{:.2} ms", t.median))
+        );
+    }
+    md.push_str("\n| threads | load, verify, normalize and split the data set | one epoch of batch slicing (no model) |\n|---:|---:|---:|\n");
+    for a in &report.actfn {
+        let cell = |t: Option<Timing>| {
+            t.map_or("-".into(), |t| format!("{:.3} ({:.3}) s", t.median, t.min))
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            a.threads,
+            cell(a.data_load_s),
+            cell(a.batch_epoch_s)
         );
     }
     md
