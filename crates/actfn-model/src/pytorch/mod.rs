@@ -100,24 +100,26 @@ fn read_legacy(
         return Err("wrong magic number: not a legacy PyTorch checkpoint".into());
     }
     let mut pos = LEGACY_MAGIC.len();
-    match pickle::read(bytes, &mut pos).map_err(|e| format!("protocol version: {e}"))? {
-        Value::Int(LEGACY_PROTOCOL) => {}
-        Value::Int(v) => return Err(format!("protocol version {v}, expected {LEGACY_PROTOCOL}")),
-        other => return Err(format!("protocol version is a {}", other.kind())),
+    let protocol = |v: Value| match v {
+        Value::Int(LEGACY_PROTOCOL) => Ok(()),
+        Value::Int(v) => Err(format!("protocol version {v}, expected {LEGACY_PROTOCOL}")),
+        other => Err(format!("protocol version is a {}", other.kind())),
+    };
+    pickle::read(bytes, &mut pos, protocol).map_err(|e| format!("protocol version: {e}"))?;
+    let big_endian = |v: Value| {
+        Ok(match &v {
+            Value::Dict(entries) => entries.borrow().iter().any(|(k, v)| {
+                matches!((k, v), (Value::Str(k), Value::Bool(false)) if &**k == "little_endian")
+            }),
+            _ => false,
+        })
+    };
+    if pickle::read(bytes, &mut pos, big_endian).map_err(|e| format!("system info: {e}"))? {
+        return Err("saved on a big-endian machine, which is not supported".into());
     }
-    let system = pickle::read(bytes, &mut pos).map_err(|e| format!("system info: {e}"))?;
-    if let Value::Dict(entries) = &system {
-        let big_endian = entries
-            .borrow()
-            .iter()
-            .any(|(k, v)| matches!((k, v), (Value::Str(k), Value::Bool(false)) if &**k == "little_endian"));
-        if big_endian {
-            return Err("saved on a big-endian machine, which is not supported".into());
-        }
-    }
-    let state = pickle::read(bytes, &mut pos).map_err(|e| format!("state dict: {e}"))?;
-    let entries = state_dict_entries(&state)?;
-    let keys = match pickle::read(bytes, &mut pos).map_err(|e| format!("storage keys: {e}"))? {
+    let entries = pickle::read(bytes, &mut pos, |v| state_dict_entries(&v))
+        .map_err(|e| format!("state dict: {e}"))?;
+    let storage_keys = |v: Value| match v {
         Value::List(list) => list
             .borrow()
             .iter()
@@ -125,14 +127,14 @@ fn read_legacy(
                 Value::Str(s) => Ok(s.to_string()),
                 other => Err(format!("a storage key is a {}", other.kind())),
             })
-            .collect::<std::result::Result<Vec<_>, _>>()?,
-        other => {
-            return Err(format!(
-                "the storage keys are a {}, expected a list",
-                other.kind()
-            ));
-        }
+            .collect::<std::result::Result<Vec<_>, _>>(),
+        other => Err(format!(
+            "the storage keys are a {}, expected a list",
+            other.kind()
+        )),
     };
+    let keys =
+        pickle::read(bytes, &mut pos, storage_keys).map_err(|e| format!("storage keys: {e}"))?;
     let mut storages: HashMap<String, Vec<f32>> = HashMap::new();
     for key in keys {
         let header = bytes
@@ -251,9 +253,8 @@ fn read_zip(
         .take(MAX_ZIP_PICKLE)
         .read_to_end(&mut pickle_bytes)
         .map_err(|e| format!("{pickle_name}: {e}"))?;
-    let entries = state_dict_entries(
-        &pickle::read(&pickle_bytes, &mut 0).map_err(|e| format!("{pickle_name}: {e}"))?,
-    )?;
+    let entries = pickle::read(&pickle_bytes, &mut 0, |v| state_dict_entries(&v))
+        .map_err(|e| format!("{pickle_name}: {e}"))?;
     let prefix = pickle_name.trim_end_matches("data.pkl");
     for (name, tensor) in &entries {
         let entry = format!("{prefix}data/{}", tensor.storage.key);

@@ -14,6 +14,11 @@ use std::rc::Rc;
 /// Most objects the stack may hold at once; far above what any state dict needs.
 const MAX_STACK: usize = 1 << 20;
 
+/// Most lists and dictionaries one pickle may create: a state dict needs two or three per tensor.
+/// The bound also bounds how deeply they can nest, and so the depth of the recursion that frees
+/// them.
+const MAX_CONTAINERS: usize = 1 << 13;
+
 /// A pickled value, as far as a PyTorch state dict needs them.
 #[derive(Clone)]
 pub(crate) enum Value {
@@ -81,16 +86,34 @@ pub(crate) struct TensorRef {
     pub stride: Vec<usize>,
 }
 
-/// Reads one pickle from `bytes` starting at `*pos`, leaving `*pos` after its STOP opcode.
-/// Errors say what is wrong and at which byte.
-pub(crate) fn read(bytes: &[u8], pos: &mut usize) -> Result<Value, String> {
+/// Reads one pickle from `bytes` starting at `*pos`, leaving `*pos` after its STOP opcode, and
+/// hands the value to `extract`, which must copy out what it needs. Errors say what is wrong and
+/// at which byte.
+///
+/// A pickle can make a dictionary that contains itself (through its memo); such cycles of
+/// reference-counted values would never be freed, so every memoized list and dictionary is
+/// emptied once `extract` has run.
+pub(crate) fn read<T>(
+    bytes: &[u8],
+    pos: &mut usize,
+    extract: impl FnOnce(Value) -> Result<T, String>,
+) -> Result<T, String> {
     let mut machine = Machine {
         bytes,
         pos,
         stack: Vec::new(),
         memo: HashMap::new(),
+        containers: 0,
     };
-    machine.run()
+    let result = machine.run().and_then(extract);
+    for value in machine.memo.values().chain(&machine.stack) {
+        match value {
+            Value::Dict(dict) => dict.borrow_mut().clear(),
+            Value::List(list) => list.borrow_mut().clear(),
+            _ => {}
+        }
+    }
+    result
 }
 
 struct Machine<'a, 'p> {
@@ -98,6 +121,7 @@ struct Machine<'a, 'p> {
     pos: &'p mut usize,
     stack: Vec<Value>,
     memo: HashMap<u32, Value>,
+    containers: usize,
 }
 
 impl Machine<'_, '_> {
@@ -143,6 +167,17 @@ impl Machine<'_, '_> {
             return Err(format!("more than {MAX_STACK} objects on the pickle stack"));
         }
         self.stack.push(value);
+        Ok(())
+    }
+
+    /// Counts a new list or dictionary against [`MAX_CONTAINERS`].
+    fn new_container(&mut self) -> Result<(), String> {
+        self.containers += 1;
+        if self.containers > MAX_CONTAINERS {
+            return Err(format!(
+                "more than {MAX_CONTAINERS} lists and dictionaries in one pickle"
+            ));
+        }
         Ok(())
     }
 
@@ -242,7 +277,10 @@ impl Machine<'_, '_> {
                     let items = self.stack.split_off(self.stack.len() - n);
                     self.push(Value::Tuple(Rc::from(items)))?
                 }
-                b']' => self.push(Value::List(Rc::new(RefCell::new(Vec::new()))))?,
+                b']' => {
+                    self.new_container()?;
+                    self.push(Value::List(Rc::new(RefCell::new(Vec::new()))))?
+                }
                 b'a' | b'e' => {
                     let items = if op == b'a' {
                         vec![self.pop()?]
@@ -254,7 +292,10 @@ impl Machine<'_, '_> {
                         other => return Err(format!("byte {at}: APPEND to a {}", other.kind())),
                     }
                 }
-                b'}' => self.push(Value::Dict(Rc::new(RefCell::new(Vec::new()))))?,
+                b'}' => {
+                    self.new_container()?;
+                    self.push(Value::Dict(Rc::new(RefCell::new(Vec::new()))))?
+                }
                 b's' | b'u' => {
                     let items = if op == b's' {
                         let value = self.pop()?;
@@ -325,6 +366,7 @@ impl Machine<'_, '_> {
                         (Value::Global(Global::OrderedDict), Value::Tuple(items))
                             if items.is_empty() =>
                         {
+                            self.new_container()?;
                             Value::Dict(Rc::new(RefCell::new(Vec::new())))
                         }
                         (Value::Global(Global::RebuildTensorV2), Value::Tuple(items)) => {
@@ -423,5 +465,33 @@ fn tensor_ref(args: &[Value]) -> Result<TensorRef, String> {
             Ok(TensorRef { storage: storage.clone(), offset: int(offset, "a tensor offset")?, size, stride })
         }
         _ => Err("_rebuild_tensor_v2 called with other arguments than a storage, offset, size, stride, flag and hooks".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dictionary_that_contains_itself_is_freed() {
+        // EMPTY_DICT, BINPUT 0, MARK, 'a', BINGET 0, SETITEMS, STOP: d = {}; d['a'] = d.
+        let bytes = [b'}', b'q', 0, b'(', 0x8c, 1, b'a', b'h', 0, b'u', b'.'];
+        let weak = read(&bytes, &mut 0, |value| match value {
+            Value::Dict(dict) => Ok(Rc::downgrade(&dict)),
+            other => Err(other.kind().to_string()),
+        })
+        .unwrap();
+        assert!(
+            weak.upgrade().is_none(),
+            "the cycle kept the dictionary alive"
+        );
+    }
+
+    #[test]
+    fn too_many_containers_are_refused() {
+        let mut bytes = vec![b']'; MAX_CONTAINERS + 1];
+        bytes.push(b'.');
+        let err = read(&bytes, &mut 0, |_| Ok(())).unwrap_err();
+        assert!(err.contains("lists and dictionaries"), "{err}");
     }
 }
