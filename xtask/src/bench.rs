@@ -149,7 +149,7 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
     crate::set_threads(usize::from(args.threads));
     let device = Device::Cpu;
     let loads = (0..args.repeats)
-        .map(|_| time(|| Ok(crate::data::load_splits(42, &device)?)))
+        .map(|_| time(|| crate::data::load_splits(42, &device)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let splits = crate::data::load_splits(42, &device)?;
     let config = BaseNetworkConfig::default();
