@@ -249,6 +249,53 @@ fn write_summaries(report: &Report, stem: &str, layers: &[LayerValues]) -> anyho
     Ok(())
 }
 
+/// How one kind of histogram figure is drawn, one figure per network, with a table of one
+/// number per layer.
+struct HistogramFigures<'a> {
+    /// The file name's prefix, e.g. `gradients_init`.
+    stem: &'a str,
+    /// The title's words before the activation's name.
+    title: &'a str,
+    bins: usize,
+    x_label: &'a str,
+    density: bool,
+    columns: usize,
+    /// The table's cell for a layer.
+    cell: fn(&actfn_diagnostics::Summary) -> String,
+}
+
+impl HistogramFigures<'_> {
+    /// Draws each network's figure and its summaries' JSON, adds its table row, then the figures.
+    fn draw(
+        &self,
+        report: &mut Report,
+        networks: Vec<(Activation, Vec<LayerValues>)>,
+    ) -> anyhow::Result<()> {
+        let mut figures = Vec::new();
+        for (i, (act, layers)) in networks.into_iter().enumerate() {
+            let stem = format!("{}_{}", self.stem, act.key());
+            let title = format!("{} {}", self.title, act.name());
+            let panels = histogram_panels(&layers, self.bins, self.x_label, self.density)?;
+            actfn_plot::histogram_grid(
+                &panels,
+                self.columns,
+                &title,
+                i,
+                &report.figures.join(&stem),
+            )?;
+            write_summaries(report, &stem, &layers)?;
+            let cells: Vec<String> = layers.iter().map(|l| (self.cell)(&l.summary)).collect();
+            let _ = writeln!(report.text, "| {} | {} |", act.name(), cells.join(" | "));
+            figures.push((title, stem));
+        }
+        report.text.push('\n');
+        for (title, stem) in figures {
+            report.figure(&title, &stem);
+        }
+        Ok(())
+    }
+}
+
 fn draw_gradients_at_init(
     report: &mut Report,
     splits: &Splits,
@@ -261,35 +308,27 @@ fn draw_gradients_at_init(
          cross-entropy loss; every network starts from the same seeded weights. Standard deviation per layer:\n\n\
          | activation | layers.0 | layers.2 | layers.4 | layers.6 | layers.8 |\n|---|---:|---:|---:|---:|---:|\n",
     );
-    let mut figures = Vec::new();
-    for (i, act) in Activation::all().into_iter().enumerate() {
-        let (net, _) = BaseNetwork::seeded(BaseNetworkConfig::with_activation(act), seed, device)?;
-        let grads = actfn_diagnostics::weight_gradients(&net, &batch.images, &batch.labels)?;
-        let stem = format!("gradients_init_{}", act.key());
-        let title = format!(
-            "Gradient magnitude distribution for activation function {}",
-            act.name()
-        );
-        actfn_plot::histogram_grid(
-            &histogram_panels(&grads, 30, "Grad magnitude", false)?,
-            5,
-            &title,
-            i,
-            &report.figures.join(&stem),
-        )?;
-        write_summaries(report, &stem, &grads)?;
-        let stds: Vec<String> = grads
-            .iter()
-            .map(|g| format!("{:.2e}", g.summary.std))
-            .collect();
-        let _ = writeln!(report.text, "| {} | {} |", act.name(), stds.join(" | "));
-        figures.push((title, stem));
-    }
-    report.text.push('\n');
-    for (title, stem) in figures {
-        report.figure(&title, &stem);
-    }
-    Ok(())
+    let networks = Activation::all()
+        .into_iter()
+        .map(|act| {
+            let (net, _) =
+                BaseNetwork::seeded(BaseNetworkConfig::with_activation(act), seed, device)?;
+            Ok((
+                act,
+                actfn_diagnostics::weight_gradients(&net, &batch.images, &batch.labels)?,
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let figures = HistogramFigures {
+        stem: "gradients_init",
+        title: "Gradient magnitude distribution for activation function",
+        bins: 30,
+        x_label: "Grad magnitude",
+        density: false,
+        columns: 5,
+        cell: |s| format!("{:.2e}", s.std),
+    };
+    figures.draw(report, networks)
 }
 
 fn draw_trained(
@@ -303,33 +342,25 @@ fn draw_trained(
          images, density scale. Share of exact zeros per layer:\n\n\
          | activation | L0 | L1 | L2 | L3 | L4 | L5 | L6 | L7 |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    let mut figures = Vec::new();
-    for (i, (act, outcome)) in outcomes.iter().enumerate() {
-        let layers = actfn_diagnostics::layer_outputs(&outcome.network, &batch.images)?;
-        let stem = format!("activations_trained_{}", act.key());
-        let title = format!(
-            "Activation distribution for activation function {}",
-            act.name()
-        );
-        actfn_plot::histogram_grid(
-            &histogram_panels(&layers, 50, "", true)?,
-            4,
-            &title,
-            i,
-            &report.figures.join(&stem),
-        )?;
-        write_summaries(report, &stem, &layers)?;
-        let zeros: Vec<String> = layers
-            .iter()
-            .map(|l| format!("{:.1}%", 100.0 * l.summary.zero_share))
-            .collect();
-        let _ = writeln!(report.text, "| {} | {} |", act.name(), zeros.join(" | "));
-        figures.push((title, stem));
-    }
-    report.text.push('\n');
-    for (title, stem) in figures {
-        report.figure(&title, &stem);
-    }
+    let networks = outcomes
+        .iter()
+        .map(|(act, outcome)| {
+            Ok((
+                *act,
+                actfn_diagnostics::layer_outputs(&outcome.network, &batch.images)?,
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let figures = HistogramFigures {
+        stem: "activations_trained",
+        title: "Activation distribution for activation function",
+        bins: 50,
+        x_label: "",
+        density: true,
+        columns: 4,
+        cell: |s| format!("{:.1}%", 100.0 * s.zero_share),
+    };
+    figures.draw(report, networks)?;
 
     report.text.push_str("## Validation accuracy per epoch\n\n");
     let mut all = Vec::new();

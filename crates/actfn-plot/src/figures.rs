@@ -110,27 +110,28 @@ fn tick_label(span: f64) -> impl Fn(&f64) -> String {
     }
 }
 
-/// A chart with the study's look (grey panel, white grid) on `area`, with `x` and `y` ranges.
+/// The chart type every figure draws on: f64 on both axes.
+type Chart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// A chart with the study's look (grey panel, white grid) on `area`, with `x` and `y` ranges and
+/// axis labels (empty for none).
 fn styled_chart<'a, DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     x: std::ops::Range<f64>,
     y: std::ops::Range<f64>,
-    x_label: &str,
-) -> std::result::Result<
-    ChartContext<
-        'a,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
-    String,
-> {
+    (x_label, y_label): (&str, &str),
+) -> std::result::Result<Chart<'a, DB>, String> {
     let (x_ticks, y_ticks) = (tick_label(x.end - x.start), tick_label(y.end - y.start));
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FONT, 15))
         .margin(6)
         .x_label_area_size(if x_label.is_empty() { 22 } else { 36 })
-        .y_label_area_size(48)
+        .y_label_area_size(if y_label.is_empty() { 48 } else { 60 })
         .build_cartesian_2d(x, y)
         .map_err(|e| e.to_string())?;
     chart
@@ -148,10 +149,37 @@ fn styled_chart<'a, DB: DrawingBackend>(
         .y_label_formatter(&y_ticks)
         .label_style((FONT, 11))
         .x_desc(x_label)
+        .y_desc(y_label)
         .axis_desc_style((FONT, 12))
         .draw()
         .map_err(|e| e.to_string())?;
     Ok(chart)
+}
+
+/// Draws each `(label, points)` line in the palette's next colour, with a legend at `position`.
+fn draw_lines<'a, 'p, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    lines: impl Iterator<Item = (&'p str, Vec<(f64, f64)>)>,
+    position: SeriesLabelPosition,
+) -> std::result::Result<(), String> {
+    for (i, (label, points)) in lines.enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(0xCC, 0xCC, 0xCC))
+        .label_font((FONT, 11))
+        .draw()
+        .map_err(|e| e.to_string())
 }
 
 /// Splits `root` below a title of `title_height` pixels into `rows x cols` panels.
@@ -225,30 +253,16 @@ impl Figure for LineGrid<'_> {
                 Some((a, b)) => (f64::from(a), f64::from(b)),
                 None => range_of(panel.series.iter().flat_map(|(_, ys)| ys.iter())),
             };
-            let mut chart = styled_chart(area, &panel.title, x0..x1, y0..y1, "")?;
-            for (i, (label, ys)) in panel.series.iter().enumerate() {
-                let color = PALETTE[i % PALETTE.len()];
+            let mut chart = styled_chart(area, &panel.title, x0..x1, y0..y1, ("", ""))?;
+            let lines = panel.series.iter().map(|(label, ys)| {
                 let points = panel
                     .xs
                     .iter()
                     .zip(ys)
                     .map(|(&x, &y)| (f64::from(x), f64::from(y)));
-                chart
-                    .draw_series(LineSeries::new(points, color.stroke_width(2)))
-                    .map_err(|e| e.to_string())?
-                    .label(label.as_str())
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                    });
-            }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(0xCC, 0xCC, 0xCC))
-                .label_font((FONT, 11))
-                .draw()
-                .map_err(|e| e.to_string())?;
+                (label.as_str(), points.collect())
+            });
+            draw_lines(&mut chart, lines, SeriesLabelPosition::UpperLeft)?;
         }
         Ok(())
     }
@@ -353,7 +367,8 @@ impl Figure for HistogramGrid<'_> {
                 y1 = y1.max(c.ys.iter().cloned().fold(0.0, f64::max));
             }
             let y1 = if y1 > 0.0 { y1 * 1.05 } else { 1.0 };
-            let mut chart = styled_chart(area, &panel.title, x0..x1, 0.0..y1, &panel.x_label)?;
+            let mut chart =
+                styled_chart(area, &panel.title, x0..x1, 0.0..y1, (&panel.x_label, ""))?;
             let bars = h.edges.windows(2).zip(&heights).map(|(edge, &height)| {
                 Rectangle::new(
                     [(edge[0], 0.0), (edge[1], height)],
@@ -535,51 +550,9 @@ impl Figure for LineChart<'_> {
             x: (x0, x1),
             y: (y0, y1),
         } = *self;
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(|e| e.to_string())?;
-        chart
-            .plotting_area()
-            .fill(&PANEL_BACKGROUND)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .bold_line_style(WHITE)
-            .light_line_style(WHITE.mix(0.0))
-            .axis_style(WHITE)
-            .x_label_formatter(&tick_label(x1 - x0))
-            .y_label_formatter(&tick_label(y1 - y0))
-            .label_style((FONT, 12))
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .axis_desc_style((FONT, 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for (i, s) in series.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    s.points.iter().copied(),
-                    color.stroke_width(2),
-                ))
-                .map_err(|e| e.to_string())?
-                .label(s.label.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(0xCC, 0xCC, 0xCC))
-            .label_font((FONT, 12))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = styled_chart(root, title, x0..x1, y0..y1, (x_label, y_label))?;
+        let lines = series.iter().map(|s| (s.label.as_str(), s.points.clone()));
+        draw_lines(&mut chart, lines, SeriesLabelPosition::LowerRight)?;
         Ok(())
     }
 }
