@@ -90,15 +90,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             .filter(|(_, net)| net.activation() == Activation::ReLU);
         for (name, net) in relu_networks {
             let dead = actfn_diagnostics::dead_neurons(net, &splits.train, 1024)?;
-            let percent: Vec<String> = dead
-                .percentages()
-                .iter()
-                .map(|p| format!("{p:.2}%"))
-                .collect();
             println!(
                 "{name}: dead neurons {:?} = {}",
                 dead.dead,
-                percent.join(", ")
+                dead.percentages_text()
             );
         }
     }

@@ -475,15 +475,10 @@ fn count_dead_neurons(
 }
 
 fn dead_row(what: &str, dead: &DeadNeurons, study: &str) -> String {
-    let percent: Vec<String> = dead
-        .percentages()
-        .iter()
-        .map(|p| format!("{p:.2}%"))
-        .collect();
     format!(
         "| {what} | {:?} | {} | {study} |\n",
         dead.dead,
-        percent.join(", ")
+        dead.percentages_text()
     )
 }
 

@@ -25,6 +25,15 @@ impl DeadNeurons {
             .map(|(&d, &t)| 100.0 * d as f64 / t as f64)
             .collect()
     }
+
+    /// The shares as the study prints them: `0.00%, 0.00%, 1.17%, 7.81%`.
+    pub fn percentages_text(&self) -> String {
+        self.percentages()
+            .iter()
+            .map(|p| format!("{p:.2}%"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Counts, per hidden layer, the neurons whose activation is exactly 0 for every image of

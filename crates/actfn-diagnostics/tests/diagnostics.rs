@@ -65,6 +65,7 @@ fn dead_neurons_of_a_hand_built_network() {
         assert_eq!(dead.dead, [2, 1], "batch size {batch_size}");
         assert_eq!(dead.total, [3, 2]);
         assert_eq!(dead.percentages(), [200.0 / 3.0, 50.0]);
+        assert_eq!(dead.percentages_text(), "66.67%, 50.00%");
     }
     // Only images with x0 <= 0: unit 0 never fires either, so every unit is dead.
     let left = Split {
