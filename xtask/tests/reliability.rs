@@ -39,6 +39,32 @@ fn epochs_done(dir: &Path) -> usize {
         .map_or(0, |text| text.lines().count().saturating_sub(1))
 }
 
+/// Starts `xtask train` into `dir`, waits until `ready(dir)` holds, waits `delay_ms` more, and
+/// kills the process with SIGKILL.
+fn train_and_kill(dir: &Path, ready: impl Fn(&Path) -> bool, delay_ms: u64) {
+    let mut child = xtask().args(TRAIN).arg(dir).spawn().unwrap();
+    let started = Instant::now();
+    while !ready(dir) {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "training made no progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "training ended before it was killed"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(delay_ms));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// The saved state of an interrupted run in `dir`.
+fn resume_state(dir: &Path) -> std::path::PathBuf {
+    dir.join("FashionMNIST_relu").join("resume.safetensors")
+}
+
 const TRAIN: [&str; 10] = [
     "train",
     "--act",
@@ -64,26 +90,12 @@ fn a_killed_run_resumes_to_exactly_the_uninterrupted_result() {
     let killed = tempfile::tempdir().unwrap();
     // Killed twice with SIGKILL, each time some way into an epoch after the given one finished.
     for (after_epoch, delay_ms) in [(1, 120), (3, 260)] {
-        let mut child = xtask().args(TRAIN).arg(killed.path()).spawn().unwrap();
-        let started = Instant::now();
-        while epochs_done(killed.path()) < after_epoch {
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "training made no progress"
-            );
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "training ended before it was killed"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        child.kill().unwrap();
-        child.wait().unwrap();
-        let resume = killed
-            .path()
-            .join("FashionMNIST_relu")
-            .join("resume.safetensors");
+        train_and_kill(
+            killed.path(),
+            |dir| epochs_done(dir) >= after_epoch,
+            delay_ms,
+        );
+        let resume = resume_state(killed.path());
         assert!(resume.is_file(), "no saved state after epoch {after_epoch}");
     }
     let output = xtask().args(TRAIN).arg(killed.path()).output().unwrap();
@@ -105,11 +117,8 @@ fn a_killed_run_resumes_to_exactly_the_uninterrupted_result() {
         "the best checkpoints differ"
     );
     assert!(
-        !killed
-            .path()
-            .join("FashionMNIST_relu")
-            .join("resume.safetensors")
-            .exists()
+        !resume_state(killed.path()).exists(),
+        "a finished run left its saved state"
     );
 }
 
@@ -119,20 +128,7 @@ fn a_saved_run_with_other_settings_is_refused_by_name() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut child = xtask().args(TRAIN).arg(dir.path()).spawn().unwrap();
-    let state = dir
-        .path()
-        .join("FashionMNIST_relu")
-        .join("resume.safetensors");
-    while !state.is_file() {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "training ended before it was killed"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    train_and_kill(dir.path(), |dir| resume_state(dir).is_file(), 0);
     let mut args = TRAIN.to_vec();
     args[8] = "1";
     let output = xtask().args(&args).arg(dir.path()).output().unwrap();

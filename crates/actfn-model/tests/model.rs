@@ -4,10 +4,15 @@ use actfn_activations::Activation;
 use actfn_model::{BaseNetwork, BaseNetworkConfig, Error, config_path, weights_path};
 use candle_core::{DType, Device, Tensor};
 
+/// Every value of a tensor, flattened.
+fn values(t: &Tensor) -> Vec<f32> {
+    t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+}
+
 fn weights(net: &BaseNetwork) -> Vec<(String, Vec<f32>)> {
     net.named_parameters()
         .into_iter()
-        .map(|(name, t)| (name, t.flatten_all().unwrap().to_vec1::<f32>().unwrap()))
+        .map(|(name, t)| (name, values(&t)))
         .collect()
 }
 
@@ -217,21 +222,8 @@ fn written_out_backpropagation_matches_autograd_through_the_composed_activations
         );
         assert!((a - b).abs() < 1e-6, "{act}: loss {a} vs {b}");
         for (name, param) in net.named_parameters() {
-            let expected = reference
-                .get(&param)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap();
-            let got = ours
-                .grads
-                .get(&param)
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap();
+            let expected = values(reference.get(&param).unwrap());
+            let got = values(ours.grads.get(&param).unwrap());
             let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
             for (e, g) in expected.iter().zip(&got) {
                 assert!(
