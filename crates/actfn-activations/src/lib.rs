@@ -22,6 +22,8 @@
 
 mod fused;
 
+pub use fused::Real;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -50,6 +52,18 @@ pub enum Error {
         activation: String,
         /// What is wrong.
         reason: String,
+    },
+    /// A slice given to a kernel is not as long as its input.
+    #[error(
+        "the {what} slice has {got} elements, the input has {expected}; pass slices of equal length"
+    )]
+    LengthMismatch {
+        /// Which slice.
+        what: &'static str,
+        /// The input's length.
+        expected: usize,
+        /// The slice's length.
+        got: usize,
     },
 }
 

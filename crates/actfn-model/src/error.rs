@@ -35,6 +35,13 @@ pub enum Error {
     /// A device name that is not `cpu`, `cuda[:N]` or `metal[:N]`, or a device this build lacks.
     #[error("{0}")]
     Device(String),
+    /// An input that does not fit the network: a label that is not a class, a batch of the
+    /// wrong shape.
+    #[error("bad input: {0}")]
+    Input(String),
+    /// An error from an activation kernel.
+    #[error(transparent)]
+    Activation(#[from] actfn_activations::Error),
     /// An error from candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

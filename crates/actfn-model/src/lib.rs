@@ -26,6 +26,7 @@
 
 mod checkpoint;
 mod config;
+mod cpu;
 mod device;
 mod error;
 mod linear;

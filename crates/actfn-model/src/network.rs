@@ -11,6 +11,7 @@ use rand::Rng;
 use rand::distr::{Distribution, Uniform};
 
 use crate::checkpoint::{self, config_path, weights_path};
+use crate::cpu;
 use crate::linear::linear_forward;
 use crate::rng::{self, Stream};
 use crate::{BaseNetworkConfig, Error, Result};
@@ -247,7 +248,44 @@ pub struct Gradients {
 
 impl BaseNetwork {
     /// The mean cross-entropy of a batch and its gradient for every parameter, by backpropagation
-    /// written out for this network (no autograd graph is built):
+    /// written out for this network (no autograd graph is built). For `f32` on the CPU the
+    /// matrix products and kernels run on plain slices, with the work split between threads by
+    /// hand (see `cpu.rs`); elsewhere it is [`BaseNetwork::loss_and_gradients_by_tensor_ops`].
+    pub fn loss_and_gradients(&self, xs: &Tensor, labels: &Tensor) -> Result<Gradients> {
+        if !cpu::fits(&self.linears, xs) {
+            return self.loss_and_gradients_by_tensor_ops(xs, labels);
+        }
+        let input = self.flatten(xs)?;
+        let label_values = labels
+            .flatten_all()?
+            .to_dtype(DType::U32)?
+            .to_vec1::<u32>()?;
+        let step =
+            cpu::loss_and_gradients(&self.linears, self.config.act_fn, &input, &label_values)?;
+        let device = input.device();
+        let mut grads = GradStore::default();
+        for (linear, (weight_grad, bias_grad)) in self.linears.iter().zip(step.grads) {
+            let weight = linear.weight();
+            grads.insert(
+                weight,
+                Tensor::from_vec(weight_grad, weight.shape(), device)?,
+            );
+            if let (Some(bias), Some(bias_grad)) = (linear.bias(), bias_grad) {
+                grads.insert(bias, Tensor::from_vec(bias_grad, bias.shape(), device)?);
+            }
+        }
+        Ok(Gradients {
+            loss: Tensor::new(step.loss, device)?,
+            logits: Tensor::from_vec(
+                step.logits,
+                (label_values.len(), self.config.num_classes),
+                device,
+            )?,
+            grads,
+        })
+    }
+
+    /// [`BaseNetwork::loss_and_gradients`] as candle tensor operations, on any device:
     ///
     /// ```text
     /// dlogits = (softmax(logits) - onehot(labels)) / N
@@ -257,8 +295,13 @@ impl BaseNetwork {
     ///
     /// where `A` is the layer's input and `Z` its output. The products are laid out so that every
     /// gradient comes out contiguous, and the activation's backward pass is one fused kernel on
-    /// the CPU. The tests check it against candle's autograd through the composed activations.
-    pub fn loss_and_gradients(&self, xs: &Tensor, labels: &Tensor) -> Result<Gradients> {
+    /// the CPU. The tests check it against candle's autograd through the composed activations,
+    /// and the CPU path against it.
+    pub fn loss_and_gradients_by_tensor_ops(
+        &self,
+        xs: &Tensor,
+        labels: &Tensor,
+    ) -> Result<Gradients> {
         let mut input = self.flatten(xs)?;
         let batch = input.dims()[0];
         let act = self.config.act_fn;
@@ -316,6 +359,14 @@ impl BaseNetwork {
 
 impl Module for BaseNetwork {
     fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        let tracked = xs.track_op()
+            || self
+                .linears
+                .iter()
+                .any(|l| l.weight().track_op() || l.bias().is_some_and(Tensor::track_op));
+        if !tracked {
+            return self.forward_no_grad(xs).map_err(candle_core::Error::wrap);
+        }
         let mut x = self.flatten(xs).map_err(candle_core::Error::wrap)?;
         for (i, linear) in self.linears.iter().enumerate() {
             x = linear_forward(&x, linear.weight(), linear.bias())?;
@@ -328,8 +379,28 @@ impl Module for BaseNetwork {
 }
 
 impl BaseNetwork {
-    /// The logits for a batch of images, `[N, num_classes]`.
+    /// The logits for a batch of images, `[N, num_classes]`, differentiable when the parameters
+    /// are variables.
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         Ok(Module::forward(self, xs)?)
+    }
+
+    /// The logits for a batch of images without recording an autograd graph, for evaluation.
+    /// For `f32` on the CPU this runs on plain slices, each thread taking a share of the rows.
+    pub fn forward_no_grad(&self, xs: &Tensor) -> Result<Tensor> {
+        let input = self.flatten(xs)?;
+        if cpu::fits(&self.linears, &input) {
+            return cpu::forward(&self.linears, self.config.act_fn, &input);
+        }
+        let mut x = input;
+        for (i, linear) in self.linears.iter().enumerate() {
+            let weight = linear.weight().detach();
+            let bias = linear.bias().map(Tensor::detach);
+            x = linear_forward(&x, &weight, bias.as_ref())?;
+            if i + 1 < self.linears.len() {
+                x = self.config.act_fn.forward(&x)?;
+            }
+        }
+        Ok(x)
     }
 }

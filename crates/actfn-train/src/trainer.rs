@@ -110,7 +110,7 @@ pub fn accuracy(net: &BaseNetwork, split: &Split, batch_size: usize) -> Result<f
     let mut correct = 0.0f64;
     for batch in split.batches(batch_size, None, false)? {
         let (images, labels) = batch?;
-        correct += count_correct(&net.forward(&images)?, &labels)?;
+        correct += count_correct(&net.forward_no_grad(&images)?, &labels)?;
     }
     Ok(correct / split.len() as f64)
 }
