@@ -144,6 +144,10 @@ fn matmul_gflops(n: usize, device: &Device) -> anyhow::Result<f64> {
     Ok(2.0 * (n * n * n) as f64 / seconds / 1e9)
 }
 
+/// Steps run before the timed ones, here and in the PyTorch script: the first steps warm the
+/// allocator and the caches.
+const WARMUP_STEPS: usize = 20;
+
 /// The actfn side, in this process, at the thread count already applied.
 pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
     crate::set_threads(usize::from(args.threads));
@@ -161,12 +165,12 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
     let batches: Vec<(Tensor, Tensor)> = splits
         .train
         .batches(256, Some(&mut shuffle), true)?
-        .take(args.steps + 5)
+        .take(args.steps + WARMUP_STEPS)
         .collect::<candle_core::Result<_>>()?;
     let mut step_times = Vec::new();
     for (i, (images, labels)) in batches.iter().enumerate() {
         let t = time(|| Ok(actfn_train::train_step(&net, &mut sgd, images, labels)?))?;
-        if i >= 5 {
+        if i >= WARMUP_STEPS {
             step_times.push(1e3 * t);
         }
     }
@@ -177,7 +181,7 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
             sgd.backward_step(&loss)?;
             Ok(())
         })?;
-        if i >= 5 {
+        if i >= WARMUP_STEPS {
             autograd_times.push(1e3 * t);
         }
     }

@@ -126,7 +126,11 @@ fn exp_f32(x: f32) -> f32 {
     const LOWEST: f32 = -87.336_55;
     const HIGHEST: f32 = 88.722_84;
     let clamped = x.clamp(LOWEST, HIGHEST);
-    let n = (clamped * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let shifted = clamped * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    // The integer n is also in the low bits of `shifted`: reading it there vectorizes, where
+    // the saturating `n as i32` becomes a scalar conversion with checks.
+    let n_int = shifted.to_bits() as i32 - ROUND.to_bits() as i32;
     let r = clamped - n * LN2_HI - n * LN2_LO;
     let p = 1.987_569_1e-4_f32;
     let p = p * r + 1.398_199_9e-3;
@@ -136,10 +140,9 @@ fn exp_f32(x: f32) -> f32 {
     let p = p * r + 0.5;
     let e_r = p * r * r + r + 1.0;
     // 2^n in two factors, because n reaches 128, whose single factor would be infinite.
-    let n = n as i32;
-    let half = n >> 1;
+    let half = n_int >> 1;
     let power = |k: i32| f32::from_bits(((k + 127) as u32) << 23);
-    let scaled = e_r * power(half) * power(n - half);
+    let scaled = e_r * power(half) * power(n_int - half);
     if x < LOWEST {
         0.0
     } else if x > HIGHEST {
@@ -168,16 +171,16 @@ fn exp_m1_f32(x: f32) -> f32 {
 // Each function, then its derivative. The derivative takes the input `x` and the output
 // `y = f(x)`, which the forward pass already computed: for sigmoid, tanh and elu the derivative
 // is cheapest from `y` (no second exponential).
+//
+// Each function computes every candidate first and chooses between values last: a choice
+// between two values compiles to a vector select, where a branch around a division or an
+// exponential stays a branch and keeps the loop scalar (and mispredicted on mixed signs).
 
 /// `1 / (1 + e^-x)` without overflow: `e^-|x|` is in (0, 1].
 fn sigmoid<T: Real>(x: T) -> T {
     let e = x.abs().mul(T::from_f64(-1.0)).exp();
-    let d = T::ONE.add(e);
-    if x >= T::ZERO {
-        T::ONE.div(d)
-    } else {
-        e.div(d)
-    }
+    let numerator = if x >= T::ZERO { T::ONE } else { e };
+    numerator.div(T::ONE.add(e))
 }
 fn sigmoid_slope<T: Real>(_x: T, y: T) -> T {
     y.mul(T::ONE.sub(y))
@@ -220,7 +223,8 @@ fn leaky_relu_slope<T: Real>(x: T, _y: T, alpha: T) -> T {
 }
 
 fn elu<T: Real>(x: T) -> T {
-    if x > T::ZERO { x } else { x.exp_m1() }
+    let negative = x.exp_m1();
+    if x > T::ZERO { x } else { negative }
 }
 fn elu_slope<T: Real>(x: T, y: T) -> T {
     if x > T::ZERO { T::ONE } else { y.add(T::ONE) }

@@ -269,6 +269,35 @@ pub(crate) struct StepOutput {
     pub grads: Vec<(Vec<f32>, Option<Vec<f32>>)>,
 }
 
+/// The training step's working buffers, kept from one step to the next so that a step allocates
+/// and zeroes only the gradients it hands out. Every element is overwritten before it is read.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// Per layer, `[N, outputs]`: the linear outputs (the last is the logits).
+    pre_activations: Vec<Vec<f32>>,
+    /// Per hidden layer, `[N, outputs]`: the activation outputs.
+    activations: Vec<Vec<f32>>,
+    /// Per layer, `[N, inputs]`: the gradient of the loss for the layer's input (empty for the
+    /// first layer, whose input is the images).
+    input_grads: Vec<Vec<f32>>,
+    /// `[N, classes]`: the gradient of the loss for the logits.
+    logits_grad: Vec<f32>,
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scratch").finish_non_exhaustive()
+    }
+}
+
+/// `buffers` resized to one buffer per length; contents are left as they are.
+fn sized(buffers: &mut Vec<Vec<f32>>, lengths: impl ExactSizeIterator<Item = usize>) {
+    buffers.resize_with(lengths.len(), Vec::new);
+    for (buffer, length) in buffers.iter_mut().zip(lengths) {
+        buffer.resize(length, 0.0);
+    }
+}
+
 /// One part of the batch in the forward pass: its rows of every layer's output.
 struct ForwardPart<'b> {
     rows: Range<usize>,
@@ -301,6 +330,7 @@ pub(crate) fn loss_and_gradients(
     act: Activation,
     xs: &Tensor,
     labels: &[u32],
+    scratch: &mut Scratch,
 ) -> Result<StepOutput> {
     let xs = xs.contiguous()?;
     let batch = xs.dims()[0];
@@ -330,15 +360,25 @@ pub(crate) fn loss_and_gradients(
 
         // Forward, each part through every layer for its rows; then the loss and its gradient
         // for the logits, `(softmax - onehot) / N`, for the same rows.
-        let mut pre_activations: Vec<Vec<f32>> = layers
-            .iter()
-            .map(|l| vec![0f32; batch * l.outputs])
-            .collect();
-        let mut activations: Vec<Vec<f32>> = layers[..depth - 1]
-            .iter()
-            .map(|l| vec![0f32; batch * l.outputs])
-            .collect();
-        let mut logits_grad = vec![0f32; batch * classes];
+        let Scratch {
+            pre_activations,
+            activations,
+            input_grads,
+            logits_grad,
+        } = scratch;
+        sized(pre_activations, layers.iter().map(|l| batch * l.outputs));
+        sized(
+            activations,
+            layers[..depth - 1].iter().map(|l| batch * l.outputs),
+        );
+        sized(
+            input_grads,
+            layers
+                .iter()
+                .enumerate()
+                .map(|(l, layer)| if l == 0 { 0 } else { batch * layer.inputs }),
+        );
+        logits_grad.resize(batch * classes, 0.0);
         let mut forward_parts: Vec<ForwardPart> = (0..parts)
             .map(|part| ForwardPart {
                 rows: part_rows(part, per_part, batch),
@@ -368,7 +408,7 @@ pub(crate) fn loss_and_gradients(
         for (part, chunk) in
             forward_parts
                 .iter_mut()
-                .zip(split_rows(&mut logits_grad, per_part, classes, parts))
+                .zip(split_rows(logits_grad, per_part, classes, parts))
         {
             part.logits_grad = chunk;
         }
@@ -378,9 +418,10 @@ pub(crate) fn loss_and_gradients(
             .collect::<Result<_>>()?;
         let loss = (losses.iter().sum::<f64>() / batch as f64) as f32;
 
-        // Backward, layer by layer from the last.
+        // Backward, layer by layer from the last. Layer `l` reads the gradient for its output
+        // (the logits' or `input_grads[l + 1]`) and writes the one for its input,
+        // `input_grads[l]` (none for the first layer).
         let mut grads = Vec::with_capacity(depth);
-        let mut output_grad = logits_grad;
         for (l, layer) in layers.iter().enumerate().rev() {
             let layer_input = if l == 0 {
                 input
@@ -389,16 +430,17 @@ pub(crate) fn loss_and_gradients(
             };
             let mut weight_grad = vec![0f32; layer.outputs * layer.inputs];
             let mut bias_grad = layer.bias.map(|_| vec![0f32; layer.outputs]);
-            let mut input_grad = (l > 0).then(|| vec![0f32; batch * layer.inputs]);
+            let (below_grads, above_grads) = input_grads.split_at_mut(l + 1);
+            let output_grad: &[f32] = above_grads.first().map_or(&logits_grad[..], |g| &g[..]);
+            let input_grad = (l > 0).then_some(&mut below_grads[l]);
             let outputs_per_part = layer.outputs.div_ceil(parts).max(1);
             let mut weight_chunks =
                 split_rows(&mut weight_grad, outputs_per_part, layer.inputs, parts).into_iter();
             let mut bias_chunks = bias_grad
                 .as_mut()
                 .map(|b| split_rows(b, outputs_per_part, 1, parts).into_iter());
-            let mut input_chunks = input_grad
-                .as_mut()
-                .map(|g| split_rows(g, per_part, layer.inputs, parts).into_iter());
+            let mut input_chunks =
+                input_grad.map(|g| split_rows(g, per_part, layer.inputs, parts).into_iter());
             let backward_parts: Vec<BackwardPart> = (0..parts)
                 .map(|part| BackwardPart {
                     outputs: part_rows(part, outputs_per_part, layer.outputs),
@@ -410,18 +452,14 @@ pub(crate) fn loss_and_gradients(
                 .collect();
             let below = (l > 0).then(|| (&pre_activations[l - 1][..], &activations[l - 1][..]));
             backward_parts.into_par_iter().try_for_each(|part| {
-                backward_part(layer, act, &output_grad, layer_input, below, batch, part)
+                backward_part(layer, act, output_grad, layer_input, below, batch, part)
             })?;
             grads.push((weight_grad, bias_grad));
-            if let Some(input_grad) = input_grad {
-                output_grad = input_grad;
-            }
         }
         grads.reverse();
-        let logits = pre_activations.pop().unwrap_or_default();
         Ok(StepOutput {
             loss,
-            logits,
+            logits: pre_activations[depth - 1].clone(),
             grads,
         })
     })

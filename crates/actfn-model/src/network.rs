@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use actfn_activations::Activation;
 use candle_core::backprop::GradStore;
@@ -21,6 +22,9 @@ use crate::{BaseNetworkConfig, Error, Result};
 pub struct BaseNetwork {
     config: BaseNetworkConfig,
     linears: Vec<Linear>,
+    /// The CPU training step's buffers, reused from step to step (clones share them; a clone
+    /// that finds them in use works with buffers of its own).
+    scratch: Arc<Mutex<cpu::Scratch>>,
 }
 
 /// The parameter names of each linear layer, `("layers.{2i}.weight", "layers.{2i}.bias")`, as
@@ -95,7 +99,11 @@ impl BaseNetwork {
                 Ok(Linear::new(weight, Some(bias)))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { config, linears })
+        Ok(Self {
+            config,
+            linears,
+            scratch: Arc::default(),
+        })
     }
 
     /// A trainable network with the seeded initial weights (the [`Stream::Init`] stream of
@@ -260,8 +268,19 @@ impl BaseNetwork {
             .flatten_all()?
             .to_dtype(DType::U32)?
             .to_vec1::<u32>()?;
-        let step =
-            cpu::loss_and_gradients(&self.linears, self.config.act_fn, &input, &label_values)?;
+        let run = |scratch: &mut cpu::Scratch| {
+            cpu::loss_and_gradients(
+                &self.linears,
+                self.config.act_fn,
+                &input,
+                &label_values,
+                scratch,
+            )
+        };
+        let step = match self.scratch.try_lock() {
+            Ok(mut scratch) => run(&mut scratch)?,
+            Err(_) => run(&mut cpu::Scratch::default())?,
+        };
         let device = input.device();
         let mut grads = GradStore::default();
         for (linear, (weight_grad, bias_grad)) in self.linears.iter().zip(step.grads) {

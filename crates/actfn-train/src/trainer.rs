@@ -144,13 +144,18 @@ pub fn train_step(
     images: &Tensor,
     labels: &Tensor,
 ) -> Result<StepResult> {
-    let step = net.loss_and_gradients(images, labels)?;
-    let loss = step.loss.to_scalar::<f32>()?;
-    let correct = count_correct(&step.logits, labels)?;
-    if loss.is_finite() {
-        optimizer.step(&step.grads)?;
-    }
-    Ok(StepResult { loss, correct })
+    // The step runs on a worker of rayon's pool, so each of its parallel phases forks from a
+    // thread that takes part in it while the other workers are still awake from the last one;
+    // called from outside, every phase would wake the pool and put this thread to sleep.
+    rayon::scope(|_| {
+        let step = net.loss_and_gradients(images, labels)?;
+        let loss = step.loss.to_scalar::<f32>()?;
+        let correct = count_correct(&step.logits, labels)?;
+        if loss.is_finite() {
+            optimizer.step(&step.grads)?;
+        }
+        Ok(StepResult { loss, correct })
+    })
 }
 
 /// Trains a network as the study's `train_model` does, or skips training when
