@@ -19,6 +19,22 @@
 //! assert_eq!(serde_json::to_string(&act)?, r#"{"name":"LeakyReLU","alpha":0.1}"#);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The same functions run as CPU kernels on plain slices, each beside its derivative, for code
+//! that manages its own buffers ([`Activation::forward_slice`], [`Activation::backward_slice`]);
+//! on CPU tensors [`Activation::forward`] and [`Activation::backward`] use them:
+//!
+//! ```
+//! use actfn_activations::Activation;
+//!
+//! let x = [-1f32, 0.0, 2.0];
+//! let mut y = [0f32; 3];
+//! Activation::ELU.forward_slice(&x, &mut y)?;
+//! let mut grad = [1f32; 3];
+//! Activation::ELU.backward_slice(&x, &y, &mut grad)?; // grad *= elu'(x)
+//! assert!((grad[0] - (-1f32).exp()).abs() < 1e-6 && grad[1] == 1.0 && grad[2] == 1.0);
+//! # Ok::<(), actfn_activations::Error>(())
+//! ```
 
 mod fused;
 

@@ -8,7 +8,8 @@
 //! backward pass splits each layer twice: each thread computes the weight and bias gradients of
 //! its share of the layer's outputs and the input gradient of its share of the rows, the two
 //! products of equal size, so the threads finish together. The arithmetic is the written-out
-//! backpropagation of [`crate::BaseNetwork::loss_and_gradients`]; the tests compare the two.
+//! backpropagation of [`crate::BaseNetwork::loss_and_gradients_by_tensor_ops`]; the tests compare
+//! the two.
 
 use std::ops::Range;
 

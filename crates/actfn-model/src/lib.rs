@@ -5,6 +5,10 @@
 //! `layers.0.bias`, `layers.2.weight`, ...), weights laid out `[out, in]`, so a checkpoint maps one
 //! to one onto the study's `state_dict`.
 //!
+//! [`BaseNetwork::loss_and_gradients`] is the training step's forward and backward pass, written
+//! out (no autograd graph); for `f32` on the CPU it runs on plain slices with the work split
+//! between rayon's threads by hand. [`BaseNetwork::forward_no_grad`] evaluates the same way.
+//!
 //! ```
 //! use actfn_model::{BaseNetwork, BaseNetworkConfig};
 //! use candle_core::{DType, Device, Tensor};
