@@ -238,6 +238,41 @@ fn swish_slope<T: Real>(x: T, _y: T) -> T {
     s.add(x.mul(s).mul(T::ONE.sub(s)))
 }
 
+/// Evaluates `$body` with `$f` bound to the scalar function of the activation `$act` for the
+/// float type `$t`. The body is written once and compiled once per function, so each loop is
+/// specialized to one function and vectorizes.
+macro_rules! with_function {
+    ($act:expr, $t:ty, |$f:ident| $body:expr) => {
+        match $act {
+            Activation::Sigmoid => {
+                let $f = sigmoid::<$t>;
+                $body
+            }
+            Activation::Tanh => {
+                let $f = tanh::<$t>;
+                $body
+            }
+            Activation::ReLU => {
+                let $f = relu::<$t>;
+                $body
+            }
+            Activation::LeakyReLU { alpha } => {
+                let alpha = <$t>::from_f64(alpha);
+                let $f = move |x: $t| leaky_relu(x, alpha);
+                $body
+            }
+            Activation::ELU => {
+                let $f = elu::<$t>;
+                $body
+            }
+            Activation::Swish => {
+                let $f = swish::<$t>;
+                $body
+            }
+        }
+    };
+}
+
 /// `y[i] = f(x[i])`.
 fn map_into<T: Real>(x: &[T], y: &mut [T], f: impl Fn(T) -> T) {
     y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x));
@@ -273,34 +308,13 @@ impl Activation {
     /// for code that manages its own buffers and threads. The slices must be equally long.
     pub fn forward_slice<T: Real>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
         check_length("output", x.len(), y.len())?;
-        match *self {
-            Activation::Sigmoid => map_into(x, y, sigmoid),
-            Activation::Tanh => map_into(x, y, tanh),
-            Activation::ReLU => map_into(x, y, relu),
-            Activation::LeakyReLU { alpha } => {
-                let alpha = T::from_f64(alpha);
-                map_into(x, y, |x| leaky_relu(x, alpha))
-            }
-            Activation::ELU => map_into(x, y, elu),
-            Activation::Swish => map_into(x, y, swish),
-        }
+        with_function!(*self, T, |f| map_into(x, y, f));
         Ok(())
     }
 
     /// Replaces each value `x` by `f(x)`, on this thread.
-    pub fn forward_in_place<T: Real>(&self, values: &mut [T]) -> Result<(), Error> {
-        match *self {
-            Activation::Sigmoid => map_in_place(values, sigmoid),
-            Activation::Tanh => map_in_place(values, tanh),
-            Activation::ReLU => map_in_place(values, relu),
-            Activation::LeakyReLU { alpha } => {
-                let alpha = T::from_f64(alpha);
-                map_in_place(values, |x| leaky_relu(x, alpha))
-            }
-            Activation::ELU => map_in_place(values, elu),
-            Activation::Swish => map_in_place(values, swish),
-        }
-        Ok(())
+    pub fn forward_in_place<T: Real>(&self, values: &mut [T]) {
+        with_function!(*self, T, |f| map_in_place(values, f));
     }
 
     /// Multiplies `grad` in place by `f'(x)`, given the input `x` and the output `y = f(x)` of

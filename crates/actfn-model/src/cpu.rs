@@ -245,14 +245,22 @@ pub(crate) fn forward(linears: &[Linear], act: Activation, xs: &Tensor) -> Resul
                 })?;
                 let first_input =
                     &input[rows.start * layers[0].inputs..rows.end * layers[0].inputs];
-                let mut current: Option<Vec<f32>> = None;
-                for layer in hidden {
-                    let mut next = vec![0f32; rows.len() * layer.outputs];
-                    layer.forward(current.as_deref().unwrap_or(first_input), &mut next)?;
-                    act.forward_in_place(&mut next)?;
-                    current = Some(next);
+                // Two buffers for the part, each layer's output becoming the next one's input.
+                let (mut current, mut next) = (Vec::new(), Vec::new());
+                for (i, layer) in hidden.iter().enumerate() {
+                    next.resize(rows.len() * layer.outputs, 0.0);
+                    layer.forward(if i == 0 { first_input } else { &current }, &mut next)?;
+                    act.forward_in_place(&mut next);
+                    std::mem::swap(&mut current, &mut next);
                 }
-                last.forward(current.as_deref().unwrap_or(first_input), out)
+                last.forward(
+                    if hidden.is_empty() {
+                        first_input
+                    } else {
+                        &current
+                    },
+                    out,
+                )
             })?;
         Ok((logits, classes))
     })?;

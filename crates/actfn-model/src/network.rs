@@ -186,16 +186,35 @@ impl BaseNetwork {
     /// The diagnostics use all but the last; the study's `net.layers[:-1]` loop.
     pub fn forward_layers(&self, xs: &Tensor) -> Result<Vec<Tensor>> {
         let mut outputs = Vec::with_capacity(2 * self.linears.len());
-        let mut x = self.flatten(xs)?;
+        self.forward_by_tensor_ops(self.flatten(xs)?, false, |output| {
+            outputs.push(output.clone())
+        })?;
+        Ok(outputs)
+    }
+
+    /// The forward pass as tensor operations on any device, handing every layer's output
+    /// (linear, activation, ..., logits) to `keep`; with `detached` no autograd graph is
+    /// recorded, so the bias is added in place.
+    fn forward_by_tensor_ops(
+        &self,
+        mut x: Tensor,
+        detached: bool,
+        mut keep: impl FnMut(&Tensor),
+    ) -> candle_core::Result<Tensor> {
         for (i, linear) in self.linears.iter().enumerate() {
-            x = linear_forward(&x, linear.weight(), linear.bias())?;
-            outputs.push(x.clone());
+            let (weight, bias) = if detached {
+                (linear.weight().detach(), linear.bias().map(Tensor::detach))
+            } else {
+                (linear.weight().clone(), linear.bias().cloned())
+            };
+            x = linear_forward(&x, &weight, bias.as_ref())?;
+            keep(&x);
             if i + 1 < self.linears.len() {
                 x = self.config.act_fn.forward(&x)?;
-                outputs.push(x.clone());
+                keep(&x);
             }
         }
-        Ok(outputs)
+        Ok(x)
     }
 
     /// Saves `<dir>/<name>.config` and `<dir>/<name>.safetensors`, each written to a temporary
@@ -386,14 +405,8 @@ impl Module for BaseNetwork {
         if !tracked {
             return self.forward_no_grad(xs).map_err(candle_core::Error::wrap);
         }
-        let mut x = self.flatten(xs).map_err(candle_core::Error::wrap)?;
-        for (i, linear) in self.linears.iter().enumerate() {
-            x = linear_forward(&x, linear.weight(), linear.bias())?;
-            if i + 1 < self.linears.len() {
-                x = self.config.act_fn.forward(&x)?;
-            }
-        }
-        Ok(x)
+        let input = self.flatten(xs).map_err(candle_core::Error::wrap)?;
+        self.forward_by_tensor_ops(input, false, |_| ())
     }
 }
 
@@ -411,15 +424,6 @@ impl BaseNetwork {
         if cpu::fits(&self.linears, &input) {
             return cpu::forward(&self.linears, self.config.act_fn, &input);
         }
-        let mut x = input;
-        for (i, linear) in self.linears.iter().enumerate() {
-            let weight = linear.weight().detach();
-            let bias = linear.bias().map(Tensor::detach);
-            x = linear_forward(&x, &weight, bias.as_ref())?;
-            if i + 1 < self.linears.len() {
-                x = self.config.act_fn.forward(&x)?;
-            }
-        }
-        Ok(x)
+        Ok(self.forward_by_tensor_ops(input, true, |_| ())?)
     }
 }
