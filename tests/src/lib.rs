@@ -1,8 +1,10 @@
-//! Fixtures shared by the cross-crate tests: where the project, `../shared` and the real data are.
+//! Fixtures shared by the cross-crate tests: where the project, the study's material and the
+//! real data are.
 //!
-//! A test that needs material that is absent (the real data set, `../shared`) calls
-//! [`require`]: it fails under `CI=true`, where the material must be there, and elsewhere prints
-//! why it skips.
+//! Tests that need material that may be absent (the real data set, the study's checkpoints) are
+//! marked `#[ignore = "needs ..."]`, so a plain `cargo test` lists them as ignored; `.ci/run`
+//! runs them with `--include-ignored`, and then the fixtures below fail with the fix when the
+//! material is missing, instead of passing without testing.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -15,49 +17,65 @@ use candle_core::Device;
 pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("the tests crate lives one folder below the workspace root")
-        .to_path_buf()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".."))
 }
 
-/// Returns `value`, or, when it is `None`: panics under `CI=true` (the material must be there),
-/// and otherwise prints why the calling test skips.
-pub fn require<T>(value: Option<T>, what: &str) -> Option<T> {
-    if value.is_none() {
-        let message = format!("{what} is not available");
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{message}, and CI=true requires it");
-        }
-        eprintln!("skipping: {message}");
-    }
-    value
-}
-
-/// `../shared` beside the project, if it is there.
-pub fn shared_dir() -> Option<PathBuf> {
+/// `../shared` beside the project: the study's material. Panics with the fix if it is missing.
+pub fn shared_dir() -> PathBuf {
     let dir = project_root().join("..").join("shared");
-    require(
-        dir.is_dir().then_some(dir),
-        "../shared (the study's material)",
-    )
+    assert!(
+        dir.is_dir(),
+        "{} is missing: this test needs the study's material beside the project",
+        dir.display()
+    );
+    dir
+}
+
+/// The study's six PyTorch checkpoints (`<name>.config` + `<name>.tar`): `$ACTFN_PRETRAINED`
+/// when set (`scripts/fetch-study-checkpoints.sh DIR` fetches them), else
+/// `../shared/pretrained/pytorch`. Panics with the fix if the folder is missing.
+pub fn pretrained_dir() -> PathBuf {
+    let dir = std::env::var_os("ACTFN_PRETRAINED").map_or_else(
+        || {
+            project_root()
+                .join("..")
+                .join("shared")
+                .join("pretrained")
+                .join("pytorch")
+        },
+        PathBuf::from,
+    );
+    assert!(
+        dir.join("FashionMNIST_relu.tar").is_file(),
+        "the study's checkpoints are not in {}: run scripts/fetch-study-checkpoints.sh DIR and \
+         set ACTFN_PRETRAINED=DIR",
+        dir.display()
+    );
+    dir
 }
 
 /// The real Fashion-MNIST, found and verified as `cargo xtask data` finds it, loaded once.
-pub fn real_data() -> Option<&'static FashionMnist> {
-    static DATA: OnceLock<Option<FashionMnist>> = OnceLock::new();
-    let data = DATA.get_or_init(|| {
+/// Panics with the fix if it is missing.
+pub fn real_data() -> &'static FashionMnist {
+    static DATA: OnceLock<FashionMnist> = OnceLock::new();
+    DATA.get_or_init(|| {
         let dirs = actfn_data::default_search_dirs(&project_root());
-        let dir = actfn_data::locate(&dirs).ok()?;
-        Some(FashionMnist::load(&dir).expect("the located data set verifies"))
-    });
-    require(
-        data.as_ref(),
-        "the real Fashion-MNIST (apt-get install dataset-fashion-mnist, or cargo xtask data)",
-    )
+        let dir = actfn_data::locate(&dirs).unwrap_or_else(|e| {
+            panic!("this test needs the real Fashion-MNIST (cargo xtask data): {e}")
+        });
+        FashionMnist::load(&dir).unwrap_or_else(|e| panic!("the located data set: {e}"))
+    })
 }
 
-/// The study's splits of the real data on the CPU, with seed 42.
-pub fn study_splits() -> Option<Splits> {
-    let data = real_data()?;
-    let mut split_rng = rng::seeded(42, Stream::Split);
-    Some(Splits::new(data, 10_000, &mut split_rng, &Device::Cpu).expect("the study's split"))
+/// The splits of the real data on the CPU with a split seed.
+pub fn splits(split_seed: u64) -> Splits {
+    let mut split_rng = rng::seeded(split_seed, Stream::Split);
+    Splits::new(real_data(), 10_000, &mut split_rng, &Device::Cpu)
+        .unwrap_or_else(|e| panic!("the split of seed {split_seed}: {e}"))
+}
+
+/// The study's splits of the real data on the CPU (split seed 42).
+pub fn study_splits() -> Splits {
+    splits(42)
 }

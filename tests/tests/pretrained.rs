@@ -2,8 +2,9 @@
 //! data pipeline and network, give exactly the digits the notebook printed.
 
 use actfn_activations::Activation;
+use actfn_data::EVAL_BATCH_SIZE;
 use actfn_model::pytorch::load_network;
-use actfn_tests::{shared_dir, study_splits};
+use actfn_tests::{pretrained_dir, shared_dir, study_splits};
 use candle_core::Device;
 
 /// The notebook's printed test accuracies (`../shared/pretrained/README.md`), in the study's order.
@@ -17,11 +18,10 @@ const PRINTED: [(&str, &str); 6] = [
 ];
 
 #[test]
+#[ignore = "needs the study's checkpoints (../shared or $ACTFN_PRETRAINED) and the data; .ci/run runs it"]
 fn imported_networks_give_the_printed_accuracies_and_dead_neurons() {
-    let (Some(shared), Some(splits)) = (shared_dir(), study_splits()) else {
-        return;
-    };
-    let dir = shared.join("pretrained").join("pytorch");
+    let splits = study_splits();
+    let dir = pretrained_dir();
     for ((key, printed), act) in PRINTED.iter().zip(Activation::all()) {
         let name = format!("FashionMNIST_{key}");
         let net = load_network(
@@ -31,19 +31,20 @@ fn imported_networks_give_the_printed_accuracies_and_dead_neurons() {
         )
         .unwrap();
         assert_eq!(net.activation(), act);
-        let accuracy = actfn_train::accuracy(&net, &splits.test, 1024).unwrap();
+        let accuracy = actfn_train::accuracy(&net, &splits.test, EVAL_BATCH_SIZE).unwrap();
         assert_eq!(format!("{:.2}", 100.0 * accuracy), *printed, "{name}");
         if act == Activation::ReLU {
-            let dead = actfn_diagnostics::dead_neurons(&net, &splits.train, 1024).unwrap();
+            let dead =
+                actfn_diagnostics::dead_neurons(&net, &splits.train, EVAL_BATCH_SIZE).unwrap();
             assert_eq!(dead.dead, [0, 0, 0, 3]);
         }
     }
 }
 
 #[test]
+#[ignore = "needs ../shared/holdout; .ci/run runs it"]
 fn the_holdout_networks_load_from_this_projects_format() {
-    let Some(shared) = shared_dir() else { return };
-    let dir = shared.join("holdout").join("jax-port");
+    let dir = shared_dir().join("holdout").join("jax-port");
     for act in Activation::all() {
         let net = actfn_model::BaseNetwork::load(
             &dir,

@@ -3,23 +3,31 @@
 
 use actfn_model::BaseNetworkConfig;
 use actfn_tests::study_splits;
-use actfn_train::{Silent, TrainConfig, run_dir, train};
+use actfn_train::{Existing, Run, Silent, TrainConfig, run_dir, train};
+
+/// A run of `net` with `config` into `dir`, named `name`.
+fn run(net: &BaseNetworkConfig, config: &TrainConfig, dir: &std::path::Path, name: &str) -> Run {
+    Run {
+        net: net.clone(),
+        config: config.clone(),
+        dir: dir.to_path_buf(),
+        name: name.to_string(),
+        existing: Existing::Reuse,
+    }
+}
 
 #[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn relu_reaches_78_percent_validation_accuracy_in_two_epochs() {
-    let Some(splits) = study_splits() else { return };
+    let splits = study_splits();
     let dir = tempfile::tempdir().unwrap();
     let config = TrainConfig {
         max_epochs: 2,
         ..TrainConfig::default()
     };
     let outcome = train(
-        &BaseNetworkConfig::default(),
-        &config,
+        &run(&BaseNetworkConfig::default(), &config, dir.path(), "relu"),
         &splits,
-        dir.path(),
-        "relu",
-        false,
         &mut Silent,
     )
     .unwrap();
@@ -37,8 +45,9 @@ fn relu_reaches_78_percent_validation_accuracy_in_two_epochs() {
 }
 
 #[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn identical_runs_give_identical_metrics_and_an_existing_checkpoint_skips_training() {
-    let Some(splits) = study_splits() else { return };
+    let splits = study_splits();
     let config = TrainConfig {
         max_epochs: 2,
         subset: Some(4096),
@@ -49,12 +58,8 @@ fn identical_runs_give_identical_metrics_and_an_existing_checkpoint_skips_traini
         .map(|_| {
             let dir = tempfile::tempdir().unwrap();
             train(
-                &net,
-                &config,
+                &run(&net, &config, dir.path(), "tanh"),
                 &splits,
-                dir.path(),
-                "tanh",
-                false,
                 &mut Silent,
             )
             .unwrap();
@@ -73,10 +78,80 @@ fn identical_runs_give_identical_metrics_and_an_existing_checkpoint_skips_traini
 
     let dir = runs[0].0.path();
     let before = std::fs::read(dir.join("tanh.safetensors")).unwrap();
-    let again = train(&net, &config, &splits, dir, "tanh", false, &mut Silent).unwrap();
+    let again = train(&run(&net, &config, dir, "tanh"), &splits, &mut Silent).unwrap();
     assert!(!again.trained);
     let saved: Vec<f64> = again.metrics.iter().map(|m| m.val_acc).collect();
     assert_eq!(saved.len(), 2);
     assert_eq!(again.summary.unwrap().epochs_run, 2);
     assert_eq!(std::fs::read(dir.join("tanh.safetensors")).unwrap(), before);
+}
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn a_finished_run_is_reused_only_with_its_settings_and_corrupt_records_are_errors() {
+    let splits = study_splits();
+    let config = TrainConfig {
+        max_epochs: 1,
+        subset: Some(1024),
+        ..TrainConfig::default()
+    };
+    let net = BaseNetworkConfig::default();
+    let dir = tempfile::tempdir().unwrap();
+    let first = train(
+        &run(&net, &config, dir.path(), "relu"),
+        &splits,
+        &mut Silent,
+    )
+    .unwrap();
+    // One row per linear layer and epoch; the output layer has no activation columns.
+    assert_eq!(first.dynamics.len(), 5);
+    assert!(first.dynamics[..4].iter().all(|d| d.activation.is_some()));
+    assert!(first.dynamics[4].activation.is_none());
+    assert!(first.dynamics.iter().all(|d| d.weight_grad_norm > 0.0));
+
+    // Other settings: refused, naming the setting.
+    let other = TrainConfig {
+        optimizer: actfn_train::SgdConfig {
+            lr: 0.1,
+            ..actfn_train::SgdConfig::default()
+        },
+        ..config.clone()
+    };
+    let err = train(&run(&net, &other, dir.path(), "relu"), &splits, &mut Silent).unwrap_err();
+    match &err {
+        actfn_train::Error::SettingsDiffer { difference, .. } => {
+            assert!(
+                difference.contains("optimizer.lr: saved 0.01, now 0.1"),
+                "{err}"
+            )
+        }
+        other => panic!("expected SettingsDiffer, got {other}"),
+    }
+
+    // A corrupt record of a finished run is an error naming the file, not an absent record.
+    let run_folder = run_dir(dir.path(), "relu");
+    for file in ["summary.json", "metrics.csv", "dynamics.csv"] {
+        let path = run_folder.join(file);
+        let good = std::fs::read(&path).unwrap();
+        std::fs::write(&path, b"{ not what was written").unwrap();
+        let err = train(
+            &run(&net, &config, dir.path(), "relu"),
+            &splits,
+            &mut Silent,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, actfn_train::Error::Corrupt { ref path, .. } if path.ends_with(file)),
+            "{file}: {err}"
+        );
+        std::fs::write(&path, good).unwrap();
+    }
+    let again = train(
+        &run(&net, &config, dir.path(), "relu"),
+        &splits,
+        &mut Silent,
+    )
+    .unwrap();
+    assert!(!again.trained);
+    assert_eq!(again.dynamics, first.dynamics);
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use actfn_data::EVAL_BATCH_SIZE;
 use actfn_model::rng::{self, Stream};
 use actfn_model::{BaseNetwork, BaseNetworkConfig};
 use actfn_train::{Sgd, SgdConfig};
@@ -23,18 +24,19 @@ use crate::project_root;
 /// Arguments of `cargo xtask bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Thread counts to measure.
-    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    /// Thread counts to measure (each at least 1).
+    #[arg(long, value_delimiter = ',', default_value = "1,2",
+          value_parser = clap::value_parser!(u16).range(1..))]
     threads: Vec<u16>,
     /// The Python with PyTorch and torchvision to measure the study's code with; without it,
     /// the PyTorch columns are left out.
     #[arg(long, value_name = "PYTHON")]
     pytorch: Option<PathBuf>,
-    /// Training steps timed one by one (after 5 warm-up steps).
-    #[arg(long, default_value_t = 60)]
+    /// Training steps timed one by one (after the warm-up steps).
+    #[arg(long, default_value_t = 60, value_parser = at_least_one)]
     steps: usize,
     /// Repeats of each epoch and validation timing.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = at_least_one)]
     repeats: usize,
     /// Where the JSON and the Markdown table go.
     #[arg(long, default_value = "docs/bench")]
@@ -44,12 +46,21 @@ pub struct BenchArgs {
 /// Arguments of the hidden `bench-worker` command: one thread count, JSON on stdout.
 #[derive(Args, Debug)]
 pub struct WorkerArgs {
-    #[arg(long)]
-    threads: u16,
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) threads: u16,
+    #[arg(long, value_parser = at_least_one)]
     steps: usize,
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     repeats: usize,
+}
+
+/// Parses a count of at least 1 for clap.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Median and minimum of repeated timings, in the unit of the field's name.
@@ -60,11 +71,12 @@ pub struct Timing {
 }
 
 impl Timing {
-    fn of(mut samples: Vec<f64>) -> Self {
+    /// The median and minimum of `samples`; an error when there are none.
+    fn of(mut samples: Vec<f64>) -> anyhow::Result<Self> {
         samples.sort_by(f64::total_cmp);
-        Timing {
-            median: samples[samples.len() / 2],
-            min: samples[0],
+        match (samples.get(samples.len() / 2), samples.first()) {
+            (Some(&median), Some(&min)) => Ok(Timing { median, min }),
+            _ => bail!("no timing was taken: --steps and --repeats must be at least 1"),
         }
     }
 }
@@ -150,7 +162,6 @@ const WARMUP_STEPS: usize = 20;
 
 /// The actfn side, in this process, at the thread count already applied.
 pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
-    crate::set_threads(usize::from(args.threads));
     let device = Device::Cpu;
     let loads = (0..args.repeats)
         .map(|_| time(|| crate::data::load_splits(42, &device)))
@@ -207,18 +218,18 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let validations = (0..args.repeats)
-        .map(|_| time(|| Ok(actfn_train::accuracy(&net, &splits.val, 1024)?)))
+        .map(|_| time(|| Ok(actfn_train::accuracy(&net, &splits.val, EVAL_BATCH_SIZE)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let measurement = Measurement {
         threads: args.threads,
-        step_ms: Timing::of(step_times),
-        epoch_s: Timing::of(epochs),
-        validation_s: Timing::of(validations),
+        step_ms: Timing::of(step_times)?,
+        epoch_s: Timing::of(epochs)?,
+        validation_s: Timing::of(validations)?,
         peak_mib: peak_mib(),
         matmul_gflops: Some(matmul_gflops(1024, &device)?),
-        autograd_step_ms: Some(Timing::of(autograd_times)),
-        data_load_s: Some(Timing::of(loads)),
-        batch_epoch_s: Some(Timing::of(slicing)),
+        autograd_step_ms: Some(Timing::of(autograd_times)?),
+        data_load_s: Some(Timing::of(loads)?),
+        batch_epoch_s: Some(Timing::of(slicing)?),
     };
     println!("{}", serde_json::to_string(&measurement)?);
     Ok(())
@@ -270,9 +281,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let data_dir = crate::data::find_or_fetch(true)?.0;
     let mut report = Report {
-        machine: crate::reproduce::cpu_description(),
-        commit: crate::reproduce::git_commit(),
-        candle: crate::reproduce::candle_version(),
+        machine: crate::machine::cpu_description(),
+        commit: crate::machine::git_commit(),
+        candle: crate::machine::candle_version(),
         pytorch: None,
         step_gflop: step_flop(256) / 1e9,
         actfn: Vec::new(),
@@ -332,12 +343,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         project_root().join(&args.out)
     };
     std::fs::create_dir_all(&out)?;
-    actfn_model::atomic_write(
+    actfn_io::atomic_write(
         &out.join("bench.json"),
         serde_json::to_string_pretty(&report)?.as_bytes(),
     )?;
     let table = markdown(&report);
-    actfn_model::atomic_write(&out.join("README.md"), table.as_bytes())?;
+    actfn_io::atomic_write(&out.join("README.md"), table.as_bytes())?;
     println!("\n{table}");
     Ok(())
 }

@@ -12,8 +12,14 @@ use clap::Args;
 
 use crate::project_root;
 
-/// The mirror the Fashion-MNIST authors publish.
+/// The mirror the Fashion-MNIST authors publish; `$ACTFN_FASHION_MNIST_MIRROR` replaces it (a
+/// closer copy, or a test's local server).
 const MIRROR: &str = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com";
+
+/// The mirror downloads come from.
+fn mirror() -> String {
+    std::env::var("ACTFN_FASHION_MNIST_MIRROR").unwrap_or_else(|_| MIRROR.to_string())
+}
 
 /// Arguments of `cargo xtask data`.
 #[derive(Args, Debug)]
@@ -41,11 +47,22 @@ pub fn run(args: &DataArgs) -> anyhow::Result<()> {
 pub fn find_or_fetch(download: bool) -> anyhow::Result<(PathBuf, FashionMnist)> {
     let dirs = actfn_data::default_search_dirs(&project_root());
     let mut tried = Vec::new();
+    // Copies that are there but do not verify: worth a warning even when a later one does.
+    let mut refused = Vec::new();
+    let found = |dir: PathBuf, data, refused: &[String]| {
+        for why in refused {
+            eprintln!("warning: refused a copy of Fashion-MNIST: {why}");
+        }
+        Ok((dir, data))
+    };
     for dir in &dirs {
         match actfn_data::locate(std::slice::from_ref(dir)) {
             Ok(dir) => match FashionMnist::load(&dir) {
-                Ok(data) => return Ok((dir, data)),
-                Err(err) => tried.push(format!("{}: {err}", dir.display())),
+                Ok(data) => return found(dir, data, &refused),
+                Err(err) => {
+                    refused.push(err.to_string());
+                    tried.push(format!("{}: {err}", dir.display()));
+                }
             },
             Err(actfn_data::Error::NotFound { tried: why }) => tried.extend(why),
             Err(err) => tried.push(err.to_string()),
@@ -54,8 +71,8 @@ pub fn find_or_fetch(download: bool) -> anyhow::Result<(PathBuf, FashionMnist)> 
     if download {
         let target = &dirs[0];
         match fetch_all(target) {
-            Ok(()) => return Ok((target.clone(), FashionMnist::load(target)?)),
-            Err(err) => tried.push(format!("download from {MIRROR}: {err:#}")),
+            Ok(()) => return found(target.clone(), FashionMnist::load(target)?, &refused),
+            Err(err) => tried.push(format!("download from {}: {err:#}", mirror())),
         }
     }
     Err(actfn_data::Error::NotFound { tried }.into())
@@ -80,18 +97,64 @@ fn fetch_all(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Downloads one file to `<path>.part`, resuming a partial download where the server allows it,
-/// then verifies the decompressed bytes and renames the file into place.
+/// then verifies the decompressed bytes and renames the file into place. A `.part` that is
+/// already complete (a kill between the last byte and the rename) is verified and renamed
+/// without a request; one that does not verify is deleted and fetched anew.
 fn fetch(agent: &ureq::Agent, file: &DataFile, path: &Path) -> anyhow::Result<()> {
-    let url = format!("{MIRROR}/{}.gz", file.name);
     let part = path.with_extension("gz.part");
-    let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+    if part.is_file() && actfn_data::verify_file(&part, file).is_ok() {
+        return finish(&part, path);
+    }
+    if download(agent, file, &part, true)? == Download::RangeRefused {
+        // The `.part` is not a prefix the server can continue: start over.
+        std::fs::remove_file(&part).with_context(|| format!("cannot remove {}", part.display()))?;
+        if download(agent, file, &part, false)? == Download::RangeRefused {
+            bail!("the server refused a download from the start");
+        }
+    }
+    if let Err(err) = actfn_data::verify_file(&part, file) {
+        std::fs::remove_file(&part).ok();
+        return Err(err.into());
+    }
+    finish(&part, path)
+}
+
+/// Renames a verified `.part` into place.
+fn finish(part: &Path, path: &Path) -> anyhow::Result<()> {
+    std::fs::rename(part, path).with_context(|| format!("cannot rename to {}", path.display()))
+}
+
+/// How a download ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Download {
+    Done,
+    /// HTTP 416: the requested range does not fit the file.
+    RangeRefused,
+}
+
+/// Downloads `file` into `part`, continuing from its length when `resume` and the file exists.
+fn download(
+    agent: &ureq::Agent,
+    file: &DataFile,
+    part: &Path,
+    resume: bool,
+) -> anyhow::Result<Download> {
+    let url = format!("{}/{}.gz", mirror(), file.name);
+    let have = if resume {
+        std::fs::metadata(part).map(|m| m.len()).unwrap_or(0)
+    } else {
+        0
+    };
     let mut request = agent.get(&url);
     if have > 0 {
         request = request.header("Range", format!("bytes={have}-"));
     }
     // The request is made before the partial file is opened, so a failed connection leaves
     // nothing behind.
-    let mut response = request.call().with_context(|| format!("GET {url}"))?;
+    let mut response = match request.call() {
+        Err(ureq::Error::StatusCode(416)) => return Ok(Download::RangeRefused),
+        other => other.with_context(|| format!("GET {url}"))?,
+    };
     let resumed = response.status().as_u16() == 206;
     if !response.status().is_success() {
         bail!("GET {url}: HTTP {}", response.status());
@@ -105,7 +168,7 @@ fn fetch(agent: &ureq::Agent, file: &DataFile, path: &Path) -> anyhow::Result<()
         .append(resumed)
         .write(true)
         .truncate(!resumed)
-        .open(&part)
+        .open(part)
         .with_context(|| format!("cannot write {}", part.display()))?;
     let bar = crate::progress::bytes_bar(total, &format!("{}.gz", file.name));
     bar.set_position(if resumed { have } else { 0 });
@@ -124,17 +187,15 @@ fn fetch(agent: &ureq::Agent, file: &DataFile, path: &Path) -> anyhow::Result<()
     }
     out.sync_all()?;
     bar.finish_and_clear();
-    if let Err(err) = actfn_data::verify_file(&part, file) {
-        std::fs::remove_file(&part).ok();
-        return Err(err.into());
-    }
-    std::fs::rename(&part, path).with_context(|| format!("cannot rename to {}", path.display()))?;
-    Ok(())
+    Ok(Download::Done)
 }
 
-/// The study's splits (seeded by `seed`) of the first verified copy of the data, on `device`.
-pub fn load_splits(seed: u64, device: &candle_core::Device) -> anyhow::Result<actfn_data::Splits> {
+/// The study's splits (seeded by `split_seed`) of the first verified copy of the data, on `device`.
+pub fn load_splits(
+    split_seed: u64,
+    device: &candle_core::Device,
+) -> anyhow::Result<actfn_data::Splits> {
     let (_, data) = find_or_fetch(true)?;
-    let mut rng = actfn_model::rng::seeded(seed, actfn_model::rng::Stream::Split);
+    let mut rng = actfn_model::rng::seeded(split_seed, actfn_model::rng::Stream::Split);
     Ok(actfn_data::Splits::new(&data, 10_000, &mut rng, device)?)
 }

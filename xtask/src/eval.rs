@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use actfn_activations::Activation;
+use actfn_data::EVAL_BATCH_SIZE;
 use actfn_model::BaseNetwork;
 use anyhow::{Context, bail};
 use clap::Args;
@@ -23,13 +24,13 @@ pub struct EvalArgs {
     #[arg(long)]
     all: bool,
     #[command(flatten)]
-    compute: ComputeArgs,
+    pub(crate) compute: ComputeArgs,
     /// Also count dead neurons (exactly 0 on every training image) of the ReLU networks.
     #[arg(long)]
     dead_neurons: bool,
-    /// Seed of the split (the test set does not depend on it; the data must be loaded anyway).
+    /// Seed of the train/validation split, for the dead-neuron count over the training split.
     #[arg(long, default_value_t = 42)]
-    seed: u64,
+    split_seed: u64,
 }
 
 /// The names of the checkpoints in `dir`: every `<name>.config` with a `<name>.safetensors`.
@@ -74,10 +75,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .iter()
         .map(|name| Ok((name, BaseNetwork::load(&dir, name, &device)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let splits = crate::data::load_splits(args.seed, &device)?;
+    let splits = crate::data::load_splits(args.split_seed, &device)?;
     println!("| network | activation | test accuracy |\n|---|---|---:|");
     for (name, net) in &networks {
-        let acc = actfn_train::accuracy(net, &splits.test, 1024)?;
+        let acc = actfn_train::accuracy(net, &splits.test, EVAL_BATCH_SIZE)?;
         println!(
             "| {name} | {} | {:.2}% |",
             net.activation().name(),
@@ -89,7 +90,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             .iter()
             .filter(|(_, net)| net.activation() == Activation::ReLU);
         for (name, net) in relu_networks {
-            let dead = actfn_diagnostics::dead_neurons(net, &splits.train, 1024)?;
+            let dead = actfn_diagnostics::dead_neurons(net, &splits.train, EVAL_BATCH_SIZE)?;
             println!(
                 "{name}: dead neurons {:?} = {}",
                 dead.dead,

@@ -2,8 +2,10 @@
 
 mod bench;
 mod data;
+mod document;
 mod eval;
 mod import;
+mod machine;
 mod progress;
 mod reproduce;
 mod train;
@@ -54,19 +56,31 @@ pub struct ComputeArgs {
 }
 
 impl ComputeArgs {
-    /// Applies the thread count and parses the device.
+    /// The device (the thread count is applied by `main`, before any thread starts).
     pub fn device(&self) -> anyhow::Result<candle_core::Device> {
-        set_threads(usize::from(self.threads));
         Ok(actfn_model::parse_device(&self.device)?)
     }
 }
 
-/// Sets the number of CPU threads candle uses. candle reads `RAYON_NUM_THREADS` at each matrix
-/// product and rayon reads it when its global pool starts, so it must be set before any work.
-pub fn set_threads(threads: usize) {
+impl Command {
+    /// The CPU thread count the command computes with, if it computes in this process.
+    fn threads(&self) -> Option<u16> {
+        match self {
+            Command::Train(args) => Some(args.settings.compute.threads),
+            Command::Eval(args) => Some(args.compute.threads),
+            Command::Reproduce(args) => Some(args.settings.compute.threads),
+            Command::BenchWorker(args) => Some(args.threads),
+            Command::Data(_) | Command::Import(_) | Command::Bench(_) => None,
+        }
+    }
+}
+
+/// Sets the number of CPU threads candle and rayon use. candle reads `RAYON_NUM_THREADS` at
+/// each matrix product and rayon reads it when its global pool starts.
+fn set_threads(threads: u16) {
     #[allow(unsafe_code)]
-    // SAFETY: called on the main thread before candle, rayon or any other thread starts, so no
-    // other thread can be reading the environment.
+    // SAFETY: `main` calls this first, right after parsing the arguments and before anything
+    // starts a thread, so no other thread can be reading the environment.
     unsafe {
         std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     }
@@ -93,6 +107,9 @@ pub fn default_checkpoint_dir() -> PathBuf {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(threads) = cli.command.threads() {
+        set_threads(threads);
+    }
     let result = match cli.command {
         Command::Data(args) => data::run(&args),
         Command::Train(args) => train::run(&args),

@@ -1,12 +1,13 @@
 //! `cargo xtask train`: train the study's networks and print their summary table.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use actfn_activations::Activation;
 use actfn_model::BaseNetworkConfig;
-use actfn_train::{Outcome, SgdConfig, TrainConfig};
+use actfn_train::{Existing, Outcome, Run, SgdConfig, TrainConfig};
 use clap::Args;
 
+use crate::document::Table;
 use crate::progress::EpochProgress;
 use crate::{ComputeArgs, default_checkpoint_dir};
 
@@ -30,7 +31,7 @@ pub struct TrainArgs {
     pub checkpoint_dir: Option<PathBuf>,
 }
 
-/// The training settings shared by `train` and `reproduce`; defaults are the study's.
+/// The training settings shared by `train`, `reproduce` and `sweep`; defaults are the study's.
 #[derive(Args, Debug, Clone)]
 pub struct TrainSettings {
     #[command(flatten)]
@@ -50,9 +51,12 @@ pub struct TrainSettings {
     /// Momentum.
     #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
     pub momentum: f64,
-    /// Seed of the initial weights, the split and the batch order.
+    /// Seed of the initial weights and the batch order.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Seed of the train/validation split (the study's is 42).
+    #[arg(long, default_value_t = 42)]
+    pub split_seed: u64,
     /// Train on the first N images of the shuffled training split only.
     #[arg(long, value_name = "N")]
     pub subset: Option<usize>,
@@ -71,6 +75,7 @@ impl TrainSettings {
                 ..SgdConfig::default()
             },
             seed: self.seed,
+            split_seed: self.split_seed,
             subset: self.subset,
             ..TrainConfig::default()
         };
@@ -102,60 +107,78 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         .checkpoint_dir
         .clone()
         .unwrap_or_else(default_checkpoint_dir);
-    let splits = crate::data::load_splits(config.seed, &device)?;
+    let splits = crate::data::load_splits(config.split_seed, &device)?;
+    let existing = if args.overwrite {
+        Existing::Overwrite
+    } else {
+        Existing::Reuse
+    };
     let mut outcomes = Vec::new();
     for act in acts {
-        let outcome = train_one(act, &config, &splits, &dir, args.overwrite)?;
+        let net = BaseNetworkConfig::with_activation(act);
+        let outcome = train_one(&net, &config, &splits, &dir, existing)?;
         outcomes.push((act, outcome));
     }
-    print!("{}", summary_table(&outcomes));
+    print!("{}", accuracy_table(&outcomes, None).markdown());
     Ok(())
 }
 
-/// Trains (or loads) one network with progress output.
+/// Trains (or loads) one network with progress output, as `train`, `reproduce` and each run of
+/// a sweep do.
 pub fn train_one(
-    act: Activation,
+    net: &BaseNetworkConfig,
     config: &TrainConfig,
     splits: &actfn_data::Splits,
-    dir: &std::path::Path,
-    overwrite: bool,
+    dir: &Path,
+    existing: Existing,
 ) -> anyhow::Result<Outcome> {
-    let name = checkpoint_name(act);
-    println!("Training BaseNetwork with {act} activation...");
-    let net_config = BaseNetworkConfig::with_activation(act);
-    let outcome = actfn_train::train(
-        &net_config,
-        config,
-        splits,
-        dir,
-        &name,
-        overwrite,
-        &mut EpochProgress::new(&name),
-    )?;
+    let name = checkpoint_name(net.act_fn);
+    println!("Training BaseNetwork with {} activation...", net.act_fn);
+    let run = Run {
+        net: net.clone(),
+        config: config.clone(),
+        dir: dir.to_path_buf(),
+        name: name.clone(),
+        existing,
+    };
+    let outcome = actfn_train::train(&run, splits, &mut EpochProgress::new(&name))?;
     println!("{name}: test accuracy {:.2}%\n", 100.0 * outcome.test_acc);
     Ok(outcome)
 }
 
-/// A Markdown table of the runs: epochs, best epoch, best validation and test accuracy, time.
-pub fn summary_table(outcomes: &[(Activation, Outcome)]) -> String {
-    let mut table = String::from(
-        "| activation | epochs | best epoch | best val acc | test acc | time (s) |\n|---|---:|---:|---:|---:|---:|\n",
-    );
+/// The runs' epochs, best epoch, best validation and test accuracy and time; with `study`, a
+/// column of the accuracy the study's notebook printed for each activation.
+pub fn accuracy_table(
+    outcomes: &[(Activation, Outcome)],
+    study: Option<fn(Activation) -> Option<f64>>,
+) -> Table {
+    let mut header = vec![
+        "activation",
+        "epochs",
+        "best epoch",
+        "best val acc",
+        "test acc",
+    ];
+    if study.is_some() {
+        header.push("the study's printed test acc");
+    }
+    header.push("time (s)");
+    let mut table = Table::numeric(&header);
     for (act, outcome) in outcomes {
-        let (epochs, best, val, seconds) = match &outcome.summary {
-            Some(s) => (
-                s.epochs_run.to_string(),
-                s.best_epoch.to_string(),
-                format!("{:.2}%", 100.0 * s.best_val_acc),
-                format!("{:.1}", s.seconds),
-            ),
-            None => ("-".into(), "-".into(), "-".into(), "-".into()),
-        };
-        table.push_str(&format!(
-            "| {} | {epochs} | {best} | {val} | {:.2}% | {seconds} |\n",
-            act.name(),
-            100.0 * outcome.test_acc
-        ));
+        let s = outcome.summary.as_ref();
+        let field = |f: &dyn Fn(&actfn_train::RunSummary) -> String| s.map_or("-".to_string(), f);
+        let mut row = vec![
+            act.name().to_string(),
+            field(&|s| s.epochs_run.to_string()),
+            field(&|s| s.best_epoch.to_string()),
+            field(&|s| format!("{:.2}%", 100.0 * s.best_val_acc)),
+            format!("{:.2}%", 100.0 * outcome.test_acc),
+        ];
+        if let Some(study) = study {
+            row.push(study(*act).map_or("-".into(), |a| format!("{a:.2}%")));
+        }
+        row.push(field(&|s| format!("{:.1}", s.seconds)));
+        table.row(row);
     }
     table
 }

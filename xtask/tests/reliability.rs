@@ -79,10 +79,8 @@ const TRAIN: [&str; 10] = [
 ];
 
 #[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn a_killed_run_resumes_to_exactly_the_uninterrupted_result() {
-    if actfn_tests::real_data().is_none() {
-        return;
-    }
     let whole = tempfile::tempdir().unwrap();
     let status = xtask().args(TRAIN).arg(whole.path()).status().unwrap();
     assert!(status.success());
@@ -123,10 +121,8 @@ fn a_killed_run_resumes_to_exactly_the_uninterrupted_result() {
 }
 
 #[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn a_saved_run_with_other_settings_is_refused_by_name() {
-    if actfn_tests::real_data().is_none() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     train_and_kill(dir.path(), |dir| resume_state(dir).is_file(), 0);
     let mut args = TRAIN.to_vec();
@@ -138,7 +134,10 @@ fn a_saved_run_with_other_settings_is_refused_by_name() {
 
 #[test]
 fn flags_out_of_range_are_one_line_errors() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 12] = [
+        (&["bench", "--steps", "0"], "--steps"),
+        (&["bench", "--repeats", "0"], "--repeats"),
+        (&["bench", "--threads", "1,0"], "--threads"),
         (
             &["train", "--act", "relu", "--epochs", "0"],
             "--epochs) must be at least 1",
@@ -239,10 +238,8 @@ fn bad_configs_and_checkpoints_are_refused_naming_the_file() {
 }
 
 #[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn unwritable_output_folders_are_errors_without_partial_files() {
-    if actfn_tests::real_data().is_none() {
-        return;
-    }
     // A path below a regular file cannot be created, even by root.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a-file");
@@ -270,10 +267,8 @@ fn unwritable_output_folders_are_errors_without_partial_files() {
 }
 
 #[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn a_diverging_run_stops_with_the_epoch_step_and_a_hint() {
-    if actfn_tests::real_data().is_none() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let output = run(&[
         "train",

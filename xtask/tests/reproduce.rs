@@ -41,19 +41,16 @@ fn check_png(path: &Path) {
 }
 
 #[test]
+#[ignore = "needs the Fashion-MNIST files and the study's checkpoints; .ci/run runs it"]
 fn quick_reproduce_writes_every_figure_and_the_report() {
-    if actfn_tests::real_data().is_none() {
-        return;
-    }
     let out = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
     command
         .args(["reproduce", "--quick", "--out"])
         .arg(out.path());
-    let pretrained = actfn_tests::shared_dir().map(|s| s.join("pretrained").join("pytorch"));
-    if let Some(dir) = &pretrained {
-        command.arg("--pretrained").arg(dir);
-    }
+    command
+        .arg("--pretrained")
+        .arg(actfn_tests::pretrained_dir());
     let status = command.status().unwrap();
     assert!(status.success(), "reproduce --quick failed: {status}");
 
@@ -95,19 +92,17 @@ fn quick_reproduce_writes_every_figure_and_the_report() {
         );
     }
     assert!(report.contains("## Dead neurons"));
-    if pretrained.is_some() {
-        // The imported ReLU network's exact accuracy appears in the comparison table.
-        let table = report
-            .split("## Original checkpoints vs ours")
-            .nth(1)
-            .unwrap();
-        assert!(
-            table
-                .lines()
-                .any(|l| l.starts_with("| ReLU | 88.62% | 88.62% |")),
-            "{table}"
-        );
-    }
+    // The imported ReLU network's exact accuracy appears in the comparison table.
+    let table = report
+        .split("## Original checkpoints vs ours")
+        .nth(1)
+        .unwrap();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("| ReLU | 88.62% | 88.62% |")),
+        "{table}"
+    );
     // No temporary file is left among the results.
     let leftovers: Vec<_> = std::fs::read_dir(&figures)
         .unwrap()

@@ -338,19 +338,16 @@ impl Activation {
     }
 
     /// [`Activation::forward_slice`] into a new vector, on several threads when `x` is long.
-    fn forward_vec<T: Real>(&self, x: &[T]) -> Vec<T> {
+    fn forward_vec<T: Real>(&self, x: &[T]) -> Result<Vec<T>, Error> {
         let mut y = vec![T::ZERO; x.len()];
-        // The lengths are equal by construction, so the kernels cannot fail.
         if x.len() < PARALLEL_THRESHOLD {
-            let _ = self.forward_slice(x, &mut y);
+            self.forward_slice(x, &mut y)?;
         } else {
             y.par_chunks_mut(CHUNK)
                 .zip(x.par_chunks(CHUNK))
-                .for_each(|(y, x)| {
-                    let _ = self.forward_slice(x, y);
-                });
+                .try_for_each(|(y, x)| self.forward_slice(x, y))?;
         }
-        y
+        Ok(y)
     }
 
     /// `grad * f'(x)` into a new vector, on several threads when the slices are long.
@@ -370,8 +367,11 @@ impl Activation {
 
 /// The contiguous data of a storage, or an error naming the operation.
 fn contiguous<'a, T>(data: &'a [T], layout: &Layout, op: &str) -> candle_core::Result<&'a [T]> {
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
+    match layout
+        .contiguous_offsets()
+        .and_then(|(start, end)| data.get(start..end))
+    {
+        Some(data) => Ok(data),
         None => candle_core::bail!("{op} needs a contiguous tensor"),
     }
 }
@@ -390,9 +390,18 @@ impl CustomOp1 for ActivationOp {
         layout: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let name = self.name();
+        let wrap = candle_core::Error::wrap;
         let out = match storage {
-            CpuStorage::F32(x) => CpuStorage::F32(self.0.forward_vec(contiguous(x, layout, name)?)),
-            CpuStorage::F64(x) => CpuStorage::F64(self.0.forward_vec(contiguous(x, layout, name)?)),
+            CpuStorage::F32(x) => CpuStorage::F32(
+                self.0
+                    .forward_vec(contiguous(x, layout, name)?)
+                    .map_err(wrap)?,
+            ),
+            CpuStorage::F64(x) => CpuStorage::F64(
+                self.0
+                    .forward_vec(contiguous(x, layout, name)?)
+                    .map_err(wrap)?,
+            ),
             _ => candle_core::bail!("{name} supports f32 and f64 only"),
         };
         Ok((out, layout.shape().clone()))

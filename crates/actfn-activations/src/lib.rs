@@ -292,7 +292,7 @@ fn positive_mask(x: &Tensor) -> candle_core::Result<Tensor> {
 
 /// `sigmoid(x) = 1 / (1 + e^-x)`, computed as `1 / (1 + e^-|x|)` for `x >= 0` and
 /// `e^-|x| / (1 + e^-|x|)` for `x < 0`: the same function without overflow.
-pub fn sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
+fn sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
     let e = x.abs()?.neg()?.exp()?;
     let denominator = (&e + 1.0)?;
     let for_non_negative = denominator.recip()?;
@@ -301,45 +301,45 @@ pub fn sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
 }
 
 /// `sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x))`.
-pub fn sigmoid_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
+fn sigmoid_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
     let s = sigmoid(x)?;
     &s * (1.0 - &s)?
 }
 
 /// `tanh(x) = (e^x - e^-x) / (e^x + e^-x)`, computed as `2 * sigmoid(2x) - 1`, which is the same
 /// function and stays finite where `e^x` overflows (|x| > 89 in f32).
-pub fn tanh(x: &Tensor) -> candle_core::Result<Tensor> {
+fn tanh(x: &Tensor) -> candle_core::Result<Tensor> {
     sigmoid(&(x * 2.0)?)?.affine(2.0, -1.0)
 }
 
 /// `tanh'(x) = 1 - tanh(x)^2`.
-pub fn tanh_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
+fn tanh_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
     1.0 - tanh(x)?.sqr()?
 }
 
 /// `relu(x) = x * (x > 0)`.
-pub fn relu(x: &Tensor) -> candle_core::Result<Tensor> {
+fn relu(x: &Tensor) -> candle_core::Result<Tensor> {
     x * positive_mask(x)?
 }
 
 /// `relu'(x) = 1` for `x > 0`, else 0 (0 at exactly 0).
-pub fn relu_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
+fn relu_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
     positive_mask(x)
 }
 
 /// `leakyrelu(x) = x` for `x > 0`, else `alpha * x`.
-pub fn leaky_relu(x: &Tensor, alpha: f64) -> candle_core::Result<Tensor> {
+fn leaky_relu(x: &Tensor, alpha: f64) -> candle_core::Result<Tensor> {
     x.gt(0.0)?.where_cond(x, &(x * alpha)?)
 }
 
 /// `leakyrelu'(x) = 1` for `x > 0`, else `alpha` (alpha at exactly 0).
-pub fn leaky_relu_derivative(x: &Tensor, alpha: f64) -> candle_core::Result<Tensor> {
+fn leaky_relu_derivative(x: &Tensor, alpha: f64) -> candle_core::Result<Tensor> {
     positive_mask(x)?.affine(1.0 - alpha, alpha)
 }
 
 /// `elu(x) = x` for `x > 0`, else `e^x - 1`. The exponential sees `x` only where `x <= 0` (and 0
 /// elsewhere), so it never overflows and the branch that is not taken has a finite gradient.
-pub fn elu(x: &Tensor) -> candle_core::Result<Tensor> {
+fn elu(x: &Tensor) -> candle_core::Result<Tensor> {
     let positive = x.gt(0.0)?;
     let non_positive_part = (x * x.le(0.0)?.to_dtype(x.dtype())?)?;
     let negative_branch = (non_positive_part.exp()? - 1.0)?;
@@ -347,19 +347,24 @@ pub fn elu(x: &Tensor) -> candle_core::Result<Tensor> {
 }
 
 /// `elu'(x) = 1` for `x > 0`, else `e^x` (1 at exactly 0).
-pub fn elu_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
+fn elu_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
     let non_positive_part = (x * x.le(0.0)?.to_dtype(x.dtype())?)?;
     x.gt(0.0)?
         .where_cond(&x.ones_like()?, &non_positive_part.exp()?)
 }
 
 /// `swish(x) = x * sigmoid(x)`.
-pub fn swish(x: &Tensor) -> candle_core::Result<Tensor> {
+fn swish(x: &Tensor) -> candle_core::Result<Tensor> {
     x * sigmoid(x)?
 }
 
 /// `swish'(x) = sigmoid(x) + x * sigmoid(x) * (1 - sigmoid(x))`.
-pub fn swish_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
+fn swish_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
     let s = sigmoid(x)?;
     &s + (x * sigmoid_derivative(x)?)?
 }
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -9,6 +9,9 @@ use crate::{Error, FashionMnist, Result};
 /// Pixels per image (28 x 28).
 const PIXELS: usize = 28 * 28;
 
+/// The batch size of the study's validation and test loaders, and of every evaluation pass.
+pub const EVAL_BATCH_SIZE: usize = 1024;
+
 /// The study's transform, `ToTensor` then `Normalize((0.5,), (0.5,))`: `(x/255 - 0.5)/0.5`, in
 /// [-1, 1].
 pub fn normalize(pixels: &[u8]) -> Vec<f32> {
@@ -43,28 +46,43 @@ pub struct Split {
 
 impl Split {
     /// Normalizes the images at `indices` (all of them if `None`) and moves them to `device`.
+    /// `pixels` holds 784 bytes per label; an index past the last image is an error naming it.
     pub fn from_bytes(
         pixels: &[u8],
         labels: &[u8],
         indices: Option<&[u32]>,
         device: &Device,
     ) -> Result<Self> {
+        if labels.len().checked_mul(PIXELS) != Some(pixels.len()) {
+            return Err(Error::InvalidArgument(format!(
+                "{} pixels for {} labels: expected {PIXELS} pixels per image",
+                pixels.len(),
+                labels.len()
+            )));
+        }
         let (pixels, labels): (Vec<u8>, Vec<u32>) = match indices {
             None => (
                 pixels.to_vec(),
                 labels.iter().map(|&l| u32::from(l)).collect(),
             ),
-            Some(indices) => (
-                indices
-                    .iter()
-                    .flat_map(|&i| &pixels[i as usize * PIXELS..(i as usize + 1) * PIXELS])
-                    .copied()
-                    .collect(),
-                indices
-                    .iter()
-                    .map(|&i| u32::from(labels[i as usize]))
-                    .collect(),
-            ),
+            Some(indices) => {
+                let mut picked_pixels = Vec::with_capacity(indices.len() * PIXELS);
+                let mut picked_labels = Vec::with_capacity(indices.len());
+                for (position, &i) in indices.iter().enumerate() {
+                    let i = i as usize;
+                    let (Some(label), Some(image)) =
+                        (labels.get(i), pixels.get(i * PIXELS..(i + 1) * PIXELS))
+                    else {
+                        return Err(Error::InvalidArgument(format!(
+                            "index {i} at position {position} is past the last of {} images",
+                            labels.len()
+                        )));
+                    };
+                    picked_pixels.extend_from_slice(image);
+                    picked_labels.push(u32::from(*label));
+                }
+                (picked_pixels, picked_labels)
+            }
         };
         let n = labels.len();
         Ok(Self {

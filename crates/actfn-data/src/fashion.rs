@@ -84,7 +84,7 @@ fn find_file(dir: &Path, file: &DataFile) -> Option<PathBuf> {
 
 /// Reads `path` (gzip or not) and checks its decompressed bytes against `file`'s checksum.
 pub fn verify_file(path: &Path, file: &DataFile) -> Result<Vec<u8>> {
-    let bytes = idx::read_maybe_gzip(path)?;
+    let bytes = idx::read_maybe_gzip(path, file.size)?;
     let actual = hex(&Sha256::digest(&bytes));
     if actual != file.sha256 {
         return Err(Error::Checksum {
@@ -166,10 +166,39 @@ impl FashionMnist {
         test_labels: &Path,
     ) -> Result<Self> {
         let read = |p: &Path| -> Result<(PathBuf, Vec<u8>)> {
-            Ok((p.to_path_buf(), idx::read_maybe_gzip(p)?))
+            Ok((p.to_path_buf(), idx::read_maybe_gzip(p, idx::MAX_BYTES)?))
         };
         let (train_images, train_labels) = read_pair(read(train_images)?, read(train_labels)?)?;
         let (test_images, test_labels) = read_pair(read(test_images)?, read(test_labels)?)?;
+        Ok(Self {
+            train_images,
+            train_labels,
+            test_images,
+            test_labels,
+        })
+    }
+
+    /// The data set from tensors as candle-datasets' vision `Dataset` holds it (images
+    /// `[N, 784]` as `f32` in `[0, 1]`, the pixel bytes divided by 255; labels `[N]` of any
+    /// integer type), so that a user of `candle_datasets::vision::mnist`-style loaders can hand
+    /// its data to this crate's split and batches:
+    ///
+    /// ```ignore
+    /// let d = candle_datasets::vision::mnist::load_fashion_mnist()?;
+    /// let raw = FashionMnist::from_vision_tensors(
+    ///     &d.train_images, &d.train_labels, &d.test_images, &d.test_labels)?;
+    /// ```
+    ///
+    /// The pixels are turned back into bytes (`round(255 x)`), so the study's normalization and
+    /// split apply exactly as to the IDX files.
+    pub fn from_vision_tensors(
+        train_images: &candle_core::Tensor,
+        train_labels: &candle_core::Tensor,
+        test_images: &candle_core::Tensor,
+        test_labels: &candle_core::Tensor,
+    ) -> Result<Self> {
+        let (train_images, train_labels) = from_vision_pair(train_images, train_labels, "train")?;
+        let (test_images, test_labels) = from_vision_pair(test_images, test_labels, "test")?;
         Ok(Self {
             train_images,
             train_labels,
@@ -194,33 +223,76 @@ fn read_pair(images: (PathBuf, Vec<u8>), labels: (PathBuf, Vec<u8>)) -> Result<(
     let (images_path, images) = images;
     let (labels_path, labels) = labels;
     let IdxArray { dims, data: pixels } = idx::parse(&images, 3, &images_path)?;
-    if dims[1..] != [28, 28] {
-        return Err(Error::Malformed {
-            path: images_path,
-            fault: format!("images of {}x{} pixels, expected 28x28", dims[1], dims[2]),
-        });
-    }
+    let count = match dims[..] {
+        [count, 28, 28] => count,
+        _ => {
+            return Err(Error::Malformed {
+                path: images_path,
+                fault: format!("images of shape {dims:?}, expected [N, 28, 28]"),
+            });
+        }
+    };
     let IdxArray { data: labels, .. } = idx::parse(&labels, 1, &labels_path)?;
-    if labels.len() != dims[0] {
+    if labels.len() != count {
         return Err(Error::Malformed {
             path: labels_path,
             fault: format!(
-                "{} labels, but {} holds {} images",
+                "{} labels, but {} holds {count} images",
                 labels.len(),
                 images_path.display(),
-                dims[0]
             ),
         });
     }
-    if let Some(i) = labels
+    if let Some((i, label)) = labels
         .iter()
-        .position(|&l| usize::from(l) >= CLASS_NAMES.len())
+        .enumerate()
+        .find(|&(_, &l)| usize::from(l) >= CLASS_NAMES.len())
     {
         return Err(Error::Malformed {
             path: labels_path,
-            fault: format!("label {} at index {i} is above 9", labels[i]),
+            fault: format!("label {label} at index {i} is above 9"),
         });
     }
     debug_assert_eq!(pixels.len(), labels.len() * PIXELS);
+    Ok((pixels, labels))
+}
+
+/// Pixel and label bytes from a vision data set's image and label tensors.
+fn from_vision_pair(
+    images: &candle_core::Tensor,
+    labels: &candle_core::Tensor,
+    which: &str,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let bad = |reason: String| Error::InvalidArgument(format!("the {which} tensors: {reason}"));
+    let count = labels.elem_count();
+    if images.dims() != [count, PIXELS] {
+        return Err(bad(format!(
+            "images of shape {:?} for {count} labels, expected [{count}, {PIXELS}]",
+            images.dims()
+        )));
+    }
+    let values = images
+        .to_dtype(candle_core::DType::F32)?
+        .flatten_all()?
+        .to_vec1::<f32>()?;
+    if let Some(v) = values.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+        return Err(bad(format!(
+            "a pixel of {v} is outside [0, 1]; pass the images divided by 255"
+        )));
+    }
+    let pixels = values.iter().map(|&v| (v * 255.0).round() as u8).collect();
+    let labels = labels
+        .to_dtype(candle_core::DType::U32)?
+        .flatten_all()?
+        .to_vec1::<u32>()?;
+    let labels = labels
+        .iter()
+        .map(|&l| {
+            u8::try_from(l)
+                .ok()
+                .filter(|&l| usize::from(l) < CLASS_NAMES.len())
+                .ok_or_else(|| bad(format!("label {l} is not a class (0 to 9)")))
+        })
+        .collect::<Result<Vec<u8>>>()?;
     Ok((pixels, labels))
 }

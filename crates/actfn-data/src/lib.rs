@@ -27,10 +27,15 @@ mod fashion;
 mod grid;
 pub mod idx;
 
-pub use dataset::{Batches, Split, Splits, normalize, split_indices};
+pub use dataset::{Batches, EVAL_BATCH_SIZE, Split, Splits, normalize, split_indices};
 pub use error::{Error, Result};
 pub use fashion::{
     CLASS_NAMES, DataFile, FILES, FashionMnist, SYSTEM_DIR, default_search_dirs, locate,
     verify_file,
 };
 pub use grid::{ImageGrid, example_grid};
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use actfn_data::idx::{encode, parse, read_maybe_gzip};
+use actfn_data::idx::{MAX_BYTES, encode, parse, read_maybe_gzip};
 use actfn_data::{FashionMnist, Split};
 use candle_core::Device;
 use rand::SeedableRng;
@@ -60,7 +60,7 @@ fn round_trip_plain_and_gzip() {
     let data = FashionMnist::from_idx_files(&plain[0], &plain[1], &zipped[0], &zipped[1]).unwrap();
     assert_eq!(data.train_images, data.test_images);
     assert_eq!(data.train_labels, [0, 1, 2, 3, 4]);
-    assert_eq!(read_maybe_gzip(&zipped[0]).unwrap(), images);
+    assert_eq!(read_maybe_gzip(&zipped[0], MAX_BYTES).unwrap(), images);
     let split = Split::from_bytes(
         &data.train_images,
         &data.train_labels,
@@ -149,7 +149,14 @@ fn every_malformed_file_is_an_error_naming_the_file_and_fault() {
             encode(&[3, 14, 56], &images[16..]),
             labels.clone(),
             "ti",
-            "14x56 pixels",
+            "shape [3, 14, 56]",
+        ),
+        (
+            "a byte past the declared data",
+            [images.as_slice(), &[7]].concat(),
+            labels.clone(),
+            "ti",
+            "too long: dimensions [3, 28, 28] need 2352 data bytes",
         ),
     ];
     for (what, train_images, train_labels, file, fault) in cases {
@@ -170,6 +177,49 @@ fn every_malformed_file_is_an_error_naming_the_file_and_fault() {
         message.contains("huge") && message.contains("overflow"),
         "{message}"
     );
+}
+
+#[test]
+fn a_gzip_bomb_is_refused_quickly_without_inflating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A valid header for 60,000 images, then a gigabyte of zeros: about a megabyte of gzip.
+    let header = encode(&[60_000, 28, 28], &[]);
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&header).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        encoder.write_all(&zeros).unwrap();
+    }
+    let bomb = write(dir.path(), "bomb.gz", &encoder.finish().unwrap());
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 8 << 20);
+    let started = std::time::Instant::now();
+    // Reading stops one byte past the 47 MB the header declares, and the parser refuses it.
+    let bytes = read_maybe_gzip(&bomb, MAX_BYTES).unwrap();
+    assert_eq!(bytes.len() as u64, MAX_BYTES + 1);
+    let err = parse(&bytes, 3, &bomb).unwrap_err().to_string();
+    assert!(err.contains("bomb.gz") && err.contains("too long"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    // A header that declares more than any Fashion-MNIST file is refused before its data.
+    let huge = encode(&[4_000_000_000, 1000, 1000], &[]);
+    let claim = write(dir.path(), "claim.gz", &gzip(&huge));
+    let err = read_maybe_gzip(&claim, MAX_BYTES).unwrap_err().to_string();
+    assert!(err.contains("declares"), "{err}");
+}
+
+#[test]
+fn split_indices_past_the_data_are_refused_naming_them() {
+    let (images, labels) = images_and_labels(3);
+    let images = parse(&images, 3, Path::new("i")).unwrap().data;
+    let labels = parse(&labels, 1, Path::new("l")).unwrap().data;
+    let err = Split::from_bytes(&images, &labels, Some(&[0, 3]), &Device::Cpu).unwrap_err();
+    assert!(
+        matches!(err, actfn_data::Error::InvalidArgument(_)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("index 3 at position 1"), "{err}");
+    let err = Split::from_bytes(&images[1..], &labels, None, &Device::Cpu).unwrap_err();
+    assert!(err.to_string().contains("pixels for 3 labels"), "{err}");
 }
 
 #[test]
@@ -237,4 +287,32 @@ fn batches_cover_the_split_with_and_without_drop_last() {
             .to_string()
             .contains("at least 1")
     );
+}
+
+#[test]
+fn tensors_as_candle_datasets_holds_them_give_back_the_same_bytes() {
+    // candle-datasets' vision Dataset: images [N, 784] f32 = bytes / 255, labels u8.
+    let (images, labels) = images_and_labels(4);
+    let pixels = parse(&images, 3, Path::new("i")).unwrap().data;
+    let classes = parse(&labels, 1, Path::new("l")).unwrap().data;
+    let as_f32: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+    let images_tensor = candle_core::Tensor::from_vec(as_f32, (4, 784), &Device::Cpu).unwrap();
+    let labels_tensor = candle_core::Tensor::new(classes.as_slice(), &Device::Cpu).unwrap();
+    let data = FashionMnist::from_vision_tensors(
+        &images_tensor,
+        &labels_tensor,
+        &images_tensor,
+        &labels_tensor,
+    )
+    .unwrap();
+    assert_eq!(data.train_images, pixels);
+    assert_eq!(data.test_labels, classes);
+    let err = FashionMnist::from_vision_tensors(
+        &(images_tensor.clone() * 255.0).unwrap(),
+        &labels_tensor,
+        &images_tensor,
+        &labels_tensor,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("divided by 255"), "{err}");
 }

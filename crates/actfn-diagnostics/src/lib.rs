@@ -19,12 +19,14 @@
 
 mod dead;
 mod measures;
+mod probe;
 mod summary;
 
 pub use dead::{DeadNeurons, dead_neurons};
 pub use measures::{
     ActivationCurve, LayerValues, activation_curves, layer_outputs, weight_gradients,
 };
+pub use probe::{LayerProbe, probe_layers};
 pub use summary::{Summary, summarize};
 
 /// A failure to measure.
@@ -46,3 +48,8 @@ pub enum Error {
 
 /// The diagnostics crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,7 +1,6 @@
-//! Checkpoint files: paths, atomic writes, and weights checked tensor by tensor against a config.
+//! Checkpoint files: paths, and weights checked tensor by tensor against a config.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
@@ -19,45 +18,13 @@ pub fn weights_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.safetensors"))
 }
 
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// A temporary path beside `path`, in the same folder so that the final rename is atomic.
-fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp{}", std::process::id()));
-    path.with_file_name(name)
-}
-
-/// Writes `bytes` to `path` through a temporary file that is synced and then renamed: readers
-/// see the old file or the new one, never a part.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temp = temp_path(path);
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        // The temporary file is useless once the write failed; a failure to remove it changes
-        // nothing for the caller, who gets the original error.
-        let _ = std::fs::remove_file(&temp);
-    }
-    result.map_err(io_error(path))
-}
-
 /// Serializes `tensors` as safetensors and writes them atomically to `path`.
 pub(crate) fn save_weights(tensors: &HashMap<String, Tensor>, path: &Path) -> Result<()> {
     let bytes = safetensors::serialize(tensors, None).map_err(|e| Error::Checkpoint {
         path: path.to_path_buf(),
         reason: format!("cannot serialize the weights: {e}"),
     })?;
-    atomic_write(path, &bytes)
+    Ok(actfn_io::atomic_write(path, &bytes)?)
 }
 
 /// Reads `path` and checks that it holds exactly the tensors `config` needs.
@@ -66,7 +33,10 @@ pub(crate) fn load_weights(
     config: &BaseNetworkConfig,
     device: &Device,
 ) -> Result<HashMap<String, Tensor>> {
-    let bytes = std::fs::read(path).map_err(io_error(path))?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let tensors =
         candle_core::safetensors::load_buffer(&bytes, device).map_err(|e| Error::Checkpoint {
             path: path.to_path_buf(),

@@ -97,7 +97,11 @@ impl BaseNetworkConfig {
     /// Parses and validates the study's JSON.
     pub fn from_json(json: &str) -> std::result::Result<Self, serde_json::Error> {
         let config: Self = serde_json::from_str(json)?;
-        config.validate().map_err(serde::de::Error::custom)?;
+        config.validate().map_err(|e| match e {
+            // The caller's error already says "not a valid network config": the reason alone.
+            Error::InvalidConfig(reason) => serde::de::Error::custom(reason),
+            other => serde::de::Error::custom(other),
+        })?;
         Ok(config)
     }
 

@@ -61,10 +61,20 @@ mod tests {
     }
 
     #[test]
-    fn cuda_without_the_feature_names_the_fix() {
-        if !candle_core::utils::cuda_is_available() {
-            let err = parse_device("cuda").unwrap_err().to_string();
-            assert!(err.contains("--features cuda"), "{err}");
+    fn cuda_opens_a_gpu_or_says_why_not() {
+        match parse_device("cuda") {
+            // A CUDA build on a machine with a GPU.
+            Ok(device) => {
+                assert!(candle_core::utils::cuda_is_available());
+                assert_eq!(device_name(&device), "cuda:0");
+            }
+            // Without the feature: the fix. With it but without a GPU or driver: candle's
+            // error, not a panic.
+            Err(err) if !candle_core::utils::cuda_is_available() => {
+                assert!(matches!(err, Error::Device(_)), "{err}");
+                assert!(err.to_string().contains("--features cuda"), "{err}");
+            }
+            Err(err) => assert!(matches!(err, Error::Candle(_)), "{err}"),
         }
     }
 }

@@ -11,8 +11,12 @@ pub enum Error {
         /// The file.
         path: PathBuf,
         /// The underlying error.
+        #[source]
         source: std::io::Error,
     },
+    /// Writing a file atomically failed.
+    #[error(transparent)]
+    File(#[from] actfn_io::Error),
     /// A config file is not the study's JSON.
     #[error("{}: not a valid network config: {source}", path.display())]
     ConfigSyntax {

@@ -33,13 +33,22 @@ mod config;
 mod cpu;
 mod device;
 mod error;
+mod gradients;
+mod init;
 mod linear;
 mod network;
 pub mod pytorch;
 pub mod rng;
 
-pub use checkpoint::{atomic_write, config_path, weights_path};
+pub use checkpoint::{config_path, weights_path};
 pub use config::BaseNetworkConfig;
 pub use device::{device_name, parse_device};
 pub use error::{Error, Result};
-pub use network::{BaseNetwork, Gradients, init_varmap, layer_names};
+pub use gradients::Gradients;
+pub use init::init_varmap;
+pub use network::{BaseNetwork, layer_names};
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

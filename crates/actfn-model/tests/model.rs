@@ -112,14 +112,17 @@ fn forward_flattens_and_forward_layers_returns_every_layer() {
     let layers = net.forward_layers(&x).unwrap();
     let widths: Vec<usize> = layers.iter().map(|t| t.dims()[1]).collect();
     assert_eq!(widths, [512, 512, 256, 256, 256, 256, 128, 128, 10]);
-    let last = layers.last().unwrap();
-    assert_eq!(
-        last.to_vec2::<f32>().unwrap(),
-        logits.to_vec2::<f32>().unwrap()
-    );
+    // The same path as the evaluation's logits, to the bit; the differentiable forward pass
+    // (candle's matmul, another summation order) to float precision.
+    let last = values(layers.last().unwrap());
+    assert_eq!(last, values(&net.forward_no_grad(&x).unwrap()));
+    for (a, b) in last.iter().zip(values(&logits)) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
     let err = net
         .forward(&Tensor::zeros((2, 783), DType::F32, &Device::Cpu).unwrap())
         .unwrap_err();
+    assert!(matches!(err, Error::Input(_)), "{err}");
     assert!(err.to_string().contains("783 features"), "{err}");
 }
 
@@ -200,121 +203,15 @@ fn truncated_and_missing_files_are_errors_naming_the_file() {
 }
 
 #[test]
-fn written_out_backpropagation_matches_autograd_through_the_composed_activations() {
-    let images = fixed_input();
-    let labels = Tensor::new(&[3u32, 0, 9], &Device::Cpu).unwrap();
-    for act in Activation::all() {
-        let (net, _vars) =
-            BaseNetwork::seeded(BaseNetworkConfig::with_activation(act), 5, &Device::Cpu).unwrap();
-        // The reference: candle's autograd through the linear layers and the composed form.
-        let mut x = images.flatten_from(1).unwrap();
-        for (i, linear) in net.linears().iter().enumerate() {
-            x = candle_nn::Module::forward(linear, &x).unwrap();
-            if i + 1 < net.linears().len() {
-                x = act.forward_composed(&x).unwrap();
-            }
-        }
-        let loss = candle_nn::loss::cross_entropy(&x, &labels).unwrap();
-        let reference = loss.backward().unwrap();
-
-        // The CPU path on slices, on however many threads the test runs with, and the same
-        // arithmetic as tensor operations.
-        let candidates = [
-            ("cpu", net.loss_and_gradients(&images, &labels).unwrap()),
-            (
-                "tensor ops",
-                net.loss_and_gradients_by_tensor_ops(&images, &labels)
-                    .unwrap(),
-            ),
-        ];
-        for (path, ours) in candidates {
-            let (a, b) = (
-                loss.to_scalar::<f32>().unwrap(),
-                ours.loss.to_scalar::<f32>().unwrap(),
-            );
-            assert!((a - b).abs() < 1e-6, "{act} {path}: loss {a} vs {b}");
-            for (e, g) in values(&x).iter().zip(&values(&ours.logits)) {
-                assert!((e - g).abs() <= 1e-5, "{act} {path}: logits {e} vs {g}");
-            }
-            for (name, param) in net.named_parameters() {
-                let expected = values(reference.get(&param).unwrap());
-                let got = values(ours.grads.get(&param).unwrap());
-                assert_eq!(expected.len(), got.len());
-                let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
-                for (e, g) in expected.iter().zip(&got) {
-                    assert!(
-                        (e - g).abs() <= 1e-4 * scale,
-                        "{act} {path} {name}: {e} vs {g} (scale {scale})"
-                    );
-                }
-            }
-        }
-    }
-}
-
-#[test]
-fn the_cpu_path_splits_any_batch_between_threads_and_equals_the_tensor_ops() {
-    let (net, _vars) = BaseNetwork::seeded(
-        BaseNetworkConfig::with_activation(Activation::Tanh),
-        9,
-        &Device::Cpu,
-    )
-    .unwrap();
-    for (threads, batch) in [(1, 5), (2, 1), (2, 37), (3, 64)] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        let images = ((Tensor::arange(0f32, (batch * 784) as f32, &Device::Cpu).unwrap() * 0.37)
-            .unwrap()
-            .sin()
-            .unwrap())
-        .reshape((batch, 784))
-        .unwrap();
-        let labels: Vec<u32> = (0..batch as u32).map(|i| (i * 7) % 10).collect();
-        let labels = Tensor::new(labels, &Device::Cpu).unwrap();
-        let fast = pool
-            .install(|| net.loss_and_gradients(&images, &labels))
-            .unwrap();
-        let reference = net
-            .loss_and_gradients_by_tensor_ops(&images, &labels)
-            .unwrap();
-        let message = format!("{threads} threads, batch {batch}");
-        let (a, b) = (
-            fast.loss.to_scalar::<f32>().unwrap(),
-            reference.loss.to_scalar::<f32>().unwrap(),
-        );
-        assert!((a - b).abs() < 1e-6, "{message}: loss {a} vs {b}");
-        for (name, param) in net.named_parameters() {
-            let expected = values(reference.grads.get(&param).unwrap());
-            let got = values(fast.grads.get(&param).unwrap());
-            let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
-            for (e, g) in expected.iter().zip(&got) {
-                assert!(
-                    (e - g).abs() <= 1e-4 * scale,
-                    "{message} {name}: {e} vs {g}"
-                );
-            }
-        }
-        let no_grad = pool.install(|| net.forward_no_grad(&images)).unwrap();
-        let tracked = net.forward(&images).unwrap();
-        for (e, g) in values(&tracked).iter().zip(&values(&no_grad)) {
-            assert!((e - g).abs() <= 1e-5, "{message}: logits {e} vs {g}");
-        }
-    }
-}
-
-#[test]
 fn a_label_that_is_not_a_class_is_refused_by_name() {
     let (net, _vars) = BaseNetwork::seeded(BaseNetworkConfig::default(), 1, &Device::Cpu).unwrap();
     let images = Tensor::zeros((2, 784), DType::F32, &Device::Cpu).unwrap();
     let labels = Tensor::new(&[3u32, 10], &Device::Cpu).unwrap();
-    let message = net
-        .loss_and_gradients(&images, &labels)
-        .unwrap_err()
-        .to_string();
+    let err = net.loss_and_gradients(&images, &labels).unwrap_err();
+    assert!(matches!(err, Error::Input(_)), "{err}");
     assert!(
-        message.contains("label 10 at position 1 is not a class"),
-        "{message}"
+        err.to_string()
+            .contains("label 10 at position 1 is not a class"),
+        "{err}"
     );
 }

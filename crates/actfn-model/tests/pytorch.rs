@@ -205,16 +205,15 @@ fn a_huge_declared_length_is_refused_without_allocating() {
     assert!(read(&bytes).unwrap_err().contains("truncated"));
 }
 
-#[test]
-fn a_zip_format_file_reads_too() {
+/// A zip-format checkpoint of [`TENSORS`] with the given pickle.
+fn zip_file(pickle: &[u8]) -> Vec<u8> {
     let mut zip_bytes = Vec::new();
     {
         let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut zip_bytes));
         let stored = zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored);
         zip.start_file("archive/data.pkl", stored).unwrap();
-        zip.write_all(&state_dict_pickle(&TENSORS, ("torch", "FloatStorage"), 5))
-            .unwrap();
+        zip.write_all(pickle).unwrap();
         for (i, (_, size)) in TENSORS.iter().enumerate() {
             zip.start_file(format!("archive/data/{i}"), stored).unwrap();
             for v in values(i, size.iter().product()) {
@@ -225,6 +224,12 @@ fn a_zip_format_file_reads_too() {
         zip.write_all(b"3\n").unwrap();
         zip.finish().unwrap();
     }
+    zip_bytes
+}
+
+#[test]
+fn a_zip_format_file_reads_too() {
+    let zip_bytes = zip_file(&state_dict_pickle(&TENSORS, ("torch", "FloatStorage"), 5));
     let tensors = read(&zip_bytes).unwrap();
     assert_eq!(tensors.len(), 2);
     assert_eq!(
@@ -237,4 +242,30 @@ fn a_zip_format_file_reads_too() {
             .unwrap_err()
             .contains("zip")
     );
+}
+
+#[test]
+fn a_zip_file_is_read_from_its_bytes_alone() {
+    // The bytes are checked and read; nothing is read again from the path, which here does not
+    // even exist.
+    let zip_bytes = zip_file(&state_dict_pickle(&TENSORS, ("torch", "FloatStorage"), 5));
+    let path = std::path::Path::new("/nonexistent/actfn/net.pt");
+    let tensors =
+        actfn_model::pytorch::state_dict_from_bytes(&zip_bytes, path, &Device::Cpu).unwrap();
+    assert_eq!(tensors.len(), 2);
+}
+
+#[test]
+fn a_zip_storage_size_that_overflows_is_refused() {
+    // The first tensor's storage claims 2^62 + 6 values: 4 times that wraps around to 24 bytes,
+    // the size of its entry, in 64-bit arithmetic.
+    let pickle = state_dict_pickle(&TENSORS, ("torch", "FloatStorage"), 5);
+    let numel = b"J\x06\x00\x00\x00";
+    let at = pickle.windows(5).position(|w| w == numel).unwrap();
+    let mut patched = pickle[..at].to_vec();
+    patched.extend_from_slice(&[0x8a, 0x08]);
+    patched.extend_from_slice(&((1u64 << 62) + 6).to_le_bytes());
+    patched.extend_from_slice(&pickle[at + 5..]);
+    let err = read(&zip_file(&patched)).unwrap_err();
+    assert!(err.contains("too large"), "{err}");
 }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
+use image::ImageEncoder;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -55,7 +56,8 @@ trait Figure {
     ) -> std::result::Result<(), String>;
 }
 
-/// Draws `figure` as `<stem>.svg` and `<stem>.png`, each under a temporary name first.
+/// Draws `figure` as `<stem>.svg` and `<stem>.png`, each drawn in memory and written
+/// atomically.
 fn save(stem: &Path, size: (u32, u32), figure: &impl Figure) -> Result<Vec<PathBuf>> {
     register_fonts();
     if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -72,26 +74,23 @@ fn save(stem: &Path, size: (u32, u32), figure: &impl Figure) -> Result<Vec<PathB
         root.present()
             .map_err(|e| draw_error(&svg)(e.to_string()))?;
     }
-    write_atomic(&svg, svg_text.as_bytes())?;
-    // BitMapBackend picks the format from the extension, so the temporary name ends in .png.
-    let png_temp = stem.with_extension(format!("tmp{}.png", std::process::id()));
+    actfn_io::atomic_write(&svg, svg_text.as_bytes())
+        .map_err(|e| draw_error(&svg)(e.to_string()))?;
+    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
     {
-        let root = BitMapBackend::new(&png_temp, size).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
         root.fill(&WHITE)
             .map_err(|e| draw_error(&png)(e.to_string()))?;
         figure.draw(&root).map_err(draw_error(&png))?;
         root.present()
             .map_err(|e| draw_error(&png)(e.to_string()))?;
     }
-    std::fs::rename(&png_temp, &png).map_err(|e| draw_error(&png)(e.to_string()))?;
+    let mut png_bytes = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png_bytes)
+        .write_image(&rgb, size.0, size.1, image::ColorType::Rgb8)
+        .map_err(|e| draw_error(&png)(e.to_string()))?;
+    actfn_io::atomic_write(&png, &png_bytes).map_err(|e| draw_error(&png)(e.to_string()))?;
     Ok(vec![svg, png])
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let temp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&temp, bytes)
-        .and_then(|()| std::fs::rename(&temp, path))
-        .map_err(|e| draw_error(path)(e.to_string()))
 }
 
 /// Tick labels that stay readable from 1e-6 to 1e4. A tick within a billionth of the axis `span`

@@ -50,3 +50,8 @@ pub enum Error {
 
 /// The plot crate's result type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -13,11 +13,43 @@ pub enum Verdict {
 
 /// The study's rule: a score strictly above the best is a new best; otherwise stop once the best
 /// epoch is `patience` or more epochs back.
+///
+/// Read back from a saved state, it is checked: a best epoch that is not one of the recorded
+/// scores, or that is not the best of them, is refused rather than trusted.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "Recorded")]
 pub struct EarlyStopping {
     patience: usize,
     scores: Vec<f64>,
     best_epoch: Option<usize>,
+}
+
+/// The serialized form, before its check.
+#[derive(serde::Deserialize)]
+struct Recorded {
+    patience: usize,
+    scores: Vec<f64>,
+    best_epoch: Option<usize>,
+}
+
+impl TryFrom<Recorded> for EarlyStopping {
+    type Error = String;
+
+    fn try_from(r: Recorded) -> Result<Self, String> {
+        let mut replayed = EarlyStopping::new(r.patience);
+        for &score in &r.scores {
+            replayed.record(score);
+        }
+        if replayed.best_epoch != r.best_epoch {
+            return Err(format!(
+                "the early-stopping state names epoch {:?} as the best of {} scores, but it is {:?}",
+                r.best_epoch,
+                r.scores.len(),
+                replayed.best_epoch
+            ));
+        }
+        Ok(replayed)
+    }
 }
 
 impl EarlyStopping {
@@ -35,7 +67,7 @@ impl EarlyStopping {
         let epoch = self.scores.len();
         self.scores.push(score);
         match self.best_epoch {
-            Some(best) if score <= self.scores[best] => {
+            Some(best) if self.scores.get(best).is_some_and(|&b| score <= b) => {
                 if best + self.patience <= epoch {
                     Verdict::Stop
                 } else {
@@ -56,7 +88,7 @@ impl EarlyStopping {
 
     /// The best score, if any epoch was recorded.
     pub fn best_score(&self) -> Option<f64> {
-        self.best_epoch.map(|e| self.scores[e])
+        self.best_epoch.and_then(|e| self.scores.get(e).copied())
     }
 
     /// All recorded scores, in order.
@@ -98,6 +130,18 @@ mod tests {
             (state.best_epoch(), state.best_score()),
             (Some(4), Some(0.7))
         );
+    }
+
+    #[test]
+    fn a_saved_state_whose_best_epoch_is_out_of_range_or_wrong_is_refused() {
+        let out_of_range = r#"{"patience": 7, "scores": [0.5, 0.6], "best_epoch": 9}"#;
+        let err = serde_json::from_str::<EarlyStopping>(out_of_range).unwrap_err();
+        assert!(err.to_string().contains("epoch Some(9)"), "{err}");
+        let not_the_best = r#"{"patience": 7, "scores": [0.5, 0.6], "best_epoch": 0}"#;
+        assert!(serde_json::from_str::<EarlyStopping>(not_the_best).is_err());
+        let good = r#"{"patience": 7, "scores": [0.5, 0.6, 0.55], "best_epoch": 1}"#;
+        let state: EarlyStopping = serde_json::from_str(good).unwrap();
+        assert_eq!(state.best_score(), Some(0.6));
     }
 
     #[test]

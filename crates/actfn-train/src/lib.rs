@@ -22,15 +22,27 @@
 
 mod early_stopping;
 mod error;
+mod evaluate;
 mod metrics;
 mod observer;
 mod resume;
+mod settings;
 mod sgd;
 mod trainer;
 
 pub use early_stopping::{EarlyStopping, Verdict};
 pub use error::{Error, Result};
-pub use metrics::{EpochMetrics, RunSummary, read_metrics_csv, read_summary, write_metrics_csv};
+pub use evaluate::{StepResult, accuracy, train_step};
+pub use metrics::{
+    EpochMetrics, LayerDynamics, RunSummary, read_dynamics_csv, read_metrics_csv, read_summary,
+    write_dynamics_csv, write_metrics_csv,
+};
 pub use observer::{Observer, Silent};
+pub use settings::first_difference;
 pub use sgd::{Sgd, SgdConfig};
-pub use trainer::{Outcome, StepResult, TrainConfig, accuracy, run_dir, train, train_step};
+pub use trainer::{Existing, Outcome, PROBE_IMAGES, Run, TrainConfig, run_dir, train};
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

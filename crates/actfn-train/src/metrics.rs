@@ -1,9 +1,13 @@
-//! The record of a run: per-epoch metrics (`metrics.csv`) and the JSON summary.
+//! The record of a run: per-epoch metrics (`metrics.csv`), per-epoch dynamics of every layer
+//! (`dynamics.csv`) and the JSON summary.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use actfn_diagnostics::LayerProbe;
+
+use crate::error::io_error;
 use crate::{Error, Result, TrainConfig};
 
 /// One epoch's numbers.
@@ -55,41 +59,170 @@ pub struct RunSummary {
 /// Numbers are written in Rust's shortest exact form, so two runs with identical arithmetic
 /// give identical files except for the timing columns.
 pub fn write_metrics_csv(path: &Path, metrics: &[EpochMetrics]) -> Result<()> {
-    let mut csv = String::from("epoch,train_loss,train_acc,val_acc,seconds,samples_per_second\n");
+    let mut csv = String::from(METRICS_HEADER);
     for m in metrics {
         csv.push_str(&format!(
             "{},{},{},{},{:.3},{:.1}\n",
             m.epoch, m.train_loss, m.train_acc, m.val_acc, m.seconds, m.samples_per_second
         ));
     }
-    Ok(actfn_model::atomic_write(path, csv.as_bytes())?)
+    Ok(actfn_io::atomic_write(path, csv.as_bytes())?)
 }
 
 /// Reads a `metrics.csv` written by [`write_metrics_csv`].
 pub fn read_metrics_csv(path: &Path) -> Result<Vec<EpochMetrics>> {
-    let bad = |reason: String| Error::File {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    text.lines()
+    read_csv(path, METRICS_HEADER, |number| {
+        Ok(EpochMetrics {
+            epoch: number(0)? as usize,
+            train_loss: number(1)?,
+            train_acc: number(2)?,
+            val_acc: number(3)?,
+            seconds: number(4)?,
+            samples_per_second: number(5)?,
+        })
+    })
+}
+
+/// Reads the rows of a CSV file with the given header, each through `row`, which gets the
+/// row's `k`-th field as a number (an error naming the line when it is none).
+fn read_csv<T>(
+    path: &Path,
+    header: &str,
+    row: impl Fn(&dyn Fn(usize) -> Result<f64>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    let mut lines = text.lines();
+    if lines.next() != Some(header.trim_end()) {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("the first line is not the header {:?}", header.trim_end()),
+        });
+    }
+    let columns = header.split(',').count();
+    lines
         .enumerate()
-        .skip(1)
         .map(|(i, line)| {
             let fields: Vec<&str> = line.split(',').collect();
             let number = |k: usize| -> Result<f64> {
                 fields
                     .get(k)
+                    .filter(|_| fields.len() == columns)
                     .and_then(|f| f.parse().ok())
-                    .ok_or_else(|| bad(format!("line {}: expected 6 numbers, got {line:?}", i + 1)))
+                    .ok_or_else(|| Error::Corrupt {
+                        path: path.to_path_buf(),
+                        reason: format!("line {}: expected {columns} numbers, got {line:?}", i + 2),
+                    })
             };
-            Ok(EpochMetrics {
-                epoch: number(0)? as usize,
-                train_loss: number(1)?,
-                train_acc: number(2)?,
-                val_acc: number(3)?,
-                seconds: number(4)?,
-                samples_per_second: number(5)?,
+            row(&number)
+        })
+        .collect()
+}
+
+/// One layer's dynamics after one epoch: the mean norm of its weight gradient over the epoch's
+/// steps, and, for a hidden layer, its activation on the probe images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LayerDynamics {
+    /// The epoch, from 1.
+    pub epoch: usize,
+    /// The linear layer, from 0 (`layers.{2 * layer}` in the network).
+    pub layer: usize,
+    /// The L2 norm of the layer's weight gradient, averaged over the epoch's steps.
+    pub weight_grad_norm: f64,
+    /// For a hidden layer, its activation on the probe images after the epoch (none for the
+    /// output layer).
+    pub activation: Option<LayerProbe>,
+}
+
+impl LayerDynamics {
+    /// The rows of one epoch: `norm_sums` (per linear layer, summed over `steps` steps) and the
+    /// probe of each hidden layer.
+    pub(crate) fn of_epoch(
+        epoch: usize,
+        norm_sums: &[f64],
+        steps: usize,
+        probe: &[LayerProbe],
+    ) -> Vec<Self> {
+        norm_sums
+            .iter()
+            .enumerate()
+            .map(|(layer, &sum)| LayerDynamics {
+                epoch,
+                layer,
+                weight_grad_norm: sum / steps.max(1) as f64,
+                activation: probe.get(layer).copied(),
+            })
+            .collect()
+    }
+}
+
+const METRICS_HEADER: &str = "epoch,train_loss,train_acc,val_acc,seconds,samples_per_second\n";
+const DYNAMICS_HEADER: &str =
+    "epoch,layer,weight_grad_norm,dead_share,activation_mean,activation_std\n";
+
+/// Writes `dynamics.csv` (one row per epoch and linear layer; the activation columns are empty
+/// for the output layer) atomically.
+pub fn write_dynamics_csv(path: &Path, rows: &[LayerDynamics]) -> Result<()> {
+    let mut csv = String::from(DYNAMICS_HEADER);
+    for r in rows {
+        let (dead, mean, std) = r.activation.map_or_else(
+            || (String::new(), String::new(), String::new()),
+            |a| {
+                (
+                    a.dead_share.to_string(),
+                    a.mean.to_string(),
+                    a.std.to_string(),
+                )
+            },
+        );
+        csv.push_str(&format!(
+            "{},{},{},{dead},{mean},{std}\n",
+            r.epoch, r.layer, r.weight_grad_norm
+        ));
+    }
+    Ok(actfn_io::atomic_write(path, csv.as_bytes())?)
+}
+
+/// Reads a `dynamics.csv` written by [`write_dynamics_csv`].
+pub fn read_dynamics_csv(path: &Path) -> Result<Vec<LayerDynamics>> {
+    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    let corrupt = |line: usize, text: &str| Error::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!(
+            "line {line}: expected epoch, layer, norm and three optional numbers, got {text:?}"
+        ),
+    };
+    let mut lines = text.lines();
+    if lines.next() != Some(DYNAMICS_HEADER.trim_end()) {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the first line is not the header {:?}",
+                DYNAMICS_HEADER.trim_end()
+            ),
+        });
+    }
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            let bad = || corrupt(i + 2, line);
+            let fields: Vec<&str> = line.split(',').collect();
+            let [epoch, layer, norm, dead, mean, std] = fields[..] else {
+                return Err(bad());
+            };
+            let number = |f: &str| f.parse::<f64>().map_err(|_| bad());
+            let activation = match (dead, mean, std) {
+                ("", "", "") => None,
+                _ => Some(LayerProbe {
+                    dead_share: number(dead)?,
+                    mean: number(mean)?,
+                    std: number(std)?,
+                }),
+            };
+            Ok(LayerDynamics {
+                epoch: epoch.parse().map_err(|_| bad())?,
+                layer: layer.parse().map_err(|_| bad())?,
+                weight_grad_norm: number(norm)?,
+                activation,
             })
         })
         .collect()
@@ -97,21 +230,18 @@ pub fn read_metrics_csv(path: &Path) -> Result<Vec<EpochMetrics>> {
 
 /// Writes `summary` as pretty JSON, atomically.
 pub(crate) fn write_summary(path: &Path, summary: &RunSummary) -> Result<()> {
-    let json = serde_json::to_string_pretty(summary).map_err(|e| Error::File {
+    let json = serde_json::to_string_pretty(summary).map_err(|e| Error::Corrupt {
         path: path.to_path_buf(),
         reason: format!("cannot serialize the summary: {e}"),
     })?;
-    Ok(actfn_model::atomic_write(path, json.as_bytes())?)
+    Ok(actfn_io::atomic_write(path, json.as_bytes())?)
 }
 
 /// Reads a `summary.json`.
 pub fn read_summary(path: &Path) -> Result<RunSummary> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::File {
+    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    serde_json::from_str(&text).map_err(|e| Error::Corrupt {
         path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    serde_json::from_str(&text).map_err(|e| Error::File {
-        path: path.to_path_buf(),
-        reason: format!("not a run summary: {e}"),
+        reason: format!("not a run summary ({e}); delete the run folder or rerun with --overwrite"),
     })
 }

@@ -1,6 +1,6 @@
 //! The state at the end of each epoch, from which a killed run continues as if it had never
 //! stopped: weights, momentum buffers, early-stopping state, the position of the shuffling
-//! generator and the metrics so far, in one safetensors file written atomically.
+//! generator and the records so far, in one safetensors file written atomically.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,9 +9,11 @@ use actfn_model::BaseNetworkConfig;
 use candle_core::{Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
+use crate::error::io_error;
+use crate::metrics::LayerDynamics;
 use crate::{EarlyStopping, EpochMetrics, Error, Result, Sgd, TrainConfig};
 
-/// What must match for a saved run to continue.
+/// What must match for a saved run to continue bit for bit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Settings {
     pub net: BaseNetworkConfig,
@@ -32,6 +34,9 @@ pub(crate) struct EpochState {
     /// The shuffling generator's position (a u128, as a string: JSON numbers are f64).
     pub shuffle_word_pos: String,
     pub metrics: Vec<EpochMetrics>,
+    /// The dynamics so far (none in states saved before they were recorded).
+    #[serde(default)]
+    pub dynamics: Vec<LayerDynamics>,
     /// Wall time of the run so far, in seconds.
     pub seconds: f64,
 }
@@ -50,7 +55,7 @@ pub(crate) fn save(
     vars: &[(String, Var)],
     sgd: &Sgd,
 ) -> Result<()> {
-    let file_error = |reason: String| Error::File {
+    let corrupt = |reason: String| Error::Corrupt {
         path: path.to_path_buf(),
         reason,
     };
@@ -61,59 +66,31 @@ pub(crate) fn save(
             tensors.insert(format!("momentum.{name}"), buffer.clone());
         }
     }
-    let json = serde_json::to_string(state).map_err(|e| file_error(e.to_string()))?;
+    let json = serde_json::to_string(state)
+        .map_err(|e| corrupt(format!("cannot serialize the state: {e}")))?;
     let metadata = HashMap::from([(STATE_KEY.to_string(), json)]);
-    let bytes =
-        safetensors::serialize(&tensors, Some(metadata)).map_err(|e| file_error(e.to_string()))?;
-    Ok(actfn_model::atomic_write(path, &bytes)?)
+    let bytes = safetensors::serialize(&tensors, Some(metadata))
+        .map_err(|e| corrupt(format!("cannot serialize the tensors: {e}")))?;
+    Ok(actfn_io::atomic_write(path, &bytes)?)
 }
 
 /// Reads a state written by [`save`]: the state, the parameters and the momentum buffers by name.
 pub(crate) fn load(path: &Path, device: &Device) -> Result<(EpochState, HashMap<String, Tensor>)> {
-    let file_error = |reason: String| Error::File {
+    let corrupt = |reason: String| Error::Corrupt {
         path: path.to_path_buf(),
         reason: format!("{reason}; delete it or rerun with --overwrite to start over"),
     };
-    let bytes = std::fs::read(path).map_err(|e| file_error(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(io_error(path))?;
     let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes)
-        .map_err(|e| file_error(format!("not a saved training state ({e})")))?;
+        .map_err(|e| corrupt(format!("not a saved training state ({e})")))?;
     let json = metadata
         .metadata()
         .as_ref()
         .and_then(|m| m.get(STATE_KEY))
-        .ok_or_else(|| file_error("not a saved training state (no state record)".into()))?;
+        .ok_or_else(|| corrupt("not a saved training state (no state record)".into()))?;
     let state: EpochState = serde_json::from_str(json)
-        .map_err(|e| file_error(format!("unreadable state record ({e})")))?;
+        .map_err(|e| corrupt(format!("unreadable state record ({e})")))?;
     let tensors = candle_core::safetensors::load_buffer(&bytes, device)
-        .map_err(|e| file_error(format!("unreadable tensors ({e})")))?;
+        .map_err(|e| corrupt(format!("unreadable tensors ({e})")))?;
     Ok((state, tensors))
-}
-
-/// The first setting where `saved` and `now` differ, as `path: saved X, now Y`.
-pub(crate) fn first_difference(saved: &Settings, now: &Settings) -> Option<String> {
-    fn walk(path: &str, a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
-        match (a, b) {
-            (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
-                let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
-                keys.sort();
-                keys.dedup();
-                keys.into_iter().find_map(|k| {
-                    let null = serde_json::Value::Null;
-                    let sub = if path.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{path}.{k}")
-                    };
-                    walk(&sub, a.get(k).unwrap_or(&null), b.get(k).unwrap_or(&null))
-                })
-            }
-            _ if a == b => None,
-            _ => Some(format!("{path}: saved {a}, now {b}")),
-        }
-    }
-    let (a, b) = (
-        serde_json::to_value(saved).ok()?,
-        serde_json::to_value(now).ok()?,
-    );
-    walk("", &a, &b)
 }

@@ -1,25 +1,35 @@
-//! The study's `train_model` and `test_model`: the training loop, early stopping, the best
-//! checkpoint, and the test accuracy of that checkpoint.
+//! The study's `train_model`: the training loop with early stopping, the best checkpoint and its
+//! test accuracy, and the run's records, in named steps: reuse or start, restore, one epoch,
+//! finish.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use actfn_data::{Split, Splits};
+use actfn_data::{EVAL_BATCH_SIZE, Split, Splits};
 use actfn_model::rng::{self, Stream};
 use actfn_model::{BaseNetwork, BaseNetworkConfig, weights_path};
-use candle_core::{D, DType, Tensor, Var};
+use candle_core::{Device, Tensor, Var};
 use candle_nn::Optimizer;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::write_summary;
-use crate::resume;
+use crate::error::io_error;
+use crate::metrics::{LayerDynamics, read_dynamics_csv, write_dynamics_csv, write_summary};
+use crate::resume::{self, Settings};
 use crate::{
-    EarlyStopping, EpochMetrics, Error, Observer, Result, RunSummary, Sgd, SgdConfig, Verdict,
-    read_metrics_csv, read_summary, write_metrics_csv,
+    EarlyStopping, EpochMetrics, Error, Observer, Result, RunSummary, Sgd, SgdConfig, StepResult,
+    Verdict, accuracy, first_difference, read_metrics_csv, read_summary, train_step,
+    write_metrics_csv,
 };
 
+/// Training images on which the dynamics (dead neurons, activation statistics) are measured
+/// after every epoch: the first of the training split. 1024 images cost about 1% of an epoch
+/// of the study's network (measured in `cargo xtask bench`).
+pub const PROBE_IMAGES: usize = 1024;
+
 /// The settings of a training run. `Default` is the study's: at most 50 epochs, patience 7,
-/// batch 256 (evaluation 1024), SGD lr 0.01 momentum 0.9, seed 42, the full training split.
+/// batch 256 (evaluation 1024), SGD lr 0.01 momentum 0.9, seed 42, split seed 42, the full
+/// training split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
@@ -35,8 +45,16 @@ pub struct TrainConfig {
     pub optimizer: SgdConfig,
     /// Seed of the initial weights and of the batch order.
     pub seed: u64,
+    /// Seed of the train/validation split the run was given (a record: the caller splits).
+    #[serde(default = "study_split_seed")]
+    pub split_seed: u64,
     /// Train on the first `subset` images of the training split only (quick runs).
     pub subset: Option<usize>,
+}
+
+/// The study's split seed, 42 (also what runs recorded before the field existed used).
+fn study_split_seed() -> u64 {
+    42
 }
 
 impl Default for TrainConfig {
@@ -45,9 +63,10 @@ impl Default for TrainConfig {
             max_epochs: 50,
             patience: 7,
             batch_size: 256,
-            eval_batch_size: 1024,
+            eval_batch_size: EVAL_BATCH_SIZE,
             optimizer: SgdConfig::default(),
             seed: 42,
+            split_seed: study_split_seed(),
             subset: None,
         }
     }
@@ -77,10 +96,38 @@ impl TrainConfig {
     }
 }
 
-/// The folder that holds a run's `train_config.json`, `metrics.csv` and `summary.json`:
-/// `<checkpoint_dir>/<name>/`, beside the checkpoint `<checkpoint_dir>/<name>.{config,safetensors}`.
+/// The folder that holds a run's `train_config.json`, `metrics.csv`, `dynamics.csv` and
+/// `summary.json`: `<checkpoint_dir>/<name>/`, beside the checkpoint
+/// `<checkpoint_dir>/<name>.{config,safetensors}`.
 pub fn run_dir(checkpoint_dir: &Path, name: &str) -> PathBuf {
     checkpoint_dir.join(name)
+}
+
+/// What [`train`] does when the run's checkpoint exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Existing {
+    /// Load a finished run instead of training (its settings must be the ones asked for) and
+    /// continue an interrupted one from its last finished epoch.
+    #[default]
+    Reuse,
+    /// Forget the previous run and train from the start.
+    Overwrite,
+}
+
+/// One training run: the network, the settings, and where its files go.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The network to train.
+    pub net: BaseNetworkConfig,
+    /// How to train it.
+    pub config: TrainConfig,
+    /// The checkpoint folder: `<dir>/<name>.{config,safetensors}` and the run folder
+    /// [`run_dir`].
+    pub dir: PathBuf,
+    /// The checkpoint's name, e.g. `FashionMNIST_relu`.
+    pub name: String,
+    /// What to do with an existing run.
+    pub existing: Existing,
 }
 
 /// The result of [`train`].
@@ -90,117 +137,123 @@ pub struct Outcome {
     pub network: BaseNetwork,
     /// Its test accuracy.
     pub test_acc: f64,
-    /// Whether this call trained (false when an existing checkpoint skipped training).
+    /// Whether this call trained (false when a finished run was loaded).
     pub trained: bool,
     /// The run's summary: this run's, or the saved one of the run that made the checkpoint (none
     /// for a checkpoint made elsewhere, e.g. imported).
     pub summary: Option<RunSummary>,
-    /// Per-epoch metrics: this run's, or the saved ones of the run that made the checkpoint
-    /// (empty when there are none).
+    /// Per-epoch metrics: this run's, or the saved ones (empty when there are none).
     pub metrics: Vec<EpochMetrics>,
+    /// Per-epoch dynamics of each layer: this run's, or the saved ones (empty when there are
+    /// none).
+    pub dynamics: Vec<LayerDynamics>,
 }
 
-/// The share of `split` that `net` classifies correctly, in batches of `batch_size`, in order.
-pub fn accuracy(net: &BaseNetwork, split: &Split, batch_size: usize) -> Result<f64> {
-    if split.is_empty() {
-        return Err(Error::InvalidSetting(
-            "cannot measure accuracy on an empty split".into(),
-        ));
-    }
-    let mut correct = 0.0f64;
-    for batch in split.batches(batch_size, None, false)? {
-        let (images, labels) = batch?;
-        correct += count_correct(&net.forward_no_grad(&images)?, &labels)?;
-    }
-    Ok(correct / split.len() as f64)
+/// The paths of one run's files.
+struct RunFiles {
+    run: PathBuf,
+    weights: PathBuf,
+    summary: PathBuf,
+    metrics: PathBuf,
+    dynamics: PathBuf,
+    state: PathBuf,
+    train_config: PathBuf,
 }
 
-/// How many rows of `logits` have their maximum at the label.
-fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<f64> {
-    let hits = logits
-        .argmax(D::Minus1)?
-        .eq(labels)?
-        .to_dtype(DType::F32)?
-        .sum_all()?;
-    Ok(f64::from(hits.to_scalar::<f32>()?))
-}
-
-/// What one training step measured on its batch.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StepResult {
-    /// The batch's mean cross-entropy, before the update.
-    pub loss: f32,
-    /// How many images of the batch the network classified correctly, before the update.
-    pub correct: f64,
-}
-
-/// One step of the study's training on a batch: forward, cross-entropy, backward, update. The
-/// backward pass is the network's written-out backpropagation (checked against autograd in the
-/// model's tests). When the loss is not finite the parameters are left as they are, and the
-/// caller decides what to do.
-pub fn train_step(
-    net: &BaseNetwork,
-    optimizer: &mut Sgd,
-    images: &Tensor,
-    labels: &Tensor,
-) -> Result<StepResult> {
-    // The step runs on a worker of rayon's pool, so each of its parallel phases forks from a
-    // thread that takes part in it while the other workers are still awake from the last one;
-    // called from outside, every phase would wake the pool and put this thread to sleep.
-    rayon::scope(|_| {
-        let step = net.loss_and_gradients(images, labels)?;
-        let loss = step.loss.to_scalar::<f32>()?;
-        let correct = count_correct(&step.logits, labels)?;
-        if loss.is_finite() {
-            optimizer.step(&step.grads)?;
+impl RunFiles {
+    fn new(dir: &Path, name: &str) -> Self {
+        let run = run_dir(dir, name);
+        Self {
+            weights: weights_path(dir, name),
+            summary: run.join("summary.json"),
+            metrics: run.join("metrics.csv"),
+            dynamics: run.join("dynamics.csv"),
+            state: resume::state_path(&run),
+            train_config: run.join("train_config.json"),
+            run,
         }
-        Ok(StepResult { loss, correct })
-    })
+    }
+
+    /// A finished run: a checkpoint whose run folder holds a summary, or a checkpoint without a
+    /// run folder (made elsewhere). A run folder without a summary has not finished.
+    fn finished(&self) -> bool {
+        self.weights.is_file() && (self.summary.is_file() || !self.run.exists())
+    }
 }
 
-/// Trains a network as the study's `train_model` does, or skips training when
-/// `<dir>/<name>.safetensors` exists, its run is finished and `overwrite` is false.
+/// Trains a network as the study's `train_model` does, or loads the finished run (see
+/// [`Existing`]).
 ///
 /// The network starts from the seeded initial weights (the same for every activation). After
 /// each epoch a new best validation accuracy saves the checkpoint; `patience` epochs without one
 /// stop the run. The best checkpoint is then reloaded and its test accuracy measured. The run
-/// folder ([`run_dir`]) receives `train_config.json`, `metrics.csv` (rewritten after every epoch)
-/// and `summary.json`.
+/// folder ([`run_dir`]) receives `train_config.json`, `metrics.csv` and `dynamics.csv`
+/// (rewritten after every epoch) and `summary.json`.
 ///
 /// After every epoch the whole training state is saved atomically to `resume.safetensors` in
 /// the run folder; a run that was killed continues from its last finished epoch and ends exactly
-/// as an uninterrupted run would. A saved state whose settings differ is refused, naming the
-/// setting; `overwrite` starts over.
-pub fn train(
-    net_config: &BaseNetworkConfig,
-    config: &TrainConfig,
-    splits: &Splits,
-    dir: &Path,
-    name: &str,
-    overwrite: bool,
-    observer: &mut dyn Observer,
-) -> Result<Outcome> {
-    config.validate()?;
-    net_config.validate()?;
+/// as an uninterrupted run would. A saved run whose settings differ is refused, naming the
+/// setting ([`Error::SettingsDiffer`]).
+pub fn train(run: &Run, splits: &Splits, observer: &mut dyn Observer) -> Result<Outcome> {
+    run.config.validate()?;
+    run.net.validate()?;
+    let files = RunFiles::new(&run.dir, &run.name);
     let device = splits.train.images.device().clone();
-    let run = run_dir(dir, name);
-    let summary_path = run.join("summary.json");
-    let state_path = resume::state_path(&run);
-    let file_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |e: std::io::Error| Error::File {
-            path,
-            reason: e.to_string(),
-        }
+    if let Some(outcome) = reuse_or_forget(run, &files, splits, &device, observer)? {
+        return Ok(outcome);
+    }
+    let train_split = match run.config.subset {
+        Some(n) => splits.train.head(n)?,
+        None => splits.train.clone(),
     };
-    // A run folder without a summary is a run that has not finished (it may have been killed
-    // before its first saved state); a checkpoint without a run folder was made elsewhere.
-    let finished = weights_path(dir, name).is_file() && (summary_path.is_file() || !run.exists());
-    if overwrite {
+    let steps = train_split.len() / run.config.batch_size;
+    if steps == 0 {
+        return Err(Error::InvalidSetting(format!(
+            "{} training images make no full batch of {}: lower --batch-size or raise --subset",
+            train_split.len(),
+            run.config.batch_size
+        )));
+    }
+    std::fs::create_dir_all(&files.run).map_err(io_error(&files.run))?;
+    let config_json = serde_json::to_string_pretty(&run.config).map_err(|e| Error::Corrupt {
+        path: files.train_config.clone(),
+        reason: format!("cannot serialize the settings: {e}"),
+    })?;
+    actfn_io::atomic_write(&files.train_config, config_json.as_bytes())?;
+
+    let mut session = Session::start(run, &device)?;
+    if files.state.is_file() {
+        session.restore(&files.state, &run.name, observer)?;
+    }
+    let probe = train_split.head(PROBE_IMAGES)?.images;
+    while let Some(epoch) = session.next_epoch(run.config.max_epochs) {
+        let data = EpochData {
+            train: &train_split,
+            steps,
+            val: &splits.val,
+            probe: &probe,
+        };
+        session.epoch(epoch, &data, run, &files, observer)?;
+    }
+    session.finish(run, &files, &splits.test)
+}
+
+/// Loads a finished run when asked to reuse it; forgets the previous run's records when asked
+/// to overwrite. `None` means: train.
+fn reuse_or_forget(
+    run: &Run,
+    files: &RunFiles,
+    splits: &Splits,
+    device: &Device,
+    observer: &mut dyn Observer,
+) -> Result<Option<Outcome>> {
+    let name = &run.name;
+    let finished = files.finished();
+    if run.existing == Existing::Overwrite {
         // Forget the previous run first, so that a retraining killed midway never looks finished.
-        for path in [&state_path, &summary_path] {
+        for path in [&files.state, &files.summary] {
             if path.is_file() {
-                std::fs::remove_file(path).map_err(file_error(path))?;
+                std::fs::remove_file(path).map_err(io_error(path))?;
             }
         }
         if finished {
@@ -208,180 +261,281 @@ pub fn train(
                 "{name}: checkpoint exists, but will be overwritten"
             ));
         }
-    } else if finished {
-        observer.message(&format!(
-            "{name}: checkpoint exists, skipping training (--overwrite retrains)"
-        ));
-        let network = BaseNetwork::load(dir, name, &device)?;
-        let test_acc = accuracy(&network, &splits.test, config.eval_batch_size)?;
-        // A checkpoint made elsewhere (e.g. imported) has no run records; that is not an error.
-        let summary = read_summary(&summary_path).ok();
-        let metrics = read_metrics_csv(&run.join("metrics.csv")).unwrap_or_default();
-        return Ok(Outcome {
-            network,
-            test_acc,
-            trained: false,
-            summary,
-            metrics,
-        });
+        return Ok(None);
     }
-
-    let started = Instant::now();
-    let train_split = match config.subset {
-        Some(n) => splits.train.head(n)?,
-        None => splits.train.clone(),
+    if !finished {
+        return Ok(None);
+    }
+    let network = BaseNetwork::load(&run.dir, name, device)?;
+    // A checkpoint made elsewhere (e.g. imported) has no run folder and no records; a run
+    // folder's records must read.
+    let (summary, metrics, dynamics) = if files.run.exists() {
+        let dynamics = if files.dynamics.is_file() {
+            read_dynamics_csv(&files.dynamics)?
+        } else {
+            // Runs recorded before the dynamics existed have none.
+            Vec::new()
+        };
+        (
+            Some(read_summary(&files.summary)?),
+            read_metrics_csv(&files.metrics)?,
+            dynamics,
+        )
+    } else {
+        (None, Vec::new(), Vec::new())
     };
-    let steps = train_split.len() / config.batch_size;
-    if steps == 0 {
-        return Err(Error::InvalidSetting(format!(
-            "{} training images make no full batch of {}: lower --batch-size or raise --subset",
-            train_split.len(),
-            config.batch_size
-        )));
+    // What defines the experiment; the device and the thread count only change the last bits.
+    #[derive(Serialize)]
+    struct Experiment<'a> {
+        net: &'a BaseNetworkConfig,
+        train: &'a TrainConfig,
     }
-    std::fs::create_dir_all(&run).map_err(file_error(&run))?;
-    let config_json = serde_json::to_string_pretty(config).map_err(|e| Error::File {
-        path: run.join("train_config.json"),
-        reason: e.to_string(),
+    let saved = Experiment {
+        net: network.config(),
+        train: summary.as_ref().map_or(&run.config, |s| &s.train_config),
+    };
+    let now = Experiment {
+        net: &run.net,
+        train: &run.config,
+    };
+    let difference = first_difference(&saved, &now).map_err(|e| Error::Corrupt {
+        path: files.summary.clone(),
+        reason: format!("cannot compare the saved settings: {e}"),
     })?;
-    actfn_model::atomic_write(&run.join("train_config.json"), config_json.as_bytes())?;
+    if let Some(difference) = difference {
+        let path = if summary.is_some() {
+            files.summary.clone()
+        } else {
+            actfn_model::config_path(&run.dir, name)
+        };
+        return Err(Error::SettingsDiffer { path, difference });
+    }
+    observer.message(&format!(
+        "{name}: checkpoint exists, skipping training (--overwrite retrains)"
+    ));
+    let test_acc = accuracy(&network, &splits.test, run.config.eval_batch_size)?;
+    Ok(Some(Outcome {
+        network,
+        test_acc,
+        trained: false,
+        summary,
+        metrics,
+        dynamics,
+    }))
+}
 
-    let settings = resume::Settings {
-        net: net_config.clone(),
-        train: config.clone(),
-        device: actfn_model::device_name(&device),
-        threads: candle_core::utils::get_num_threads(),
-    };
-    let (net, varmap) = BaseNetwork::seeded(net_config.clone(), config.seed, &device)?;
-    let vars = named_vars(&varmap, net_config)?;
-    let mut optimizer = Sgd::new(
-        vars.iter().map(|(_, v)| v.clone()).collect(),
-        config.optimizer,
-    )?;
-    let mut shuffle = rng::seeded(config.seed, Stream::Shuffle);
-    let mut stopping = EarlyStopping::new(config.patience);
-    let mut metrics = Vec::new();
-    let mut stopped_early = false;
-    let mut seconds_before = 0.0;
+/// What one epoch reads.
+struct EpochData<'a> {
+    train: &'a Split,
+    steps: usize,
+    val: &'a Split,
+    probe: &'a Tensor,
+}
 
-    if state_path.is_file() {
-        let (state, tensors) = resume::load(&state_path, &device)?;
-        if let Some(difference) = resume::first_difference(&state.settings, &settings) {
-            return Err(Error::InvalidSetting(format!(
-                "{}: the saved run has other settings ({difference}); rerun with the saved settings to \
-                 resume, or with --overwrite to start over",
-                state_path.display()
-            )));
+/// A run in progress: the network, the optimizer, the generator and the records so far.
+struct Session {
+    settings: Settings,
+    net: BaseNetwork,
+    vars: Vec<(String, Var)>,
+    optimizer: Sgd,
+    shuffle: ChaCha8Rng,
+    stopping: EarlyStopping,
+    metrics: Vec<EpochMetrics>,
+    dynamics: Vec<LayerDynamics>,
+    stopped_early: bool,
+    seconds_before: f64,
+    started: Instant,
+}
+
+impl Session {
+    /// A fresh run from the seeded initial weights.
+    fn start(run: &Run, device: &Device) -> Result<Self> {
+        let (net, varmap) = BaseNetwork::seeded(run.net.clone(), run.config.seed, device)?;
+        let vars = named_vars(&varmap, &run.net)?;
+        let optimizer = Sgd::new(
+            vars.iter().map(|(_, v)| v.clone()).collect(),
+            run.config.optimizer,
+        )?;
+        Ok(Self {
+            settings: Settings {
+                net: run.net.clone(),
+                train: run.config.clone(),
+                device: actfn_model::device_name(device),
+                // The CPU path splits each batch in one part per thread of the current pool,
+                // which decides the last bits of every sum.
+                threads: rayon::current_num_threads(),
+            },
+            net,
+            vars,
+            optimizer,
+            shuffle: rng::seeded(run.config.seed, Stream::Shuffle),
+            stopping: EarlyStopping::new(run.config.patience),
+            metrics: Vec::new(),
+            dynamics: Vec::new(),
+            stopped_early: false,
+            seconds_before: 0.0,
+            started: Instant::now(),
+        })
+    }
+
+    /// Continues from the state saved after the last finished epoch: weights, momentum
+    /// buffers, generator position, early-stopping state and records.
+    fn restore(&mut self, path: &Path, name: &str, observer: &mut dyn Observer) -> Result<()> {
+        let device = self.net.device();
+        let (state, tensors) = resume::load(path, &device)?;
+        let difference =
+            first_difference(&state.settings, &self.settings).map_err(|e| Error::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!("cannot compare the saved settings: {e}"),
+            })?;
+        if let Some(difference) = difference {
+            return Err(Error::SettingsDiffer {
+                path: path.to_path_buf(),
+                difference,
+            });
         }
-        let missing = |key: String| Error::File {
-            path: state_path.clone(),
+        let missing = |key: &str| Error::Corrupt {
+            path: path.to_path_buf(),
             reason: format!("tensor {key} is missing; rerun with --overwrite to start over"),
         };
-        let mut buffers = Vec::with_capacity(vars.len());
-        for (name, var) in &vars {
+        let mut buffers = Vec::with_capacity(self.vars.len());
+        for (name, var) in &self.vars {
             let key = format!("param.{name}");
-            var.set(tensors.get(&key).ok_or_else(|| missing(key.clone()))?)?;
+            var.set(tensors.get(&key).ok_or_else(|| missing(&key))?)?;
             buffers.push(tensors.get(&format!("momentum.{name}")).cloned());
         }
-        optimizer.set_buffers(buffers)?;
-        let word_pos: u128 = state.shuffle_word_pos.parse().map_err(|_| Error::File {
-            path: state_path.clone(),
+        self.optimizer.set_buffers(buffers)?;
+        let word_pos: u128 = state.shuffle_word_pos.parse().map_err(|_| Error::Corrupt {
+            path: path.to_path_buf(),
             reason: "a corrupt generator position; rerun with --overwrite to start over".into(),
         })?;
-        shuffle.set_word_pos(word_pos);
-        stopping = state.stopping;
-        metrics = state.metrics;
-        stopped_early = state.stopped_early;
-        seconds_before = state.seconds;
+        self.shuffle.set_word_pos(word_pos);
+        self.stopping = state.stopping;
+        self.metrics = state.metrics;
+        self.dynamics = state.dynamics;
+        self.stopped_early = state.stopped_early;
+        self.seconds_before = state.seconds;
         observer.message(&format!(
             "{name}: resuming after epoch {}",
             state.epochs_done
         ));
+        Ok(())
     }
 
-    let first_epoch = metrics.len() + 1;
-    for epoch in first_epoch..=config.max_epochs {
-        if stopped_early {
-            break;
-        }
+    /// The next epoch to train (from 1), or `None` when the run is over.
+    fn next_epoch(&self, max_epochs: usize) -> Option<usize> {
+        let next = self.metrics.len() + 1;
+        (!self.stopped_early && next <= max_epochs).then_some(next)
+    }
+
+    /// One epoch: the training steps, the validation pass, the early-stopping verdict (and
+    /// the checkpoint on a new best), the dynamics on the probe images, then the records and
+    /// the saved state, in that order.
+    fn epoch(
+        &mut self,
+        epoch: usize,
+        data: &EpochData,
+        run: &Run,
+        files: &RunFiles,
+        observer: &mut dyn Observer,
+    ) -> Result<()> {
         let epoch_started = Instant::now();
-        observer.epoch_started(epoch, steps);
+        observer.epoch_started(epoch, data.steps);
         let (mut loss_sum, mut correct) = (0.0f64, 0.0f64);
-        for (step, batch) in train_split
-            .batches(config.batch_size, Some(&mut shuffle), true)?
+        let mut norm_sums = vec![0.0f64; run.net.layer_shapes().len()];
+        for (step, batch) in data
+            .train
+            .batches(run.config.batch_size, Some(&mut self.shuffle), true)?
             .enumerate()
         {
             let (images, labels) = batch?;
             let StepResult {
-                loss: loss_value,
+                loss,
                 correct: batch_correct,
-            } = train_step(&net, &mut optimizer, &images, &labels)?;
-            if !loss_value.is_finite() {
+                weight_grad_norms,
+            } = train_step(&self.net, &mut self.optimizer, &images, &labels)?;
+            if !loss.is_finite() {
                 return Err(Error::Diverged {
                     epoch,
                     step: step + 1,
-                    loss: loss_value,
+                    loss,
                 });
             }
             correct += batch_correct;
-            loss_sum += f64::from(loss_value);
-            observer.step_finished(step + 1, loss_value);
+            loss_sum += f64::from(loss);
+            for (sum, norm) in norm_sums.iter_mut().zip(weight_grad_norms) {
+                *sum += norm;
+            }
+            observer.step_finished(step + 1, loss);
         }
         let train_seconds = epoch_started.elapsed().as_secs_f64();
-        let val_acc = accuracy(&net, &splits.val, config.eval_batch_size)?;
-        let verdict = stopping.record(val_acc);
+        let val_acc = accuracy(&self.net, data.val, run.config.eval_batch_size)?;
+        let verdict = self.stopping.record(val_acc);
         if verdict == Verdict::NewBest {
-            net.save(dir, name)?;
+            self.net.save(&run.dir, &run.name)?;
         }
+        let probe = actfn_diagnostics::probe_layers(&self.net, data.probe)?;
+        self.dynamics.extend(LayerDynamics::of_epoch(
+            epoch, &norm_sums, data.steps, &probe,
+        ));
+        let images = (data.steps * run.config.batch_size) as f64;
         let record = EpochMetrics {
             epoch,
-            train_loss: loss_sum / steps as f64,
-            train_acc: correct / (steps * config.batch_size) as f64,
+            train_loss: loss_sum / data.steps as f64,
+            train_acc: correct / images,
             val_acc,
             seconds: epoch_started.elapsed().as_secs_f64(),
-            samples_per_second: (steps * config.batch_size) as f64 / train_seconds,
+            samples_per_second: images / train_seconds,
         };
         observer.epoch_finished(&record, verdict);
-        metrics.push(record);
-        stopped_early = verdict == Verdict::Stop;
-        write_metrics_csv(&run.join("metrics.csv"), &metrics)?;
+        self.metrics.push(record);
+        self.stopped_early = verdict == Verdict::Stop;
+        write_metrics_csv(&files.metrics, &self.metrics)?;
+        write_dynamics_csv(&files.dynamics, &self.dynamics)?;
         let state = resume::EpochState {
-            settings: settings.clone(),
+            settings: self.settings.clone(),
             epochs_done: epoch,
-            stopped_early,
-            stopping: stopping.clone(),
-            shuffle_word_pos: shuffle.get_word_pos().to_string(),
-            metrics: metrics.clone(),
-            seconds: seconds_before + started.elapsed().as_secs_f64(),
+            stopped_early: self.stopped_early,
+            stopping: self.stopping.clone(),
+            shuffle_word_pos: self.shuffle.get_word_pos().to_string(),
+            metrics: self.metrics.clone(),
+            dynamics: self.dynamics.clone(),
+            seconds: self.seconds_before + self.started.elapsed().as_secs_f64(),
         };
-        resume::save(&state_path, &state, &vars, &optimizer)?;
+        resume::save(&files.state, &state, &self.vars, &self.optimizer)
     }
 
-    let network = BaseNetwork::load(dir, name, &device)?;
-    let test_acc = accuracy(&network, &splits.test, config.eval_batch_size)?;
-    let summary = RunSummary {
-        name: name.to_string(),
-        act_fn: net_config.act_fn.name().to_string(),
-        best_epoch: stopping.best_epoch().map_or(0, |e| e + 1),
-        best_val_acc: stopping.best_score().unwrap_or(0.0),
-        test_acc,
-        epochs_run: metrics.len(),
-        stopped_early,
-        seconds: seconds_before + started.elapsed().as_secs_f64(),
-        device: settings.device.clone(),
-        threads: settings.threads,
-        train_config: config.clone(),
-    };
-    write_summary(&summary_path, &summary)?;
-    // The run is finished: without its state, the checkpoint now means "done".
-    std::fs::remove_file(&state_path).map_err(file_error(&state_path))?;
-    Ok(Outcome {
-        network,
-        test_acc,
-        trained: true,
-        summary: Some(summary),
-        metrics,
-    })
+    /// Reloads the best checkpoint, measures its test accuracy, writes the summary and removes
+    /// the saved state: the run is finished.
+    fn finish(self, run: &Run, files: &RunFiles, test: &Split) -> Result<Outcome> {
+        let device = self.net.device();
+        let network = BaseNetwork::load(&run.dir, &run.name, &device)?;
+        let test_acc = accuracy(&network, test, run.config.eval_batch_size)?;
+        let summary = RunSummary {
+            name: run.name.clone(),
+            act_fn: run.net.act_fn.name().to_string(),
+            best_epoch: self.stopping.best_epoch().map_or(0, |e| e + 1),
+            best_val_acc: self.stopping.best_score().unwrap_or(0.0),
+            test_acc,
+            epochs_run: self.metrics.len(),
+            stopped_early: self.stopped_early,
+            seconds: self.seconds_before + self.started.elapsed().as_secs_f64(),
+            device: self.settings.device.clone(),
+            threads: self.settings.threads,
+            train_config: run.config.clone(),
+        };
+        write_summary(&files.summary, &summary)?;
+        // The run is finished: without its state, the checkpoint now means "done".
+        std::fs::remove_file(&files.state).map_err(io_error(&files.state))?;
+        Ok(Outcome {
+            network,
+            test_acc,
+            trained: true,
+            summary: Some(summary),
+            metrics: self.metrics,
+            dynamics: self.dynamics,
+        })
+    }
 }
 
 /// The network's variables in parameter order (`layers.0.weight`, `layers.0.bias`, ...): a

@@ -37,8 +37,8 @@ pub fn read_state_dict(path: &Path, device: &Device) -> Result<Vec<(String, Tens
     state_dict_from_bytes(&bytes, path, device)
 }
 
-/// Reads the tensors of a PyTorch `state_dict` from the bytes of the file at `path` (a zip
-/// checkpoint's tensors are read from the file itself once its pickle has been checked).
+/// Reads the tensors of a PyTorch `state_dict` from the bytes of a file; `path` names it in
+/// errors.
 pub fn state_dict_from_bytes(
     bytes: &[u8],
     path: &Path,
@@ -49,7 +49,7 @@ pub fn state_dict_from_bytes(
         reason,
     };
     if bytes.starts_with(b"PK\x03\x04") {
-        read_zip(bytes, path, device).map_err(bad)
+        read_zip(bytes, device).map_err(bad)
     } else if bytes.starts_with(&LEGACY_MAGIC[..4]) {
         read_legacy(bytes, device).map_err(bad)
     } else {
@@ -137,12 +137,11 @@ fn read_legacy(
         pickle::read(bytes, &mut pos, storage_keys).map_err(|e| format!("storage keys: {e}"))?;
     let mut storages: HashMap<String, Vec<f32>> = HashMap::new();
     for key in keys {
-        let header = bytes
+        let header: [u8; 8] = bytes
             .get(pos..pos + 8)
+            .and_then(|h| h.try_into().ok())
             .ok_or_else(|| format!("truncated: storage {key} has no size at byte {pos}"))?;
-        let count = u64::from_le_bytes([
-            header[0], header[1], header[2], header[3], header[4], header[5], header[6], header[7],
-        ]);
+        let count = u64::from_le_bytes(header);
         pos += 8;
         let len = usize::try_from(count)
             .ok()
@@ -154,10 +153,7 @@ fn read_legacy(
                     bytes.len() - pos
                 )
             })?;
-        let data = bytes[pos..pos + len]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let data = floats(bytes.get(pos..pos + len).unwrap_or_default());
         pos += len;
         storages.insert(key, data);
     }
@@ -230,14 +226,10 @@ fn build_tensor(
         .map_err(|e| e.to_string())
 }
 
-/// The zip format: `<prefix>/data.pkl` and one entry per storage. The pickle is checked by this
-/// crate's reader first (so no foreign class, bad length or malformed tensor reaches candle), then
-/// candle's `pickle::read_all` reads the tensors.
-fn read_zip(
-    bytes: &[u8],
-    path: &Path,
-    device: &Device,
-) -> std::result::Result<Vec<(String, Tensor)>, String> {
+/// The zip format: `<prefix>/data.pkl` and one entry per storage, each the storage's raw
+/// little-endian float32 data. Everything is read from the bytes already in memory, checked
+/// against the pickle before it is used.
+fn read_zip(bytes: &[u8], device: &Device) -> std::result::Result<Vec<(String, Tensor)>, String> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| format!("corrupt zip archive: {e}"))?;
     let pickle_name = archive
@@ -246,38 +238,67 @@ fn read_zip(
         .and_then(|n| std::str::from_utf8(n).ok())
         .map(str::to_string)
         .ok_or("a zip checkpoint without data.pkl")?;
-    let mut pickle_bytes = Vec::new();
-    archive
-        .by_name(&pickle_name)
-        .map_err(|e| format!("{pickle_name}: {e}"))?
-        .take(MAX_ZIP_PICKLE)
-        .read_to_end(&mut pickle_bytes)
-        .map_err(|e| format!("{pickle_name}: {e}"))?;
+    let pickle_bytes = read_entry(&mut archive, &pickle_name, MAX_ZIP_PICKLE)?;
     let entries = pickle::read(&pickle_bytes, &mut 0, |v| state_dict_entries(&v))
         .map_err(|e| format!("{pickle_name}: {e}"))?;
     let prefix = pickle_name.trim_end_matches("data.pkl");
-    for (name, tensor) in &entries {
-        let entry = format!("{prefix}data/{}", tensor.storage.key);
-        let size = archive
-            .by_name(&entry)
-            .map_err(|_| format!("tensor {name}: storage entry {entry} is missing"))?
-            .size();
-        if size != 4 * tensor.storage.numel as u64 {
-            return Err(format!(
-                "tensor {name}: {entry} holds {size} bytes, expected {}",
-                4 * tensor.storage.numel
-            ));
+    let mut storages: HashMap<String, Vec<f32>> = HashMap::new();
+    let mut tensors = Vec::with_capacity(entries.len());
+    for (name, tensor) in entries {
+        let key = &tensor.storage.key;
+        if !storages.contains_key(key) {
+            let entry = format!("{prefix}data/{key}");
+            let expected = storage_bytes(&name, tensor.storage.numel)?;
+            let size = archive
+                .by_name(&entry)
+                .map_err(|_| format!("tensor {name}: storage entry {entry} is missing"))?
+                .size();
+            if size != expected {
+                return Err(format!(
+                    "tensor {name}: {entry} holds {size} bytes, expected {expected}"
+                ));
+            }
+            let raw = read_entry(&mut archive, &entry, expected)?;
+            storages.insert(key.clone(), floats(&raw));
         }
+        let data = storages
+            .get(key)
+            .ok_or_else(|| format!("tensor {name}: storage {key} was not read"))?;
+        tensors.push((name.clone(), build_tensor(&name, &tensor, data, device)?));
     }
-    let tensors = candle_core::pickle::read_all(path).map_err(|e| e.to_string())?;
-    let mut by_name: HashMap<String, Tensor> = tensors.into_iter().collect();
-    entries
-        .into_iter()
-        .map(|(name, _)| {
-            let tensor = by_name
-                .remove(&name)
-                .ok_or_else(|| format!("candle did not read tensor {name}"))?;
-            Ok((name, tensor.to_device(device).map_err(|e| e.to_string())?))
-        })
+    Ok(tensors)
+}
+
+/// The bytes of a float32 storage of `numel` values, or an error if that overflows.
+fn storage_bytes(name: &str, numel: usize) -> std::result::Result<u64, String> {
+    u64::try_from(numel)
+        .ok()
+        .and_then(|n| n.checked_mul(4))
+        .ok_or_else(|| format!("tensor {name}: a storage of {numel} float32 values is too large"))
+}
+
+/// Reads at most `limit` bytes of the archive's entry `name`.
+fn read_entry(
+    archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
+    name: &str,
+    limit: u64,
+) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    archive
+        .by_name(name)
+        .map_err(|e| format!("{name}: {e}"))?
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("{name}: {e}"))?;
+    Ok(out)
+}
+
+/// Little-endian float32 values.
+fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .as_chunks::<4>()
+        .0
+        .iter()
+        .map(|c| f32::from_le_bytes(*c))
         .collect()
 }

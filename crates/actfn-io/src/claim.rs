@@ -1,0 +1,231 @@
+//! An exclusive claim of a folder: a lock file created with `create_new`, naming its holder.
+
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::{Error, Result, io_error};
+
+/// The lock file's name inside a claimed folder.
+const LOCK_NAME: &str = "claim.lock";
+
+/// Who holds a claim: the host, the process id and when it took the claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// The host name (the kernel's, as `hostname` prints it).
+    pub host: String,
+    /// The process id on that host.
+    pub pid: u32,
+    /// When the claim was taken, in seconds since the Unix epoch.
+    pub started: u64,
+}
+
+impl Holder {
+    /// This process, now.
+    fn this_process() -> Self {
+        Holder {
+            host: host_name(),
+            pid: std::process::id(),
+            started: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        }
+    }
+
+    fn to_text(&self) -> String {
+        format!(
+            "host={}\npid={}\nstarted={}\n",
+            self.host, self.pid, self.started
+        )
+    }
+
+    /// Parses a lock file's text; `None` if it is not one (e.g. written half by a crash).
+    fn parse(text: &str) -> Option<Self> {
+        let field = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        };
+        Some(Holder {
+            host: field("host")?.to_string(),
+            pid: field("pid")?.parse().ok()?,
+            started: field("started")?.parse().ok()?,
+        })
+    }
+
+    /// Whether the holder is certainly gone: a process of this host that no longer runs. A
+    /// holder on another host, or on a system without `/proc`, is taken to be alive.
+    fn is_dead(&self) -> bool {
+        self.host == host_name()
+            && Path::new("/proc/self").exists()
+            && !Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
+        write!(
+            f,
+            "process {} on host {} (claimed {} s ago)",
+            self.pid,
+            self.host,
+            now.saturating_sub(self.started)
+        )
+    }
+}
+
+/// The kernel's host name, or `$HOSTNAME`, or `unknown`.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A folder claimed by this process until the claim is dropped.
+#[derive(Debug)]
+pub struct Claim {
+    lock: PathBuf,
+}
+
+impl Claim {
+    /// Claims `dir` (which must exist) for this process. If another live process holds it, the
+    /// error names the holder ([`Error::Claimed`]); a claim left by a process of this host that
+    /// has died is taken over.
+    pub fn take(dir: &Path) -> Result<Self> {
+        let lock = dir.join(LOCK_NAME);
+        let holder = Holder::this_process();
+        // Two rounds at most: a stale claim is removed once, then the claim is created anew.
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock)
+            {
+                Ok(mut file) => {
+                    let written = file
+                        .write_all(holder.to_text().as_bytes())
+                        .and_then(|()| file.sync_all());
+                    if let Err(source) = written {
+                        let _ = std::fs::remove_file(&lock);
+                        return Err(Error::Io { path: lock, source });
+                    }
+                    crate::sync_dir(dir)?;
+                    return Ok(Claim { lock });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let text = std::fs::read_to_string(&lock).unwrap_or_default();
+                    match Holder::parse(&text) {
+                        Some(other) if !other.is_dead() => {
+                            return Err(Error::Claimed {
+                                dir: dir.to_path_buf(),
+                                lock,
+                                holder: other,
+                            });
+                        }
+                        // A dead holder, or a lock file a crash left unwritten: take it over,
+                        // unless another process replaced it since it was read.
+                        _ => {
+                            if std::fs::read_to_string(&lock).unwrap_or_default() == text {
+                                match std::fs::remove_file(&lock) {
+                                    Ok(()) => {}
+                                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                                    Err(source) => return Err(Error::Io { path: lock, source }),
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(source) => return Err(io_error(&lock)(source)),
+            }
+        }
+        let text = std::fs::read_to_string(&lock).map_err(io_error(&lock))?;
+        Err(Error::Claimed {
+            dir: dir.to_path_buf(),
+            holder: Holder::parse(&text).unwrap_or(Holder {
+                host: "unknown".into(),
+                pid: 0,
+                started: 0,
+            }),
+            lock,
+        })
+    }
+
+    /// The holder of `dir`'s claim, if it is claimed.
+    pub fn holder(dir: &Path) -> Option<Holder> {
+        Holder::parse(&std::fs::read_to_string(dir.join(LOCK_NAME)).ok()?)
+    }
+
+    /// Whether `dir` is claimed by a process that is not known to be dead.
+    pub fn is_held(dir: &Path) -> bool {
+        Self::holder(dir).is_some_and(|h| !h.is_dead())
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        // Nothing can be done about a failure here; a lock file left behind names a dead
+        // process and is taken over by the next claim.
+        let _ = std::fs::remove_file(&self.lock);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_claim_names_the_holder_and_a_released_folder_can_be_claimed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let claim = Claim::take(dir.path()).unwrap();
+        match Claim::take(dir.path()).unwrap_err() {
+            Error::Claimed { holder, .. } => {
+                assert_eq!(holder.pid, std::process::id());
+                assert_eq!(holder.host, host_name());
+            }
+            other => panic!("expected Claimed, got {other}"),
+        }
+        assert!(Claim::is_held(dir.path()));
+        drop(claim);
+        assert!(!dir.path().join(LOCK_NAME).exists());
+        assert!(!Claim::is_held(dir.path()));
+        Claim::take(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_claim_of_a_dead_process_or_a_torn_lock_file_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join(LOCK_NAME);
+        // Process ids above the kernel's limit (4194304 at most) never run.
+        let dead = Holder {
+            host: host_name(),
+            pid: 4_194_305,
+            started: 1,
+        };
+        std::fs::write(&lock, dead.to_text()).unwrap();
+        let claim = Claim::take(dir.path()).unwrap();
+        assert_eq!(Claim::holder(dir.path()).unwrap().pid, std::process::id());
+        drop(claim);
+        std::fs::write(&lock, "host=").unwrap();
+        Claim::take(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_claim_from_another_host_is_respected() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = Holder {
+            host: format!("{}-elsewhere", host_name()),
+            pid: 4_194_305,
+            started: 1,
+        };
+        std::fs::write(dir.path().join(LOCK_NAME), other.to_text()).unwrap();
+        let err = Claim::take(dir.path()).unwrap_err();
+        assert!(err.to_string().contains("-elsewhere"), "{err}");
+    }
+}

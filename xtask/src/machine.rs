@@ -1,0 +1,112 @@
+//! What the results were computed on: the CPU (model, cores, vector extensions), the commit and
+//! the versions, for the report and the benchmark.
+
+use crate::project_root;
+
+/// The CPU's model name, from `/proc/cpuinfo`.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("model name"))?;
+            line.split(':').nth(1).map(|name| name.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The vector extensions the CPU offers that the matrix products and kernels can use.
+pub fn vector_extensions() -> Vec<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut found = Vec::new();
+        if std::arch::is_x86_feature_detected!("avx2") {
+            found.push("avx2");
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            found.push("fma");
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            found.push("avx512f");
+        }
+        found
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        vec!["neon"]
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        Vec::new()
+    }
+}
+
+/// The CPU model, its core count and vector extensions, e.g.
+/// `Intel(R) Xeon(R) Processor (2 cores; avx2, fma, avx512f)`.
+pub fn cpu_description() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let extensions = vector_extensions();
+    let extensions = if extensions.is_empty() {
+        "baseline vectors only".to_string()
+    } else {
+        extensions.join(", ")
+    };
+    format!("{} ({cores} cores; {extensions})", cpu_model())
+}
+
+/// The candle version in Cargo.lock.
+pub fn candle_version() -> String {
+    std::fs::read_to_string(project_root().join("Cargo.lock"))
+        .ok()
+        .and_then(|lock| {
+            let at = lock.find("name = \"candle-core\"")?;
+            let version = lock[at..].lines().nth(1)?;
+            Some(
+                version
+                    .trim_start_matches("version = ")
+                    .trim_matches('"')
+                    .to_string(),
+            )
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The first line a program prints, run in the project root, or "unknown".
+fn first_line_of(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .current_dir(project_root())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .map(|l| l.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The short hash of the checked-out commit.
+pub fn git_commit() -> String {
+    first_line_of("git", &["rev-parse", "--short", "HEAD"])
+}
+
+/// Facts about the machine and the software, as `(what, value)` rows.
+pub fn environment(device_name: &str, threads: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("CPU", cpu_description()),
+        ("device", device_name.to_string()),
+        ("CPU threads", threads.to_string()),
+        (
+            "actfn",
+            format!("{} (commit {})", env!("CARGO_PKG_VERSION"), git_commit()),
+        ),
+        ("candle", candle_version()),
+        ("rustc", first_line_of("rustc", &["--version"])),
+        (
+            "OS",
+            format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+        ),
+    ]
+}

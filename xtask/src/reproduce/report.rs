@@ -1,0 +1,210 @@
+//! The study's report: the blocks of the figures in the study's order, the tables of results,
+//! the numbers the notebook printed beside ours, and what the results were computed on.
+
+use actfn_activations::Activation;
+use actfn_diagnostics::DeadNeurons;
+use actfn_train::{Outcome, TrainConfig};
+
+use crate::document::{Block, Document, Table, heading, paragraph};
+use crate::train::accuracy_table;
+
+/// Test accuracies the original notebook printed for its pretrained networks
+/// (`../shared/study/README.md`).
+const STUDY_TEST_ACCURACY: [(&str, f64); 6] = [
+    ("sigmoid", 10.00),
+    ("tanh", 87.59),
+    ("relu", 88.62),
+    ("leakyrelu", 88.92),
+    ("elu", 87.27),
+    ("swish", 88.73),
+];
+
+/// The accuracy the notebook printed for an activation's pretrained network, if it has one.
+pub fn study_test_accuracy(act: Activation) -> Option<f64> {
+    STUDY_TEST_ACCURACY
+        .iter()
+        .find(|(key, _)| *key == act.key())
+        .map(|&(_, accuracy)| accuracy)
+}
+
+/// The three dead-neuron counts of the study.
+pub struct DeadCounts {
+    pub untrained: DeadNeurons,
+    pub trained: DeadNeurons,
+    pub deep: DeadNeurons,
+}
+
+/// The figures' blocks, each section in the study's order.
+pub struct Sections {
+    pub functions: Vec<Block>,
+    pub data: Vec<Block>,
+    pub gradients: Vec<Block>,
+    pub validation: Vec<Block>,
+    pub activations: Vec<Block>,
+}
+
+/// Everything the report tabulates.
+pub struct Results<'a> {
+    pub outcomes: &'a [(Activation, Outcome)],
+    pub dead: &'a DeadCounts,
+    /// Test accuracy of the original checkpoints per activation, when they were given.
+    pub pretrained: Option<&'a [(Activation, f64)]>,
+    /// Seconds per stage.
+    pub timings: &'a [(&'static str, f64)],
+    pub total_seconds: f64,
+    /// `(what, value)` rows about the machine and the versions.
+    pub environment: Vec<(&'static str, String)>,
+}
+
+/// Whether the run was the study (full) or the quick smoke test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    Full,
+    Quick,
+}
+
+fn dead_row(table: &mut Table, what: &str, dead: &DeadNeurons, study: &str) {
+    table.row(vec![
+        what.to_string(),
+        format!("{:?}", dead.dead),
+        dead.percentages_text(),
+        study.to_string(),
+    ]);
+}
+
+/// The report of a `reproduce` run.
+pub fn assemble(
+    sections: Sections,
+    config: &TrainConfig,
+    scale: Scale,
+    results: &Results,
+) -> Document {
+    let mut doc = Document::new("Activation functions: the study, reproduced by actfn");
+    if scale == Scale::Quick {
+        doc.extend([paragraph(
+            "**Quick run** (`--quick`): 2 epochs on a subset of the training split. The numbers show \
+             that the pipeline works, not what the study measures.",
+        )]);
+    }
+    doc.extend([paragraph(format!(
+        "Settings: SGD lr {}, momentum {}, batch {}, at most {} epochs, patience {}, seed {}, split \
+         seed {}{}. One run per activation: for the spread over seeds, and which differences are \
+         beyond noise, see the sweep in `docs/results/` of the repository (`cargo xtask sweep`).",
+        config.optimizer.lr,
+        config.optimizer.momentum,
+        config.batch_size,
+        config.max_epochs,
+        config.patience,
+        config.seed,
+        config.split_seed,
+        config
+            .subset
+            .map(|n| format!(", first {n} training images"))
+            .unwrap_or_default()
+    ))]);
+    doc.extend(sections.functions);
+    doc.extend(sections.data);
+    doc.extend(sections.gradients);
+    doc.extend(sections.validation);
+    doc.extend([
+        heading("Test accuracy"),
+        Block::Table(accuracy_table(results.outcomes, Some(study_test_accuracy))),
+        paragraph(
+            "The study's column is what the original notebook printed for its pretrained networks \
+             (trained, most likely, with batch 1024); a fresh run at batch 256 lands near, not on, \
+             those digits.",
+        ),
+    ]);
+    doc.extend(sections.activations);
+
+    let mut dead = Table::text(&[
+        "network",
+        "dead per hidden layer",
+        "share",
+        "the study's notebook",
+    ]);
+    let counts = results.dead;
+    dead_row(
+        &mut dead,
+        "untrained ReLU (seed)",
+        &counts.untrained,
+        "[0, 0, 3, 10]",
+    );
+    dead_row(
+        &mut dead,
+        "trained ReLU",
+        &counts.trained,
+        "[0, 0, 0, 3] (its pretrained network)",
+    );
+    dead_row(
+        &mut dead,
+        "untrained deep ReLU",
+        &counts.deep,
+        "[0, 0, 7, 27, 89, 60, 58, 61, 72, 56]",
+    );
+    doc.extend([
+        heading("Dead neurons"),
+        paragraph(
+            "A neuron is dead when its activation is exactly 0 for every image of the 50,000-image \
+             training split.",
+        ),
+        Block::Table(dead),
+        paragraph(
+            "Untrained counts depend on the random generator (ChaCha here, PyTorch's Mersenne \
+             Twister there): the digits differ, the shape (few in the first layers, tens of percent \
+             deep in the deep network) is what compares.",
+        ),
+    ]);
+
+    if let Some(pretrained) = results.pretrained {
+        let mut table = Table::numeric(&[
+            "activation",
+            "original checkpoint",
+            "the notebook printed",
+            "ours",
+        ]);
+        for (act, original) in pretrained {
+            let ours = results
+                .outcomes
+                .iter()
+                .find(|(a, _)| a == act)
+                .map_or("-".to_string(), |(_, o)| {
+                    format!("{:.2}%", 100.0 * o.test_acc)
+                });
+            table.row(vec![
+                act.name().to_string(),
+                format!("{:.2}%", 100.0 * original),
+                study_test_accuracy(*act).map_or("-".into(), |a| format!("{a:.2}%")),
+                ours,
+            ]);
+        }
+        doc.extend([
+            heading("Original checkpoints vs ours"),
+            paragraph(
+                "The original study's PyTorch checkpoints, imported and evaluated by this project's \
+                 pipeline, beside the networks trained here.",
+            ),
+            Block::Table(table),
+        ]);
+    }
+
+    let mut time = Table::numeric(&["stage", "seconds"]);
+    for (what, seconds) in results.timings {
+        time.row(vec![what.to_string(), format!("{seconds:.1}")]);
+    }
+    time.row(vec![
+        "**total**".into(),
+        format!("{:.1}", results.total_seconds),
+    ]);
+    let mut machine = Table::text(&["", ""]);
+    for (what, value) in &results.environment {
+        machine.row(vec![what.to_string(), value.clone()]);
+    }
+    doc.extend([
+        heading("Time"),
+        Block::Table(time),
+        heading("Machine and versions"),
+        Block::Table(machine),
+    ]);
+    doc
+}
