@@ -1,0 +1,68 @@
+//! Statistics of repeated training runs, on plain numbers.
+//!
+//! A comparison of activation functions from one run each is an anecdote: the seed of the
+//! initial weights, the batch order and the data split move a network's test accuracy by about
+//! as much as the activations differ. This crate says which differences are beyond that noise:
+//!
+//! - [`describe`]: n, mean, standard deviation, the mean's 95% interval (Student t), median,
+//!   extremes;
+//! - [`wilson`]: a share (of runs that trained) with its Wilson 95% interval;
+//! - [`welch`], [`holm`], [`cohens_d`]: pairwise comparisons with unequal variances, corrected
+//!   for multiple comparisons, with an effect size;
+//! - [`fisher_exact`]: two shares compared exactly;
+//! - [`variance_components`]: the variance of a crossed grid (splits x seeds) split into its
+//!   sources, by a two-way random-effects analysis of variance;
+//! - [`ks_uniform`]: a Kolmogorov-Smirnov test of a sample against a uniform distribution.
+//!
+//! Anything that cannot be estimated (an interval from one value, a test without variance) is
+//! `None`, never NaN.
+//!
+//! ```
+//! use actfn_stats::{describe, holm};
+//!
+//! let one = describe(&[88.5]).unwrap();
+//! assert_eq!((one.n, one.sd, one.ci95), (1, None, None));
+//! assert_eq!(holm(&[0.01, 0.04, 0.03]), [0.03, 0.06, 0.06]);
+//! ```
+//!
+//! API boundary: every public item takes and returns plain numbers; the distributions come
+//! from statrs.
+
+mod anova;
+mod compare;
+mod describe;
+mod ks;
+
+pub use anova::{VarianceComponents, variance_components};
+pub use compare::{Welch, cohens_d, fisher_exact, holm, welch};
+pub use describe::{Description, Share, describe, t_quantile, wilson};
+pub use ks::{KsTest, ks_uniform};
+
+/// A two-sided interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    /// The lower end.
+    pub lo: f64,
+    /// The upper end.
+    pub hi: f64,
+}
+
+impl Interval {
+    /// `center ± half`.
+    pub fn around(center: f64, half: f64) -> Self {
+        Self {
+            lo: center - half,
+            hi: center + half,
+        }
+    }
+
+    /// Whether the interval contains `x`.
+    pub fn contains(&self, x: f64) -> bool {
+        self.lo <= x && x <= self.hi
+    }
+}
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
