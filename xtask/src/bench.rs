@@ -311,8 +311,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 command.arg(
                     project_root()
                         .join("xtask")
-                        .join("bench")
-                        .join("pytorch_study.py"),
+                        .join("pytorch")
+                        .join("bench.py"),
                 );
                 command
                     .args(["--threads", &threads.to_string(), "--mode", mode, "--data"])

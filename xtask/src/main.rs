@@ -6,6 +6,7 @@ mod document;
 mod eval;
 mod import;
 mod machine;
+mod peer;
 mod progress;
 mod reproduce;
 mod train;
@@ -36,6 +37,10 @@ enum Command {
     /// One thread count of the benchmark (run by `bench` in a child process).
     #[command(hide = true)]
     BenchWorker(bench::WorkerArgs),
+    /// Write actfn's initial weights, split and batch order for the PyTorch trace (run by
+    /// `xtask/pytorch/trace.py`'s instructions).
+    #[command(hide = true)]
+    TraceInputs(peer::TraceInputsArgs),
     /// Convert PyTorch checkpoints (`<name>.config` + `<name>.tar`) into this project's format.
     Import(import::ImportArgs),
     /// The whole study: data, figures, training, dead neurons, and results/report.md.
@@ -70,7 +75,9 @@ impl Command {
             Command::Eval(args) => Some(args.compute.threads),
             Command::Reproduce(args) => Some(args.settings.compute.threads),
             Command::BenchWorker(args) => Some(args.threads),
-            Command::Data(_) | Command::Import(_) | Command::Bench(_) => None,
+            Command::Data(_) | Command::Import(_) | Command::Bench(_) | Command::TraceInputs(_) => {
+                None
+            }
         }
     }
 }
@@ -118,6 +125,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::BenchWorker(args) => bench::worker(&args),
         Command::Reproduce(args) => reproduce::run(&args),
+        Command::TraceInputs(args) => peer::trace_inputs(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -35,6 +35,14 @@ pub fn split_indices(n: usize, n_val: usize, rng: &mut impl Rng) -> Result<(Vec<
     Ok((order, val))
 }
 
+/// The order in which one training epoch visits `n` images: a permutation drawn from `rng`, as
+/// [`Split::batches`] draws it (the study's `DataLoader(shuffle=True)`).
+pub fn epoch_order(n: usize, rng: &mut dyn rand::RngCore) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.shuffle(rng);
+    order
+}
+
 /// Images and labels of one split, each one tensor on the device.
 #[derive(Debug, Clone)]
 pub struct Split {
@@ -125,11 +133,11 @@ impl Split {
         }
         let n = self.len();
         let order = match rng {
-            Some(rng) => {
-                let mut order: Vec<u32> = (0..n as u32).collect();
-                order.shuffle(rng);
-                Some(Tensor::from_vec(order, n, self.images.device())?)
-            }
+            Some(rng) => Some(Tensor::from_vec(
+                epoch_order(n, rng),
+                n,
+                self.images.device(),
+            )?),
             None => None,
         };
         let batch_count = if drop_last {

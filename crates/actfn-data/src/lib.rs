@@ -27,7 +27,7 @@ mod fashion;
 mod grid;
 pub mod idx;
 
-pub use dataset::{Batches, EVAL_BATCH_SIZE, Split, Splits, normalize, split_indices};
+pub use dataset::{Batches, EVAL_BATCH_SIZE, Split, Splits, epoch_order, normalize, split_indices};
 pub use error::{Error, Result};
 pub use fashion::{
     CLASS_NAMES, DataFile, FILES, FashionMnist, SYSTEM_DIR, default_search_dirs, locate,

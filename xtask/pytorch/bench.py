@@ -29,24 +29,7 @@ import torch.utils.data as data
 from torchvision import transforms
 from torchvision.datasets import FashionMNIST
 
-
-class ReLU(nn.Module):
-    def forward(self, x):
-        return x * (x > 0).float()
-
-
-class BaseNetwork(nn.Module):
-    def __init__(self, act_fn, input_size=784, num_classes=10, hidden_sizes=(512, 256, 256, 128)):
-        super().__init__()
-        layers = []
-        layer_sizes = [input_size] + list(hidden_sizes)
-        for a, b in zip(layer_sizes[:-1], layer_sizes[1:]):
-            layers += [nn.Linear(a, b), act_fn]
-        layers += [nn.Linear(layer_sizes[-1], num_classes)]
-        self.layers = nn.Sequential(*layers)
-
-    def forward(self, x):
-        return self.layers(x.view(x.size(0), -1))
+from study import BaseNetwork, ReLU
 
 
 def dataset_root(source):
