@@ -308,12 +308,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             for mode in ["memory", "dataloader"] {
                 println!("==> PyTorch ({mode}), {threads} thread(s)");
                 let mut command = Command::new(python);
-                command.arg(
-                    project_root()
-                        .join("xtask")
-                        .join("pytorch")
-                        .join("bench.py"),
-                );
+                command.arg(crate::peer::script("bench.py"));
                 command
                     .args(["--threads", &threads.to_string(), "--mode", mode, "--data"])
                     .arg(&data_dir);

@@ -9,6 +9,7 @@ mod machine;
 mod peer;
 mod progress;
 mod reproduce;
+mod sweep;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,9 @@ enum Command {
     Import(import::ImportArgs),
     /// The whole study: data, figures, training, dead neurons, and results/report.md.
     Reproduce(reproduce::ReproduceArgs),
+    /// Many seeds, not one: a grid of training runs and the statistics that say which
+    /// differences between activation functions are real.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Settings every command that computes shares.
@@ -75,6 +79,7 @@ impl Command {
             Command::Eval(args) => Some(args.compute.threads),
             Command::Reproduce(args) => Some(args.settings.compute.threads),
             Command::BenchWorker(args) => Some(args.threads),
+            Command::Sweep(args) => args.threads(),
             Command::Data(_) | Command::Import(_) | Command::Bench(_) | Command::TraceInputs(_) => {
                 None
             }
@@ -126,6 +131,7 @@ fn main() -> ExitCode {
         Command::BenchWorker(args) => bench::worker(&args),
         Command::Reproduce(args) => reproduce::run(&args),
         Command::TraceInputs(args) => peer::trace_inputs(&args),
+        Command::Sweep(args) => sweep::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,7 +3,7 @@
 //! weights and the first epoch's batch order.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use actfn_model::rng::{self, Stream};
 use actfn_model::{BaseNetwork, BaseNetworkConfig};
@@ -30,6 +30,25 @@ fn split_tensors(split_seed: u64, images: usize) -> anyhow::Result<HashMap<Strin
         ("train_indices".to_string(), tensor(train)?),
         ("val_indices".to_string(), tensor(val)?),
     ]))
+}
+
+/// Writes the split of `split_seed` of `images` training images to `path` (safetensors), for
+/// a PyTorch peer to train on actfn's split.
+pub fn write_split(path: &Path, split_seed: u64, images: usize) -> anyhow::Result<()> {
+    let tensors = split_tensors(split_seed, images)?;
+    let metadata = HashMap::from([("split_seed".to_string(), split_seed.to_string())]);
+    let bytes = safetensors::serialize(&tensors, Some(metadata))
+        .with_context(|| format!("cannot serialize the split for {}", path.display()))?;
+    actfn_io::atomic_write(path, &bytes)?;
+    Ok(())
+}
+
+/// The script of a PyTorch peer, in `xtask/pytorch/`.
+pub fn script(name: &str) -> PathBuf {
+    crate::project_root()
+        .join("xtask")
+        .join("pytorch")
+        .join(name)
 }
 
 /// Arguments of the hidden `trace-inputs` command.

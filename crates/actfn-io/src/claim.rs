@@ -19,25 +19,45 @@ pub struct Holder {
     pub pid: u32,
     /// When the claim was taken, in seconds since the Unix epoch.
     pub started: u64,
+    /// When the process started, in clock ticks since boot (Linux), to tell it from a later
+    /// process that got the same id.
+    pub process_start: Option<u64>,
+}
+
+/// A process's state and start time (clock ticks since boot) from `/proc/<pid>/stat`.
+fn process_stat(pid: u32) -> Option<(char, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces: the fields follow the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    let start = fields.get(19)?.parse().ok()?;
+    Some((state, start))
 }
 
 impl Holder {
     /// This process, now.
     fn this_process() -> Self {
+        let pid = std::process::id();
         Holder {
             host: host_name(),
-            pid: std::process::id(),
+            pid,
             started: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
+            process_start: process_stat(pid).map(|(_, start)| start),
         }
     }
 
     fn to_text(&self) -> String {
-        format!(
+        let mut text = format!(
             "host={}\npid={}\nstarted={}\n",
             self.host, self.pid, self.started
-        )
+        );
+        if let Some(start) = self.process_start {
+            text.push_str(&format!("process_start={start}\n"));
+        }
+        text
     }
 
     /// Parses a lock file's text; `None` if it is not one (e.g. written half by a crash).
@@ -50,15 +70,23 @@ impl Holder {
             host: field("host")?.to_string(),
             pid: field("pid")?.parse().ok()?,
             started: field("started")?.parse().ok()?,
+            process_start: field("process_start").and_then(|s| s.parse().ok()),
         })
     }
 
-    /// Whether the holder is certainly gone: a process of this host that no longer runs. A
-    /// holder on another host, or on a system without `/proc`, is taken to be alive.
+    /// Whether the holder is certainly gone: a process of this host that no longer runs (or is
+    /// a zombie, killed but not yet reaped, or another process that got its id since). A holder
+    /// on another host, or on a system without `/proc`, is taken to be alive.
     fn is_dead(&self) -> bool {
-        self.host == host_name()
-            && Path::new("/proc/self").exists()
-            && !Path::new(&format!("/proc/{}", self.pid)).exists()
+        if self.host != host_name() || !Path::new("/proc/self/stat").exists() {
+            return false;
+        }
+        match process_stat(self.pid) {
+            None => true,
+            Some((state, start)) => {
+                state == 'Z' || state == 'X' || self.process_start.is_some_and(|s| s != start)
+            }
+        }
     }
 }
 
@@ -79,7 +107,7 @@ impl fmt::Display for Holder {
 }
 
 /// The kernel's host name, or `$HOSTNAME`, or `unknown`.
-fn host_name() -> String {
+pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
@@ -152,6 +180,7 @@ impl Claim {
                 host: "unknown".into(),
                 pid: 0,
                 started: 0,
+                process_start: None,
             }),
             lock,
         })
@@ -207,6 +236,7 @@ mod tests {
             host: host_name(),
             pid: 4_194_305,
             started: 1,
+            process_start: None,
         };
         std::fs::write(&lock, dead.to_text()).unwrap();
         let claim = Claim::take(dir.path()).unwrap();
@@ -217,12 +247,44 @@ mod tests {
     }
 
     #[test]
+    fn a_pid_that_another_process_took_since_is_not_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        // This process's id, but a start time it does not have: a claim left by an earlier
+        // process that had the same id.
+        let mut earlier = Holder::this_process();
+        earlier.process_start = earlier.process_start.map(|s| s + 1);
+        std::fs::write(dir.path().join(LOCK_NAME), earlier.to_text()).unwrap();
+        Claim::take(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_killed_but_unreaped_process_is_dead() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let holder = Holder {
+            pid: child.id(),
+            process_start: process_stat(child.id()).map(|(_, s)| s),
+            ..Holder::this_process()
+        };
+        assert!(!holder.is_dead());
+        child.kill().unwrap();
+        // Not yet waited for: a zombie.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(holder.is_dead());
+        child.wait().unwrap();
+        assert!(holder.is_dead());
+    }
+
+    #[test]
     fn a_claim_from_another_host_is_respected() {
         let dir = tempfile::tempdir().unwrap();
         let other = Holder {
             host: format!("{}-elsewhere", host_name()),
             pid: 4_194_305,
             started: 1,
+            process_start: None,
         };
         std::fs::write(dir.path().join(LOCK_NAME), other.to_text()).unwrap();
         let err = Claim::take(dir.path()).unwrap_err();

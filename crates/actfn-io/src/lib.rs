@@ -29,7 +29,7 @@ mod atomic;
 mod claim;
 
 pub use atomic::{atomic_write, sync_dir};
-pub use claim::{Claim, Holder};
+pub use claim::{Claim, Holder, host_name};
 
 use std::path::PathBuf;
 

@@ -23,14 +23,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod figures;
+mod histograms;
+mod images;
+mod lines;
+mod spread;
 mod stats;
+mod style;
 
-pub use figures::{
-    GrayImage, HistogramPanel, LinePanel, PALETTE, Series, histogram_grid, image_figure,
-    line_chart, line_grid,
-};
+pub use histograms::{HistogramPanel, histogram_grid};
+pub use images::{GrayImage, image_figure};
+pub use lines::{LinePanel, Series, line_chart, line_grid};
+pub use spread::{Band, PointGroup, band_chart, strip_chart};
 pub use stats::{Curve, Histogram, gaussian_kde};
+pub use style::PALETTE;
 
 /// A failure to compute or draw a figure.
 #[derive(Debug, thiserror::Error)]

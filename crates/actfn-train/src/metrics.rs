@@ -50,6 +50,9 @@ pub struct RunSummary {
     pub device: String,
     /// The CPU threads candle used.
     pub threads: usize,
+    /// The machine that finished the run (none in runs recorded before it was).
+    #[serde(default)]
+    pub host: String,
     /// The settings of the run.
     pub train_config: TrainConfig,
 }

@@ -522,6 +522,7 @@ impl Session {
             seconds: self.seconds_before + self.started.elapsed().as_secs_f64(),
             device: self.settings.device.clone(),
             threads: self.settings.threads,
+            host: actfn_io::host_name(),
             train_config: run.config.clone(),
         };
         write_summary(&files.summary, &summary)?;

@@ -1,0 +1,240 @@
+//! The look every figure shares (seaborn's palette and "darkgrid" panels, the embedded font,
+//! readable ticks) and the drawing of a figure to SVG and PNG, written atomically.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use image::ImageEncoder;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+
+use crate::{Error, Result};
+
+/// seaborn's "deep" palette, which the study's `sns.set()` makes the default: colours C0 to C9.
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(0x4C, 0x72, 0xB0),
+    RGBColor(0xDD, 0x84, 0x52),
+    RGBColor(0x55, 0xA8, 0x68),
+    RGBColor(0xC4, 0x4E, 0x52),
+    RGBColor(0x81, 0x72, 0xB3),
+    RGBColor(0x93, 0x78, 0x60),
+    RGBColor(0xDA, 0x8B, 0xC3),
+    RGBColor(0x8C, 0x8C, 0x8C),
+    RGBColor(0xCC, 0xB9, 0x74),
+    RGBColor(0x64, 0xB5, 0xCD),
+];
+
+/// seaborn's "darkgrid" panel background.
+pub(crate) const PANEL_BACKGROUND: RGBColor = RGBColor(0xEA, 0xEA, 0xF2);
+
+/// The font family every text uses; registered from the embedded DejaVu Sans.
+pub(crate) const FONT: &str = "sans-serif";
+
+pub(crate) fn register_fonts() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        // The embedded fonts are valid TrueType files, so registration cannot fail; if it ever
+        // did, drawing text would report the missing font as an error.
+        let _ = plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+pub(crate) fn draw_error(path: &Path) -> impl Fn(String) -> Error + '_ {
+    move |reason| Error::Draw {
+        path: path.display().to_string(),
+        reason,
+    }
+}
+
+/// A figure that can be drawn on any plotters backend.
+pub(crate) trait Figure {
+    /// Draws the figure on `root`, which is already filled white.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String>;
+}
+
+/// Draws `figure` as `<stem>.svg` and `<stem>.png`, each drawn in memory and written
+/// atomically.
+pub(crate) fn save(stem: &Path, size: (u32, u32), figure: &impl Figure) -> Result<Vec<PathBuf>> {
+    register_fonts();
+    if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| draw_error(dir)(e.to_string()))?;
+    }
+    let svg = stem.with_extension("svg");
+    let png = stem.with_extension("png");
+    let mut svg_text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg_text, size).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| draw_error(&svg)(e.to_string()))?;
+        figure.draw(&root).map_err(draw_error(&svg))?;
+        root.present()
+            .map_err(|e| draw_error(&svg)(e.to_string()))?;
+    }
+    actfn_io::atomic_write(&svg, svg_text.as_bytes())
+        .map_err(|e| draw_error(&svg)(e.to_string()))?;
+    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| draw_error(&png)(e.to_string()))?;
+        figure.draw(&root).map_err(draw_error(&png))?;
+        root.present()
+            .map_err(|e| draw_error(&png)(e.to_string()))?;
+    }
+    let mut png_bytes = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png_bytes)
+        .write_image(&rgb, size.0, size.1, image::ColorType::Rgb8)
+        .map_err(|e| draw_error(&png)(e.to_string()))?;
+    actfn_io::atomic_write(&png, &png_bytes).map_err(|e| draw_error(&png)(e.to_string()))?;
+    Ok(vec![svg, png])
+}
+
+/// Tick labels that stay readable from 1e-6 to 1e4. A tick within a billionth of the axis `span`
+/// of zero is zero: plotters' tick arithmetic leaves residues like -2e-21 there.
+pub(crate) fn tick_label(span: f64) -> impl Fn(&f64) -> String {
+    move |v: &f64| {
+        let a = v.abs();
+        if a <= span * 1e-9 {
+            "0".into()
+        } else if !(1e-2..1e4).contains(&a) {
+            format!("{v:.0e}")
+        } else {
+            let s = format!("{v:.2}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+    }
+}
+
+/// The chart type every figure draws on: f64 on both axes.
+pub(crate) type Chart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// What the x axis shows.
+pub(crate) enum XAxis<'a> {
+    /// Numbers, with about five ticks.
+    Numbers,
+    /// One category per whole number from 0: a tick and its name at each.
+    Categories(&'a [String]),
+}
+
+/// A chart with the study's look (grey panel, white grid) on `area`, with `x` and `y` ranges and
+/// axis labels (empty for none).
+pub(crate) fn styled_chart<'a, DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    labels: (&str, &str),
+) -> std::result::Result<Chart<'a, DB>, String> {
+    styled_chart_with(area, title, x, y, labels, XAxis::Numbers)
+}
+
+/// [`styled_chart`] with the x axis's kind.
+pub(crate) fn styled_chart_with<'a, DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    (x_label, y_label): (&str, &str),
+    x_axis: XAxis,
+) -> std::result::Result<Chart<'a, DB>, String> {
+    /// How a tick's value becomes its label.
+    type Labeler<'l> = Box<dyn Fn(&f64) -> String + 'l>;
+    let numeric = tick_label(x.end - x.start);
+    let (x_ticks, x_count): (Labeler, usize) = match x_axis {
+        XAxis::Numbers => (Box::new(numeric), 5),
+        XAxis::Categories(names) => (
+            Box::new(move |v: &f64| {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 {
+                    names.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            }),
+            // Ticks at every whole number of the range (plotters picks "nice" values).
+            (x.end - x.start).round().max(1.0) as usize + 1,
+        ),
+    };
+    let y_ticks = tick_label(y.end - y.start);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FONT, 15))
+        .margin(6)
+        .x_label_area_size(if x_label.is_empty() { 22 } else { 36 })
+        .y_label_area_size(if y_label.is_empty() { 48 } else { 60 })
+        .build_cartesian_2d(x, y)
+        .map_err(|e| e.to_string())?;
+    chart
+        .plotting_area()
+        .fill(&PANEL_BACKGROUND)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .bold_line_style(WHITE)
+        .light_line_style(WHITE.mix(0.0))
+        .axis_style(WHITE)
+        .x_labels(x_count)
+        .y_labels(5)
+        .x_label_formatter(&|v| x_ticks(v))
+        .y_label_formatter(&y_ticks)
+        .label_style((FONT, 11))
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .axis_desc_style((FONT, 12))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
+/// Draws each `(label, points)` line in the palette's next colour, with a legend at `position`.
+pub(crate) fn draw_lines<'a, 'p, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    lines: impl Iterator<Item = (&'p str, Vec<(f64, f64)>)>,
+    position: SeriesLabelPosition,
+) -> std::result::Result<(), String> {
+    for (i, (label, points)) in lines.enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(0xCC, 0xCC, 0xCC))
+        .label_font((FONT, 11))
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
+/// Splits `root` below a title of `title_height` pixels into `rows x cols` panels.
+pub(crate) fn panels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    title_height: u32,
+    rows: usize,
+    cols: usize,
+) -> std::result::Result<Vec<DrawingArea<DB, Shift>>, String> {
+    let body = if title.is_empty() {
+        root.clone()
+    } else {
+        let (top, body) = root.split_vertically(title_height);
+        top.titled(title, (FONT, 18).into_font().style(FontStyle::Bold))
+            .map_err(|e| e.to_string())?;
+        body
+    };
+    Ok(body.split_evenly((rows, cols)))
+}

@@ -1,0 +1,236 @@
+//! The sweep report's figures and its opening paragraph: every run's test accuracy per
+//! activation, the validation curves as mean and band, and the dynamics per layer over epochs.
+
+use std::path::Path;
+
+use actfn_plot::{Band, LinePanel, PointGroup};
+
+use super::records::RunRecord;
+use super::report::Inputs;
+use super::stats::Group;
+use crate::document::{Block, figure, heading, paragraph};
+
+/// What the sweeps ran: axes, protocol, machine.
+pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    for s in &inputs.settings {
+        let seeds = |v: &[u64]| match v {
+            [one] => one.to_string(),
+            many => format!("{} ({}..{})", many.len(), many[0], many[many.len() - 1]),
+        };
+        let hidden: Vec<String> = s
+            .hidden
+            .iter()
+            .map(|h| {
+                h.iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join("-")
+            })
+            .collect();
+        blocks.push(paragraph(format!(
+            "Grid: activations {}; seeds {}; split seeds {}; hidden {}; patience {}. Protocol: SGD lr \
+             {}, momentum {}, batch {}, at most {} epochs{}; {} with {} thread(s) per run.",
+            s.acts.join(", "),
+            seeds(&s.seeds),
+            seeds(&s.split_seeds),
+            hidden.join(" / "),
+            s.patience
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            s.optimizer.lr,
+            s.optimizer.momentum,
+            s.batch_size,
+            s.max_epochs,
+            s.subset
+                .map(|n| format!(", first {n} training images"))
+                .unwrap_or_default(),
+            s.device,
+            s.threads
+        )));
+    }
+    blocks
+}
+
+/// Every run's test accuracy as a point, with the mean and its interval per group.
+pub fn test_accuracy(figures: &Path, groups: &[Group]) -> anyhow::Result<Vec<Block>> {
+    let points: Vec<PointGroup> = groups
+        .iter()
+        .filter_map(|g| {
+            let d = actfn_stats::describe(&g.test)?;
+            Some(PointGroup {
+                label: g.label.clone(),
+                values: g.test.clone(),
+                mean: d.mean,
+                interval: d.ci95.map(|i| (i.lo, i.hi)),
+            })
+        })
+        .collect();
+    actfn_plot::strip_chart(
+        &points,
+        "Test accuracy over seeds",
+        "Test accuracy (%)",
+        &figures.join("test_accuracy"),
+    )?;
+    Ok(vec![figure(
+        "test_accuracy",
+        "Test accuracy over seeds",
+        "One point per run; the bar is the mean and the whiskers its 95% interval. Overlapping \
+         whiskers mean a single run could have ranked them either way.",
+    )])
+}
+
+/// Per epoch, the mean and standard deviation over the runs that reached it (at least two),
+/// of a number each run records per epoch, as a band.
+fn mean_band(label: &str, runs: &[Vec<f64>]) -> Option<Band> {
+    let longest = runs.iter().map(Vec::len).max()?;
+    let mut band = Band {
+        label: label.to_string(),
+        xs: Vec::new(),
+        mean: Vec::new(),
+        lo: Vec::new(),
+        hi: Vec::new(),
+    };
+    for epoch in 0..longest {
+        let values: Vec<f64> = runs.iter().filter_map(|r| r.get(epoch).copied()).collect();
+        let Some(d) = actfn_stats::describe(&values).filter(|d| d.n >= 2) else {
+            continue;
+        };
+        let sd = d.sd.unwrap_or(0.0);
+        band.xs.push((epoch + 1) as f64);
+        band.mean.push(d.mean);
+        band.lo.push(d.mean - sd);
+        band.hi.push(d.mean + sd);
+    }
+    (!band.xs.is_empty()).then_some(band)
+}
+
+/// Validation accuracy over epochs per group: the mean over seeds and a band of one standard
+/// deviation.
+pub fn validation_bands(
+    figures: &Path,
+    groups: &[(String, Vec<&RunRecord>)],
+) -> anyhow::Result<Vec<Block>> {
+    let bands: Vec<Band> = groups
+        .iter()
+        .filter_map(|(label, runs)| {
+            let curves: Vec<Vec<f64>> = runs
+                .iter()
+                .map(|r| r.metrics.iter().map(|m| 100.0 * m.val_acc).collect())
+                .collect();
+            mean_band(label, &curves)
+        })
+        .collect();
+    if bands.is_empty() {
+        return Ok(Vec::new());
+    }
+    actfn_plot::band_chart(
+        &bands,
+        "Validation accuracy over seeds",
+        ("Epochs", "Validation accuracy (%)"),
+        &figures.join("validation_bands"),
+    )?;
+    Ok(vec![
+        heading("Training dynamics"),
+        figure(
+            "validation_bands",
+            "Validation accuracy over seeds",
+            "Mean over the seeds still training at each epoch, with a band of one standard \
+             deviation; a curve ends where fewer than two runs remain.",
+        ),
+    ])
+}
+
+/// One per-layer dynamic, averaged over a group's runs per epoch, as one panel per group.
+fn dynamics_panels(
+    groups: &[(String, Vec<&RunRecord>)],
+    value: impl Fn(&actfn_train::LayerDynamics) -> Option<f64>,
+) -> Vec<LinePanel> {
+    groups
+        .iter()
+        .filter_map(|(label, runs)| {
+            let layers = runs
+                .iter()
+                .flat_map(|r| r.dynamics.iter().map(|d| d.layer + 1))
+                .max()?;
+            let epochs = runs.iter().map(|r| r.metrics.len()).max()?;
+            let mut xs = Vec::new();
+            let mut series: Vec<(String, Vec<f32>)> = (0..layers)
+                .map(|l| (format!("layers.{}", 2 * l), Vec::new()))
+                .collect();
+            for epoch in 1..=epochs {
+                let per_layer: Vec<Option<f64>> = (0..layers)
+                    .map(|layer| {
+                        let values: Vec<f64> = runs
+                            .iter()
+                            .flat_map(|r| &r.dynamics)
+                            .filter(|d| d.epoch == epoch && d.layer == layer)
+                            .filter_map(&value)
+                            .collect();
+                        (!values.is_empty())
+                            .then(|| values.iter().sum::<f64>() / values.len() as f64)
+                    })
+                    .collect();
+                if per_layer.iter().all(Option::is_none) {
+                    continue;
+                }
+                xs.push(epoch as f32);
+                for (s, v) in series.iter_mut().zip(&per_layer) {
+                    s.1.push(v.unwrap_or(f64::NAN) as f32);
+                }
+            }
+            // Layers without the quantity (the output layer's dead share) are left out.
+            series.retain(|(_, ys)| ys.iter().any(|v| v.is_finite()));
+            (!xs.is_empty() && !series.is_empty()).then(|| LinePanel {
+                title: label.clone(),
+                xs,
+                series,
+                y_range: None,
+            })
+        })
+        .collect()
+}
+
+/// The dead-neuron share and the weight-gradient norm of every layer over the epochs, mean over
+/// seeds, one panel per group.
+pub fn dynamics(
+    figures: &Path,
+    groups: &[(String, Vec<&RunRecord>)],
+) -> anyhow::Result<Vec<Block>> {
+    let mut blocks = Vec::new();
+    let dead = dynamics_panels(groups, |d| d.activation.map(|a| 100.0 * a.dead_share));
+    if !dead.is_empty() {
+        actfn_plot::line_grid(
+            &dead,
+            3,
+            "Dead neurons on the probe images (%), mean over seeds",
+            &figures.join("dead_share"),
+        )?;
+        blocks.push(figure(
+            "dead_share",
+            "Dead neurons per layer over epochs",
+            "The share of each hidden layer's neurons that are 0 on all 1024 probe images after \
+             each epoch: ReLU's climb in the last layers is neurons that died in training.",
+        ));
+    }
+    let norms = dynamics_panels(groups, |d| {
+        (d.weight_grad_norm > 0.0).then(|| d.weight_grad_norm.log10())
+    });
+    if !norms.is_empty() {
+        actfn_plot::line_grid(
+            &norms,
+            3,
+            "log10 of the weight-gradient norm per layer, mean over seeds",
+            &figures.join("gradient_norms"),
+        )?;
+        blocks.push(figure(
+            "gradient_norms",
+            "Weight-gradient norms per layer over epochs",
+            "The mean norm of each layer's weight gradient over an epoch's steps, on a log scale: \
+             layers far apart mean the gradient fades (or grows) on its way to the input.",
+        ));
+    }
+    Ok(blocks)
+}

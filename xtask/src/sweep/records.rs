@@ -1,0 +1,182 @@
+//! What a sweep folder holds: each run's status (finished, running, failed or missing), the
+//! records of the finished ones, the PyTorch peer's results, and `runs.csv`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use actfn_train::{EpochMetrics, LayerDynamics, RunSummary};
+use serde::{Deserialize, Serialize};
+
+use super::grid::{RunSpec, SweepDir, SweepSettings};
+use super::schedule::last_line;
+use crate::train::checkpoint_name;
+
+/// A finished run's records.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub spec: RunSpec,
+    pub summary: RunSummary,
+    pub metrics: Vec<EpochMetrics>,
+    pub dynamics: Vec<LayerDynamics>,
+}
+
+impl RunRecord {
+    /// Test accuracy in percent.
+    pub fn test_percent(&self) -> f64 {
+        100.0 * self.summary.test_acc
+    }
+}
+
+/// Where a run stands.
+#[derive(Debug)]
+pub enum RunStatus {
+    Finished(Box<RunRecord>),
+    /// A live task holds the run's folder.
+    Running(actfn_io::Holder),
+    /// Started but not finished, and no task holds it: failed or killed. The last line of its
+    /// log says which.
+    Failed(Option<String>),
+    /// Never started.
+    Missing,
+}
+
+/// The run folder inside a run's checkpoint folder (`FashionMNIST_<act>/`).
+fn run_folder(dir: &SweepDir, spec: &RunSpec) -> PathBuf {
+    actfn_train::run_dir(&dir.run(spec), &checkpoint_name(spec.act))
+}
+
+/// Whether a run has finished (its summary is written), without reading anything.
+pub fn is_finished(dir: &SweepDir, spec: &RunSpec) -> bool {
+    run_folder(dir, spec).join("summary.json").is_file()
+}
+
+/// The status of one run.
+pub fn status(dir: &SweepDir, spec: &RunSpec) -> RunStatus {
+    let folder = run_folder(dir, spec);
+    let summary = folder.join("summary.json");
+    if summary.is_file() {
+        let read = || -> anyhow::Result<RunRecord> {
+            let dynamics_path = folder.join("dynamics.csv");
+            Ok(RunRecord {
+                spec: spec.clone(),
+                summary: actfn_train::read_summary(&summary)?,
+                metrics: actfn_train::read_metrics_csv(&folder.join("metrics.csv"))?,
+                dynamics: if dynamics_path.is_file() {
+                    actfn_train::read_dynamics_csv(&dynamics_path)?
+                } else {
+                    Vec::new()
+                },
+            })
+        };
+        return match read() {
+            Ok(record) => RunStatus::Finished(Box::new(record)),
+            Err(e) => RunStatus::Failed(Some(format!("unreadable records: {e}"))),
+        };
+    }
+    let checkpoint_dir = dir.run(spec);
+    if let Some(holder) = actfn_io::Claim::holder(&checkpoint_dir)
+        && actfn_io::Claim::is_held(&checkpoint_dir)
+    {
+        return RunStatus::Running(holder);
+    }
+    if checkpoint_dir.exists() {
+        RunStatus::Failed(last_line(&dir.log(spec)))
+    } else {
+        RunStatus::Missing
+    }
+}
+
+/// Every run's status, in grid order.
+pub fn statuses(
+    dir: &SweepDir,
+    settings: &SweepSettings,
+) -> anyhow::Result<Vec<(RunSpec, RunStatus)>> {
+    Ok(settings
+        .runs()?
+        .into_iter()
+        .map(|spec| {
+            let status = status(dir, &spec);
+            (spec, status)
+        })
+        .collect())
+}
+
+/// One run of the PyTorch peer, as `xtask/pytorch/peer.py` writes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerResult {
+    pub id: String,
+    pub act: String,
+    pub seed: u64,
+    pub split_seed: u64,
+    pub patience: usize,
+    pub hidden: Vec<usize>,
+    pub test_acc: f64,
+    pub best_val_acc: f64,
+    pub best_epoch: usize,
+    pub epochs_run: usize,
+    pub val_acc: Vec<f64>,
+    pub seconds: f64,
+    pub torch: String,
+}
+
+/// The peer's result file of a run.
+pub fn peer_path(dir: &SweepDir, spec: &RunSpec) -> PathBuf {
+    dir.root.join("peer").join(format!("{}.json", spec.id()))
+}
+
+/// The peer's result of a run, if it finished (an unreadable file counts as not finished).
+pub fn peer_result(dir: &SweepDir, spec: &RunSpec) -> Option<PeerResult> {
+    let text = std::fs::read_to_string(peer_path(dir, spec)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// `runs.csv`: one row per finished run, every setting and result.
+pub fn runs_csv(settings: &SweepSettings, records: &[&RunRecord]) -> String {
+    let mut csv = String::from(
+        "index,id,act,seed,split_seed,hidden,patience,max_epochs,batch_size,lr,momentum,subset,\
+         device,threads,epochs_run,best_epoch,best_val_acc,test_acc,stopped_early,seconds,host\n",
+    );
+    for r in records {
+        let s = &r.summary;
+        let hidden: Vec<String> = r.spec.hidden.iter().map(|h| h.to_string()).collect();
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{}",
+            r.spec.index,
+            r.spec.id(),
+            r.spec.act.key(),
+            r.spec.seed,
+            r.spec.split_seed,
+            hidden.join("x"),
+            r.spec.patience,
+            settings.max_epochs,
+            settings.batch_size,
+            settings.optimizer.lr,
+            settings.optimizer.momentum,
+            settings.subset.map_or(String::new(), |n| n.to_string()),
+            s.device,
+            s.threads,
+            s.epochs_run,
+            s.best_epoch,
+            s.best_val_acc,
+            s.test_acc,
+            s.stopped_early,
+            s.seconds,
+            s.host
+        );
+    }
+    csv
+}
+
+/// Writes `runs.csv` into the sweep folder.
+pub fn write_runs_csv(
+    root: &Path,
+    settings: &SweepSettings,
+    records: &[&RunRecord],
+) -> anyhow::Result<()> {
+    actfn_io::atomic_write(
+        &root.join("runs.csv"),
+        runs_csv(settings, records).as_bytes(),
+    )?;
+    Ok(())
+}

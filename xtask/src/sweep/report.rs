@@ -1,0 +1,345 @@
+//! `cargo xtask sweep report`: `runs.csv`, the statistics and the figures of whatever runs of a
+//! sweep have finished, and a list of the runs that are missing, running or failed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+
+use super::grid::{RunSpec, SweepDir, SweepSettings};
+use super::records::{self, PeerResult, RunRecord, RunStatus};
+use super::stats::{self, Group};
+use crate::document::{Block, Document, Table, heading, paragraph};
+
+/// Arguments of `cargo xtask sweep report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The sweep folder; several, to report the runs of all of them together.
+    #[arg(long, required = true, num_args = 1..)]
+    pub dir: Vec<PathBuf>,
+    /// Where the report goes [default: the first sweep folder].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// The runs of one group: activation, architecture and patience.
+type GroupKey = (String, Vec<usize>, usize);
+
+/// What a report is made from.
+pub struct Inputs {
+    pub settings: Vec<SweepSettings>,
+    pub records: Vec<RunRecord>,
+    pub peer: Vec<(RunSpec, PeerResult)>,
+    /// Runs that have not finished: `(sweep folder, task index, id, what)`.
+    pub unfinished: Vec<(PathBuf, usize, String, String)>,
+}
+
+/// Reads every run's status and records, and the peer's results, from `dirs`.
+pub fn gather(dirs: &[PathBuf]) -> anyhow::Result<Inputs> {
+    let mut inputs = Inputs {
+        settings: Vec::new(),
+        records: Vec::new(),
+        peer: Vec::new(),
+        unfinished: Vec::new(),
+    };
+    for root in dirs {
+        let dir = SweepDir::new(root);
+        let settings = dir.read_settings()?;
+        for (spec, status) in records::statuses(&dir, &settings)? {
+            if let Some(peer) = records::peer_result(&dir, &spec) {
+                inputs.peer.push((spec.clone(), peer));
+            }
+            let what = match status {
+                RunStatus::Finished(record) => {
+                    inputs.records.push(*record);
+                    continue;
+                }
+                RunStatus::Running(holder) => format!("running: {holder}"),
+                RunStatus::Failed(line) => {
+                    format!(
+                        "failed or interrupted: {}",
+                        line.unwrap_or_else(|| "no log".into())
+                    )
+                }
+                RunStatus::Missing => "missing (never started)".into(),
+            };
+            inputs
+                .unfinished
+                .push((root.clone(), spec.index, spec.id(), what));
+        }
+        inputs.settings.push(settings);
+    }
+    Ok(inputs)
+}
+
+/// A group's label: the activation, plus the architecture and patience when the report holds
+/// more than one of them.
+fn label(key: &GroupKey, many_hidden: bool, many_patience: bool) -> String {
+    let (act, hidden, patience) = key;
+    let name = act
+        .parse::<actfn_activations::Activation>()
+        .map_or(act.clone(), |a| a.name().to_string());
+    let mut text = name;
+    if many_hidden {
+        let sizes: Vec<String> = hidden.iter().map(|h| h.to_string()).collect();
+        text.push_str(&format!(" {}", sizes.join("-")));
+    }
+    if many_patience {
+        text.push_str(&format!(" p{patience}"));
+    }
+    text
+}
+
+fn key_of(spec: &RunSpec) -> GroupKey {
+    (
+        spec.act.key().to_string(),
+        spec.hidden.clone(),
+        spec.patience,
+    )
+}
+
+/// Writes `runs.csv`, the figures and `report.md` into `out`; returns the report's path and
+/// the unfinished runs.
+pub fn write(inputs: &Inputs, out: &Path) -> anyhow::Result<PathBuf> {
+    let figures_dir = out.join("figures");
+    std::fs::create_dir_all(&figures_dir)
+        .with_context(|| format!("cannot create {}", figures_dir.display()))?;
+    let records: Vec<&RunRecord> = inputs.records.iter().collect();
+    let settings = inputs
+        .settings
+        .first()
+        .context("no sweep folder was given")?;
+    records::write_runs_csv(out, settings, &records)?;
+
+    let mut by_group: BTreeMap<(usize, GroupKey), Vec<&RunRecord>> = BTreeMap::new();
+    let order = |key: &GroupKey| -> usize {
+        // The activations in the order the sweeps list them.
+        inputs
+            .settings
+            .iter()
+            .flat_map(|s| s.acts.iter())
+            .position(|a| *a == key.0)
+            .unwrap_or(usize::MAX)
+    };
+    for r in &inputs.records {
+        let key = key_of(&r.spec);
+        by_group.entry((order(&key), key)).or_default().push(r);
+    }
+    let many_hidden = by_group
+        .keys()
+        .map(|(_, k)| &k.1)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        > 1;
+    let many_patience = by_group
+        .keys()
+        .map(|(_, k)| k.2)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        > 1;
+    let groups: Vec<(GroupKey, Group, Vec<&RunRecord>)> = by_group
+        .into_iter()
+        .map(|((_, key), runs)| {
+            let group = Group {
+                label: label(&key, many_hidden, many_patience),
+                test: runs.iter().map(|r| r.test_percent()).collect(),
+                epochs: runs.iter().map(|r| r.summary.epochs_run as f64).collect(),
+                best_epochs: runs.iter().map(|r| r.summary.best_epoch as f64).collect(),
+            };
+            (key, group, runs)
+        })
+        .collect();
+
+    let mut doc = Document::new("Sweep: test accuracy over seeds");
+    doc.extend(super::figures::settings_blocks(inputs));
+    if groups.is_empty() {
+        doc.extend([paragraph("No run has finished yet.")]);
+    } else {
+        let plain: Vec<Group> = groups.iter().map(|(_, g, _)| clone_group(g)).collect();
+        doc.extend([
+            heading("Test accuracy per activation"),
+            Block::Table(stats::description_table(&plain)),
+        ]);
+        doc.extend(super::figures::test_accuracy(&figures_dir, &plain)?);
+        // Comparisons between activations, within each architecture and patience.
+        let mut sets: BTreeMap<(Vec<usize>, usize), Vec<Group>> = BTreeMap::new();
+        for (key, group, _) in &groups {
+            sets.entry((key.1.clone(), key.2))
+                .or_default()
+                .push(clone_group(group));
+        }
+        for ((hidden, patience), set) in &sets {
+            if set.len() < 2 {
+                continue;
+            }
+            let (table, differ) = stats::pairwise_table(set);
+            let sizes: Vec<String> = hidden.iter().map(|h| h.to_string()).collect();
+            doc.extend([
+                heading(format!(
+                    "Pairwise comparisons (hidden {}, patience {patience})",
+                    sizes.join("-")
+                )),
+                paragraph(
+                    "Row minus column: the difference of the mean test accuracies, Welch's p-value \
+                     corrected by Holm over every pair of the table, and Cohen's d. Bold: beyond \
+                     noise (Holm p < 0.05).",
+                ),
+                Block::Table(table),
+                paragraph(if differ.is_empty() {
+                    "No pair differs beyond noise.".to_string()
+                } else {
+                    format!("Beyond noise: {}.", differ.join("; "))
+                }),
+            ]);
+        }
+        doc.extend(peer_blocks(inputs, &groups));
+        doc.extend(variance_blocks(&groups));
+        let runs: Vec<(String, Vec<&RunRecord>)> = groups
+            .iter()
+            .map(|(_, g, runs)| (g.label.clone(), runs.clone()))
+            .collect();
+        doc.extend(super::figures::validation_bands(&figures_dir, &runs)?);
+        doc.extend(super::figures::dynamics(&figures_dir, &runs)?);
+    }
+    doc.extend(unfinished_blocks(&inputs.unfinished));
+    let path = out.join("report.md");
+    actfn_io::atomic_write(&path, doc.markdown("figures").as_bytes())?;
+    Ok(path)
+}
+
+fn clone_group(g: &Group) -> Group {
+    Group {
+        label: g.label.clone(),
+        test: g.test.clone(),
+        epochs: g.epochs.clone(),
+        best_epochs: g.best_epochs.clone(),
+    }
+}
+
+/// actfn against PyTorch, for the groups the peer ran.
+fn peer_blocks(inputs: &Inputs, groups: &[(GroupKey, Group, Vec<&RunRecord>)]) -> Vec<Block> {
+    if inputs.peer.is_empty() {
+        return Vec::new();
+    }
+    let torch = inputs
+        .peer
+        .first()
+        .map_or(String::new(), |(_, p)| p.torch.clone());
+    let theirs: Vec<Group> = groups
+        .iter()
+        .map(|(key, ours, _)| {
+            let runs: Vec<&PeerResult> = inputs
+                .peer
+                .iter()
+                .filter(|(spec, _)| key_of(spec) == *key)
+                .map(|(_, p)| p)
+                .collect();
+            Group {
+                label: ours.label.clone(),
+                test: runs.iter().map(|p| 100.0 * p.test_acc).collect(),
+                epochs: runs.iter().map(|p| p.epochs_run as f64).collect(),
+                best_epochs: runs.iter().map(|p| p.best_epoch as f64).collect(),
+            }
+        })
+        .collect();
+    let pairs: Vec<(&Group, &Group)> = groups
+        .iter()
+        .map(|(_, g, _)| g)
+        .zip(&theirs)
+        .filter(|(_, t)| !t.test.is_empty())
+        .collect();
+    vec![
+        heading("actfn beside PyTorch"),
+        paragraph(format!(
+            "The same grid run by the study's PyTorch code (PyTorch {torch}, \
+             `xtask/pytorch/peer.py`): the same splits and protocol, each seed given to \
+             `torch.manual_seed`. The difference's interval and p-value are Welch's; the trained \
+             shares are compared with Fisher's exact test."
+        )),
+        Block::Table(stats::peer_table(&pairs)),
+    ]
+}
+
+/// The variance decomposition, when some group crosses several splits with several seeds.
+fn variance_blocks(groups: &[(GroupKey, Group, Vec<&RunRecord>)]) -> Vec<Block> {
+    let grids: Vec<(String, Vec<Vec<f64>>)> = groups
+        .iter()
+        .filter_map(|(_, g, runs)| {
+            let mut splits: Vec<u64> = runs.iter().map(|r| r.spec.split_seed).collect();
+            let mut seeds: Vec<u64> = runs.iter().map(|r| r.spec.seed).collect();
+            splits.sort_unstable();
+            splits.dedup();
+            seeds.sort_unstable();
+            seeds.dedup();
+            if splits.len() < 2 || seeds.len() < 2 {
+                return None;
+            }
+            // Only complete grids: every split with every seed.
+            let grid: Option<Vec<Vec<f64>>> = splits
+                .iter()
+                .map(|&split| {
+                    seeds
+                        .iter()
+                        .map(|&seed| {
+                            runs.iter()
+                                .find(|r| r.spec.split_seed == split && r.spec.seed == seed)
+                                .map(|r| r.test_percent())
+                        })
+                        .collect()
+                })
+                .collect();
+            grid.map(|grid| (g.label.clone(), grid))
+        })
+        .collect();
+    if grids.is_empty() {
+        return Vec::new();
+    }
+    let mut blocks = vec![heading("How much of the spread is the data split's")];
+    blocks.extend(stats::variance_table(&grids));
+    blocks
+}
+
+/// The runs that have not finished, with their task index and the last line of their log.
+fn unfinished_blocks(unfinished: &[(PathBuf, usize, String, String)]) -> Vec<Block> {
+    if unfinished.is_empty() {
+        return vec![
+            heading("Runs"),
+            paragraph("Every run of the grid has finished."),
+        ];
+    }
+    let mut table = Table::text(&["sweep", "task", "run", "status"]);
+    for (root, index, id, what) in unfinished {
+        table.row(vec![
+            root.display().to_string(),
+            index.to_string(),
+            id.clone(),
+            what.clone(),
+        ]);
+    }
+    vec![
+        heading("Runs not finished"),
+        paragraph(format!(
+            "{} runs are not in the statistics above. `cargo xtask sweep` continues them; on a \
+             cluster, `--emit slurm --only-missing` writes an array of just these.",
+            unfinished.len()
+        )),
+        Block::Table(table),
+    ]
+}
+
+pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
+    let inputs = gather(&args.dir)?;
+    let out = args.out.clone().unwrap_or_else(|| args.dir[0].clone());
+    let path = write(&inputs, &out)?;
+    println!(
+        "{} runs finished, {} not; report: {}",
+        inputs.records.len(),
+        inputs.unfinished.len(),
+        path.display()
+    );
+    for (root, index, id, what) in &inputs.unfinished {
+        println!("  {} task {index} ({id}): {what}", root.display());
+    }
+    Ok(())
+}

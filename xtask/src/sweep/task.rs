@@ -1,0 +1,84 @@
+//! `cargo xtask sweep task`: one run of a sweep, into the sweep's folder, as `train` runs it.
+//! The local sweep runs each run this way in a child process, and a Slurm array runs one per
+//! array task, so both take the same code path.
+
+use std::path::PathBuf;
+
+use actfn_train::Existing;
+use anyhow::{Context, bail};
+use clap::Args;
+
+use super::grid::{RunSpec, SweepDir};
+use crate::train::train_one;
+
+/// Arguments of `cargo xtask sweep task`.
+#[derive(Args, Debug)]
+pub struct TaskArgs {
+    /// The sweep folder (made by `cargo xtask sweep`, or by `--emit slurm`).
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// The run's index in the grid (`tasks.tsv`; a Slurm array's `$SLURM_ARRAY_TASK_ID`).
+    #[arg(long)]
+    pub index: usize,
+}
+
+impl TaskArgs {
+    /// The CPU threads the run computes with, from the sweep's settings (none when they do not
+    /// read: the task then fails with the reason).
+    pub fn threads(&self) -> Option<u16> {
+        SweepDir::new(&self.dir)
+            .read_settings()
+            .ok()
+            .map(|s| s.threads)
+    }
+}
+
+/// The run `index` of the sweep in `dir`, or an error naming the valid range.
+pub fn find_run(dir: &SweepDir, index: usize) -> anyhow::Result<RunSpec> {
+    let runs = dir.read_settings()?.runs()?;
+    let count = runs.len();
+    runs.into_iter().nth(index).with_context(|| {
+        format!(
+            "task index {index} is out of range: the sweep in {} has {count} runs (0 to {})",
+            dir.root.display(),
+            count.saturating_sub(1)
+        )
+    })
+}
+
+pub fn run(args: &TaskArgs) -> anyhow::Result<()> {
+    let dir = SweepDir::new(&args.dir);
+    let settings = dir.read_settings()?;
+    let run = find_run(&dir, args.index)?;
+    let folder = dir.run(&run);
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot create {}", folder.display()))?;
+    // One task per run at a time: a second one (a resubmission while the first still runs)
+    // refuses, naming the holder.
+    let _claim = actfn_io::Claim::take(&folder)?;
+    println!(
+        "sweep task {} ({}) on {}, pid {}",
+        run.index,
+        run.id(),
+        actfn_io::host_name(),
+        std::process::id()
+    );
+    let config = settings.train_config(run.seed, run.split_seed, run.patience)?;
+    let device = actfn_model::parse_device(&settings.device)?;
+    if usize::from(settings.threads) != rayon::current_num_threads() {
+        bail!(
+            "the sweep computes with {} threads, this process has {}: run tasks through \
+             `cargo xtask sweep task`, which sets them",
+            settings.threads,
+            rayon::current_num_threads()
+        );
+    }
+    let splits = crate::data::load_splits(run.split_seed, &device)?;
+    let outcome = train_one(&run.network(), &config, &splits, &folder, Existing::Reuse)?;
+    println!(
+        "sweep task {} finished: test accuracy {:.2}%",
+        run.index,
+        100.0 * outcome.test_acc
+    );
+    Ok(())
+}

@@ -1,0 +1,281 @@
+//! `cargo xtask sweep` end to end: a run inside a sweep is the run `train` does, a sweep killed
+//! mid-run ends as an uninterrupted one, a finished sweep reruns at once, bad input changes
+//! nothing.
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn xtask() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+}
+
+/// A small grid: two activations, two seeds, 4 epochs on 8192 images.
+const GRID: [&str; 12] = [
+    "sweep",
+    "--acts",
+    "relu,tanh",
+    "--seeds",
+    "2",
+    "--subset",
+    "8192",
+    "--epochs",
+    "4",
+    "--threads",
+    "1",
+    "--out",
+];
+
+fn sweep(dir: &Path) -> Output {
+    xtask().args(GRID).arg(dir).output().unwrap()
+}
+
+/// `runs.csv` without its time and host columns (the last two).
+fn runs_without_time(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("runs.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let fields: Vec<&str> = l.split(',').collect();
+            fields[..fields.len() - 2].join(",")
+        })
+        .collect()
+}
+
+/// A file's lines without the two timing columns of `metrics.csv`.
+fn metrics_without_time(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').take(4).collect::<Vec<_>>().join(","))
+        .collect()
+}
+
+fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn a_killed_sweep_ends_as_an_uninterrupted_one_and_a_finished_one_reruns_at_once() {
+    let whole = tempfile::tempdir().unwrap();
+    assert_success(&sweep(whole.path()));
+    let expected = runs_without_time(whole.path());
+    assert_eq!(expected.len(), 5, "a header and four runs: {expected:?}");
+
+    // Kill the whole process group (the sweep and its tasks) once a run is some way in.
+    let killed = tempfile::tempdir().unwrap();
+    let mut child = xtask()
+        .args(GRID)
+        .arg(killed.path())
+        .stdout(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let first_run = killed
+        .path()
+        .join("runs")
+        .join("relu-h512x256x256x128-p7-split42-seed0")
+        .join("FashionMNIST_relu")
+        .join("metrics.csv");
+    while !first_run.is_file() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no run made progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait().unwrap();
+    let finished = std::fs::read_dir(killed.path().join("runs"))
+        .unwrap()
+        .filter(|run| {
+            let run = run.as_ref().unwrap().path();
+            std::fs::read_dir(&run).unwrap().any(|e| {
+                let folder = e.unwrap().path();
+                folder.is_dir() && folder.join("summary.json").is_file()
+            })
+        })
+        .count();
+    assert!(finished < 4, "the kill came after every run had finished");
+
+    let rerun = sweep(killed.path());
+    assert_success(&rerun);
+    assert_eq!(runs_without_time(killed.path()), expected);
+
+    // A finished sweep: nothing to train, at once.
+    let started = Instant::now();
+    let again = sweep(killed.path());
+    assert_success(&again);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to train"));
+}
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn a_run_inside_a_sweep_is_the_run_train_does() {
+    let sweep_dir = tempfile::tempdir().unwrap();
+    let output = xtask()
+        .args([
+            "sweep",
+            "--acts",
+            "tanh",
+            "--seeds",
+            "3",
+            "--subset",
+            "2048",
+            "--epochs",
+            "2",
+            "--threads",
+            "1",
+            "--jobs",
+            "1",
+            "--out",
+        ])
+        .arg(sweep_dir.path())
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let train_dir = tempfile::tempdir().unwrap();
+    let output = xtask()
+        .args([
+            "train",
+            "--act",
+            "tanh",
+            "--seed",
+            "2",
+            "--subset",
+            "2048",
+            "--epochs",
+            "2",
+            "--threads",
+            "1",
+            "--checkpoint-dir",
+        ])
+        .arg(train_dir.path())
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let in_sweep = sweep_dir
+        .path()
+        .join("runs")
+        .join("tanh-h512x256x256x128-p7-split42-seed2");
+    assert_eq!(
+        metrics_without_time(&in_sweep.join("FashionMNIST_tanh").join("metrics.csv")),
+        metrics_without_time(
+            &train_dir
+                .path()
+                .join("FashionMNIST_tanh")
+                .join("metrics.csv")
+        )
+    );
+    assert_eq!(
+        std::fs::read(in_sweep.join("FashionMNIST_tanh.safetensors")).unwrap(),
+        std::fs::read(train_dir.path().join("FashionMNIST_tanh.safetensors")).unwrap(),
+        "the checkpoints differ"
+    );
+}
+
+/// Asserts a failure with one `error:` line containing `needle`, and no panic.
+fn assert_refused(output: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "expected a failure with {needle:?}"
+    );
+    assert!(stderr.contains(needle), "expected {needle:?} in:\n{stderr}");
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn bad_sweep_input_is_one_error_line_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    // A folder made with one grid (settings only: the runs are not started).
+    let settings = r#"{"acts":["relu"],"seeds":[0],"split_seeds":[42],"hidden":[[512,256,256,128]],"patience":[7],"max_epochs":2,"batch_size":256,"optimizer":{"lr":0.01,"momentum":0.9,"dampening":0.0,"weight_decay":0.0,"nesterov":false},"subset":1024,"device":"cpu","threads":1}"#;
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("sweep.json"), settings).unwrap();
+    let before = snapshot(dir.path());
+    let out_arg = out.to_str().unwrap();
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["sweep", "--acts", "relu,gelu"],
+            "unknown activation function \"gelu\"",
+        ),
+        (&["sweep", "--seeds", "0"], "gives no seed"),
+        (&["sweep", "--seeds", "1,x"], "\"x\" is not a seed"),
+        (&["sweep", "--patience", ""], "--patience"),
+        (&["sweep", "--jobs", "0"], "--jobs"),
+        (&["sweep", "task", "--index", "5", "--dir"], "out of range"),
+        (
+            &[
+                "sweep",
+                "--acts",
+                "relu",
+                "--seeds",
+                "0,",
+                "--subset",
+                "1024",
+                "--epochs",
+                "3",
+                "--threads",
+                "1",
+            ],
+            "other settings (max_epochs: saved 2, now 3)",
+        ),
+    ];
+    for (args, needle) in cases {
+        let mut command = xtask();
+        command.args(args);
+        if args.contains(&"task") {
+            command.arg(out_arg);
+        } else {
+            command.args(["--out", out_arg]);
+        }
+        assert_refused(&command.output().unwrap(), needle);
+        assert_eq!(snapshot(dir.path()), before, "{args:?} changed the folder");
+    }
+    // A task in a folder that is not a sweep.
+    let output = xtask()
+        .args(["sweep", "task", "--index", "0", "--dir"])
+        .arg(dir.path().join("nothing"))
+        .output()
+        .unwrap();
+    assert_refused(&output, "is not a sweep folder");
+    assert_eq!(snapshot(dir.path()), before);
+}
