@@ -22,7 +22,7 @@ const PRINTED: [(&str, &str); 6] = [
 fn imported_networks_give_the_printed_accuracies_and_dead_neurons() {
     let splits = study_splits();
     let dir = pretrained_dir();
-    for ((key, printed), act) in PRINTED.iter().zip(Activation::all()) {
+    for ((key, printed), act) in PRINTED.iter().zip(Activation::study()) {
         let name = format!("FashionMNIST_{key}");
         let net = load_network(
             &dir.join(format!("{name}.config")),
@@ -45,7 +45,7 @@ fn imported_networks_give_the_printed_accuracies_and_dead_neurons() {
 #[ignore = "needs ../shared/holdout; .ci/run runs it"]
 fn the_holdout_networks_load_from_this_projects_format() {
     let dir = shared_dir().join("holdout").join("jax-port");
-    for act in Activation::all() {
+    for act in Activation::study() {
         let net = actfn_model::BaseNetwork::load(
             &dir,
             &format!("FashionMNIST_{}", act.key()),

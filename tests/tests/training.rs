@@ -155,3 +155,33 @@ fn a_finished_run_is_reused_only_with_its_settings_and_corrupt_records_are_error
     assert!(!again.trained);
     assert_eq!(again.dynamics, first.dynamics);
 }
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn a_prelu_network_learns_its_slopes_and_reaches_78_percent_in_two_epochs() {
+    let splits = study_splits();
+    let dir = tempfile::tempdir().unwrap();
+    let config = TrainConfig {
+        max_epochs: 2,
+        ..TrainConfig::default()
+    };
+    let net =
+        BaseNetworkConfig::with_activation(actfn_activations::Activation::PReLU { init: 0.25 });
+    let outcome = train(
+        &run(&net, &config, dir.path(), "prelu"),
+        &splits,
+        &mut Silent,
+    )
+    .unwrap();
+    let val = outcome.metrics[1].val_acc;
+    assert!(val > 0.78, "validation accuracy after two epochs: {val}");
+    // The slopes moved from 0.25: they are trained, with momentum, as the weights are.
+    let slopes: Vec<f32> = outcome
+        .network
+        .slopes()
+        .iter()
+        .map(|s| s.flatten_all().unwrap().to_vec1::<f32>().unwrap()[0])
+        .collect();
+    assert_eq!(slopes.len(), 4);
+    assert!(slopes.iter().all(|s| (s - 0.25).abs() > 1e-4), "{slopes:?}");
+}

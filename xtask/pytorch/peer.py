@@ -40,6 +40,7 @@ def main():
     parser.add_argument("--batch-size", type=int, required=True)
     parser.add_argument("--subset", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--init", default="pytorch", choices=["pytorch", "kaiming-normal", "lecun-normal"])
     parser.add_argument("--id", required=True)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
@@ -58,6 +59,7 @@ def main():
     hidden = [int(h) for h in args.hidden.split(",")]
     torch.manual_seed(args.seed)
     net = study.BaseNetwork(study.ACTIVATIONS[args.act](), hidden_sizes=hidden)
+    study.initialize(net, args.init)
     optimizer = optim.SGD(net.parameters(), lr=args.lr, momentum=args.momentum)
     loss_module = nn.CrossEntropyLoss()
 

@@ -9,6 +9,7 @@ can be given as index lists written by actfn, and tensors travel as safetensors 
 written here with the standard library and numpy, so no extra package is needed).
 """
 
+import copy
 import gzip
 import json
 import os
@@ -63,6 +64,8 @@ class Swish(nn.Module):
         return x * torch.sigmoid(x)
 
 
+# The study's six as it writes them; the others as PyTorch's modules, with the parameters actfn
+# uses (GELU's tanh approximation, PReLU's one slope per layer from 0.25).
 ACTIVATIONS = {
     "sigmoid": Sigmoid,
     "tanh": Tanh,
@@ -70,6 +73,13 @@ ACTIVATIONS = {
     "leakyrelu": LeakyReLU,
     "elu": ELU,
     "swish": Swish,
+    "gelu": nn.GELU,
+    "gelu_tanh": lambda: nn.GELU(approximate="tanh"),
+    "mish": nn.Mish,
+    "selu": nn.SELU,
+    "softplus": nn.Softplus,
+    "prelu": nn.PReLU,
+    "hardswish": nn.Hardswish,
 }
 
 
@@ -79,12 +89,29 @@ class BaseNetwork(nn.Module):
         layers = []
         layer_sizes = [input_size] + list(hidden_sizes)
         for a, b in zip(layer_sizes[:-1], layer_sizes[1:]):
-            layers += [nn.Linear(a, b), act_fn]
+            # The study passes one module for every layer; a module with parameters (PReLU) gets
+            # a copy per layer, so that each layer learns its own.
+            layer_act = copy.deepcopy(act_fn) if any(True for _ in act_fn.parameters()) else act_fn
+            layers += [nn.Linear(a, b), layer_act]
         layers += [nn.Linear(layer_sizes[-1], num_classes)]
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x):
         return self.layers(x.view(x.size(0), -1))
+
+
+def initialize(net, init):
+    """Redraws the linear layers' weights: `pytorch` keeps nn.Linear's default (the study's);
+    `kaiming-normal` and `lecun-normal` draw normal weights of variance 2 / fan_in and 1 / fan_in,
+    with zero biases, as actfn's --init does."""
+    if init == "pytorch":
+        return
+    gain = {"kaiming-normal": 2.0, "lecun-normal": 1.0}[init]
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, nn.Linear):
+                module.weight.normal_(0.0, (gain / module.in_features) ** 0.5)
+                module.bias.zero_()
 
 
 def read_idx(path):

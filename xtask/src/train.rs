@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use actfn_activations::Activation;
-use actfn_model::BaseNetworkConfig;
+use actfn_model::{BaseNetworkConfig, Init};
 use actfn_train::{Existing, Outcome, Run, SgdConfig, TrainConfig};
 use clap::Args;
 
@@ -14,11 +14,12 @@ use crate::{ComputeArgs, default_checkpoint_dir};
 /// Arguments of `cargo xtask train`.
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Activation functions to train (sigmoid, tanh, relu, leakyrelu, elu, swish).
-    #[arg(long = "act", value_name = "NAME", num_args = 1.., value_parser = parse_activation,
+    /// Activation functions to train: keys (sigmoid, tanh, relu, leakyrelu, elu, swish, gelu,
+    /// gelu_tanh, mish, selu, softplus, prelu, hardswish), comma-separated, or `study` or `all`.
+    #[arg(long = "act", value_name = "NAMES", value_parser = parse_act_list,
           required_unless_present = "all", conflicts_with = "all")]
-    pub acts: Vec<Activation>,
-    /// Train all six.
+    pub acts: Option<ActList>,
+    /// Train the study's six.
     #[arg(long)]
     pub all: bool,
     #[command(flatten)]
@@ -57,6 +58,10 @@ pub struct TrainSettings {
     /// Seed of the train/validation split (the study's is 42).
     #[arg(long, default_value_t = 42)]
     pub split_seed: u64,
+    /// Initial weights: pytorch (nn.Linear's uniform, the study's), kaiming-normal or
+    /// lecun-normal (what SELU needs to self-normalize).
+    #[arg(long, default_value_t = Init::PyTorch, value_parser = parse_init)]
+    pub init: Init,
     /// Train on the first N images of the shuffled training split only.
     #[arg(long, value_name = "N")]
     pub subset: Option<usize>,
@@ -75,6 +80,7 @@ impl TrainSettings {
                 ..SgdConfig::default()
             },
             seed: self.seed,
+            init: self.init,
             split_seed: self.split_seed,
             subset: self.subset,
             ..TrainConfig::default()
@@ -84,10 +90,37 @@ impl TrainSettings {
     }
 }
 
-/// Parses an activation name for clap, listing the valid names on error.
-pub fn parse_activation(name: &str) -> Result<Activation, String> {
-    name.parse()
-        .map_err(|e: actfn_activations::Error| e.to_string())
+/// Activation functions, as one argument.
+#[derive(Debug, Clone)]
+pub struct ActList(pub Vec<Activation>);
+
+/// Parses a comma-separated list of activation keys or names, or `study` (the study's six) or
+/// `all` (every built-in), listing the valid names on error.
+pub fn parse_act_list(text: &str) -> Result<ActList, String> {
+    match text.trim() {
+        "all" => return Ok(ActList(Activation::builtins().to_vec())),
+        "study" => return Ok(ActList(Activation::study())),
+        _ => {}
+    }
+    let acts = text
+        .split(',')
+        .map(|name| {
+            name.trim()
+                .parse()
+                .map_err(|e: actfn_activations::Error| e.to_string())
+        })
+        .collect::<Result<Vec<Activation>, String>>()?;
+    let mut keys: Vec<&str> = acts.iter().map(|a| a.key()).collect();
+    keys.sort_unstable();
+    if let Some(twice) = keys.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("{:?} is named twice", twice[0]));
+    }
+    Ok(ActList(acts))
+}
+
+/// Parses an initialization name for clap.
+pub fn parse_init(text: &str) -> Result<Init, String> {
+    text.parse().map_err(|e: actfn_model::Error| e.to_string())
 }
 
 /// The study's checkpoint name for an activation, e.g. `FashionMNIST_relu`.
@@ -98,10 +131,9 @@ pub fn checkpoint_name(act: Activation) -> String {
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let config = args.settings.train_config()?;
     let device = args.settings.compute.device()?;
-    let acts = if args.all {
-        Activation::all().to_vec()
-    } else {
-        args.acts.clone()
+    let acts = match (&args.acts, args.all) {
+        (Some(list), _) => list.0.clone(),
+        (None, _) => Activation::study(),
     };
     let dir = args
         .checkpoint_dir
@@ -119,7 +151,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         let outcome = train_one(&net, &config, &splits, &dir, existing)?;
         outcomes.push((act, outcome));
     }
-    print!("{}", accuracy_table(&outcomes, None).markdown());
+    print!("{}", accuracy_table(&outcomes, false).markdown());
     Ok(())
 }
 
@@ -147,11 +179,9 @@ pub fn train_one(
 }
 
 /// The runs' epochs, best epoch, best validation and test accuracy and time; with `study`, a
-/// column of the accuracy the study's notebook printed for each activation.
-pub fn accuracy_table(
-    outcomes: &[(Activation, Outcome)],
-    study: Option<fn(Activation) -> Option<f64>>,
-) -> Table {
+/// column of the accuracy the study's notebook printed for each activation (a dash for the
+/// functions it does not have).
+pub fn accuracy_table(outcomes: &[(Activation, Outcome)], study: bool) -> Table {
     let mut header = vec![
         "activation",
         "epochs",
@@ -159,7 +189,7 @@ pub fn accuracy_table(
         "best val acc",
         "test acc",
     ];
-    if study.is_some() {
+    if study {
         header.push("the study's printed test acc");
     }
     header.push("time (s)");
@@ -174,8 +204,11 @@ pub fn accuracy_table(
             field(&|s| format!("{:.2}%", 100.0 * s.best_val_acc)),
             format!("{:.2}%", 100.0 * outcome.test_acc),
         ];
-        if let Some(study) = study {
-            row.push(study(*act).map_or("-".into(), |a| format!("{a:.2}%")));
+        if study {
+            row.push(
+                act.study_test_accuracy()
+                    .map_or("-".into(), |a| format!("{a:.2}%")),
+            );
         }
         row.push(field(&|s| format!("{:.1}", s.seconds)));
         table.row(row);

@@ -152,8 +152,8 @@ fn flags_out_of_range_are_one_line_errors() {
         ),
         (&["train", "--act", "relu", "--threads", "0"], "--threads"),
         (
-            &["train", "--act", "gelu"],
-            "valid names are: sigmoid, tanh, relu, leakyrelu, elu, swish",
+            &["train", "--act", "swiglu"],
+            "valid names are: sigmoid, tanh, relu, leakyrelu, elu, swish, gelu, gelu_tanh",
         ),
         (
             &["train", "--act", "relu", "--device", "tpu"],

@@ -60,7 +60,10 @@ fn quick_reproduce_writes_every_figure_and_the_report() {
         "fashionmnist_examples".into(),
         "validation_all".into(),
     ];
-    for act in actfn_activations::NAMES {
+    for act in actfn_activations::Activation::study()
+        .iter()
+        .map(|a| a.key())
+    {
         stems.extend([
             format!("gradients_init_{act}"),
             format!("activations_trained_{act}"),

@@ -1,11 +1,14 @@
-//! The six activation functions of the study, composed of candle tensor operations, each with its
-//! derivative written beside it.
+//! Activation functions for candle: the study's six (sigmoid, tanh, relu, leakyrelu, elu,
+//! swish) and seven of today's (gelu, gelu_tanh, mish, selu, softplus, prelu, hardswish), each
+//! written once with its derivative beside it, plus functions of your own.
 //!
-//! Every function is built from primitive tensor operations (`exp`, `abs`, comparisons,
-//! `where_cond`, arithmetic), so candle's autograd differentiates it on every backend (CPU, CUDA,
-//! Metal). The forms are chosen so that every finite input gives a finite output *and* a finite
-//! gradient, and the gradient at exactly 0 is the one the study's PyTorch code gives:
-//! `relu'(0) = 0`, `leakyrelu'(0) = alpha`, `elu'(0) = 1`.
+//! Every function exists twice. As a composition of primitive tensor operations (`exp`, `abs`,
+//! comparisons, `where_cond`, arithmetic), so candle's autograd differentiates it on every
+//! backend (CPU, CUDA, Metal); and as a CPU kernel on plain slices, generic over `f32` and
+//! `f64`, one specialized loop per function so that it vectorizes. The forms are chosen so that
+//! every finite input gives a finite output *and* a finite gradient, and the gradient at exactly
+//! 0 (and at the other kinks) is PyTorch's: `relu'(0) = 0`, `leakyrelu'(0) = alpha`,
+//! `elu'(0) = 1`, `selu'(0) = scale * alpha`.
 //!
 //! ```
 //! use actfn_activations::Activation;
@@ -20,9 +23,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The same functions run as CPU kernels on plain slices, each beside its derivative, for code
-//! that manages its own buffers ([`Activation::forward_slice`], [`Activation::backward_slice`]);
-//! on CPU tensors [`Activation::forward`] and [`Activation::backward`] use them:
+//! The CPU kernels on slices, for code that manages its own buffers:
 //!
 //! ```
 //! use actfn_activations::Activation;
@@ -35,10 +36,20 @@
 //! assert!((grad[0] - (-1f32).exp()).abs() < 1e-6 && grad[1] == 1.0 && grad[2] == 1.0);
 //! # Ok::<(), actfn_activations::Error>(())
 //! ```
+//!
+//! API boundary: [`Activation`] (its table of built-ins, the tensor forms, the slice kernels,
+//! the study's JSON), [`CustomActivation`] to add one's own, [`Param`] for a learned parameter
+//! in the tensor forms, [`Real`] for the slice kernels' float types.
 
-mod fused;
+mod custom;
+mod kernels;
+mod ops;
+mod real;
+mod slices;
 
-pub use fused::Real;
+pub use custom::CustomActivation;
+pub use kernels::Param;
+pub use real::Real;
 
 use std::fmt;
 use std::str::FromStr;
@@ -46,22 +57,20 @@ use std::str::FromStr;
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
-/// The slope of LeakyReLU for negative inputs when none is given, as in the study.
-pub const DEFAULT_LEAKY_ALPHA: f64 = 0.1;
+use kernels::Kernel;
 
-/// The names [`Activation::from_str`] accepts (case-insensitively), in the study's order.
-pub const NAMES: [&str; 6] = ["sigmoid", "tanh", "relu", "leakyrelu", "elu", "swish"];
-
-/// An error in naming or configuring an activation function.
+/// An error in naming or configuring an activation function, or in a kernel's input.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The name is none of [`NAMES`].
-    #[error("unknown activation function {name:?}; valid names are: {}", NAMES.join(", "))]
+    /// The name is none of the built-ins' or registered functions'.
+    #[error("unknown activation function {name:?}; valid names are: {valid}")]
     UnknownName {
         /// The name as given.
         name: String,
+        /// The valid names, comma-separated.
+        valid: String,
     },
-    /// A parameter is missing its required form or has a value the function cannot use.
+    /// A parameter is missing, unknown, or has a value the function cannot use.
     #[error("bad parameter for activation {activation}: {reason}")]
     BadParameter {
         /// The activation's name.
@@ -81,147 +90,270 @@ pub enum Error {
         /// The slice's length.
         got: usize,
     },
+    /// A function of one's own failed on a tensor.
+    #[error("activation {name}: {source}")]
+    Custom {
+        /// Its name.
+        name: String,
+        /// candle's error.
+        #[source]
+        source: candle_core::Error,
+    },
 }
 
-/// One of the study's six activation functions.
-///
-/// Serialized as the study's `config` dictionary: `{"name": "ReLU"}`,
-/// `{"name": "LeakyReLU", "alpha": 0.1}`.
+/// A built-in's parameter: its name in the JSON config and its default.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Activation {
+pub struct Parameter {
+    /// The field's name, e.g. `alpha`.
+    pub name: &'static str,
+    /// The value when none is given.
+    pub default: f64,
+}
+
+/// One row of the table of built-ins.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    key: &'static str,
+    name: &'static str,
+    parameter: Option<Parameter>,
+    study_test_accuracy: Option<f64>,
+}
+
+/// Something run with a built-in's kernel and parameter value: one monomorphized copy per
+/// function, so each loop is specialized to it.
+trait Visitor {
+    type Output;
+    fn visit<K: Kernel>(self, parameter: f64) -> Self::Output;
+}
+
+/// Generates the [`Activation`] enum, the list of built-ins, and the two exhaustive matches
+/// that connect a variant to its row and its kernel, from one table.
+macro_rules! builtins {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident $({ $param:ident: $default:expr })? => $kernel:ident,
+            key $key:literal, name $name:literal $(, study $study:literal)?;
+    )*) => {
+        /// An activation function: a built-in, or one of your own ([`Activation::custom`]).
+        ///
+        /// Serialized as the study's `config` dictionary: `{"name": "ReLU"}`,
+        /// `{"name": "LeakyReLU", "alpha": 0.1}`.
+        #[derive(Debug, Clone, Copy)]
+        pub enum Activation {
+            $(
+                $(#[doc = $doc])*
+                $variant $({
+                    /// The function's parameter.
+                    $param: f64
+                })?,
+            )*
+            /// A function defined outside this crate, see [`CustomActivation`].
+            Custom(&'static dyn CustomActivation),
+        }
+
+        /// Every built-in with its default parameter, in the table's order.
+        const BUILTINS: &[Activation] = &[ $( Activation::$variant $({ $param: $default })?, )* ];
+
+        impl Activation {
+            /// The built-in's row of the table.
+            #[allow(unused_variables)]
+            fn row(&self) -> Option<Row> {
+                match *self {
+                    $( Activation::$variant $({ $param })? => Some(Row {
+                        key: $key,
+                        name: $name,
+                        parameter: builtins!(@parameter $($param $default)?),
+                        study_test_accuracy: builtins!(@study $($study)?),
+                    }), )*
+                    Activation::Custom(_) => None,
+                }
+            }
+
+            /// Runs `visitor` with the built-in's kernel and parameter value.
+            fn visit<V: Visitor>(&self, visitor: V) -> Option<V::Output> {
+                match *self {
+                    $( Activation::$variant $({ $param })? =>
+                        Some(visitor.visit::<kernels::$kernel>(builtins!(@value $($param)?))), )*
+                    Activation::Custom(_) => None,
+                }
+            }
+
+            /// The same function with its parameter set to `value` (the function itself when it
+            /// has none): how a network applies a PReLU with the slope it learned.
+            #[allow(unused_variables)]
+            pub fn with_parameter(&self, value: f64) -> Activation {
+                match *self {
+                    $( Activation::$variant $({ $param: _ })? =>
+                        Activation::$variant $({ $param: value })?, )*
+                    Activation::Custom(c) => Activation::Custom(c),
+                }
+            }
+
+            /// The built-in with this key or class name (case-insensitive), with its parameter.
+            fn builtin(name: &str, parameter: Option<f64>) -> Option<Activation> {
+                $(
+                    if name.eq_ignore_ascii_case($key) || name.eq_ignore_ascii_case($name) {
+                        #[allow(unused_variables)]
+                        let value = parameter;
+                        return Some(Activation::$variant $({
+                            $param: value.unwrap_or($default)
+                        })?);
+                    }
+                )*
+                None
+            }
+        }
+    };
+    (@parameter) => { None };
+    (@parameter $p:ident $d:expr) => { Some(Parameter { name: stringify!($p), default: $d }) };
+    (@value) => { 0.0 };
+    (@value $p:ident) => { $p };
+    (@study) => { None };
+    (@study $s:literal) => { Some($s) };
+}
+
+// The table of built-ins: a new one is its kernel (in `kernels/`) plus one row here. The study's
+// column is the test accuracy its notebook printed for its pretrained network.
+builtins! {
     /// `1 / (1 + e^-x)`.
-    Sigmoid,
+    Sigmoid => Sigmoid, key "sigmoid", name "Sigmoid", study 10.00;
     /// `(e^x - e^-x) / (e^x + e^-x)`.
-    Tanh,
+    Tanh => Tanh, key "tanh", name "Tanh", study 87.59;
     /// `x * (x > 0)`.
-    ReLU,
-    /// `x` for `x > 0`, else `alpha * x`.
-    LeakyReLU {
-        /// The slope for `x <= 0`.
-        alpha: f64,
-    },
+    ReLU => Relu, key "relu", name "ReLU", study 88.62;
+    /// `x` for `x > 0`, else `alpha * x`; the study's slope is 0.1.
+    LeakyReLU { alpha: 0.1 } => LeakyRelu, key "leakyrelu", name "LeakyReLU", study 88.92;
     /// `x` for `x > 0`, else `e^x - 1`.
-    ELU,
-    /// `x * sigmoid(x)`.
-    Swish,
+    ELU => Elu, key "elu", name "ELU", study 87.27;
+    /// `x * sigmoid(x)` (PyTorch's SiLU).
+    Swish => Swish, key "swish", name "Swish", study 88.73;
+    /// `x * Phi(x)`, with the normal distribution's `Phi` (PyTorch's exact GELU).
+    GELU => Gelu, key "gelu", name "GELU";
+    /// GELU's tanh approximation (PyTorch's `GELU(approximate='tanh')`).
+    GELUTanh => GeluTanh, key "gelu_tanh", name "GELUTanh";
+    /// `x * tanh(softplus(x))`.
+    Mish => Mish, key "mish", name "Mish";
+    /// `scale * x` for `x > 0`, else `scale * alpha * (e^x - 1)` (PyTorch's constants); it
+    /// self-normalizes with LeCun-normal initial weights.
+    SELU => Selu, key "selu", name "SELU";
+    /// `ln(1 + e^x)`, and `x` beyond 20 (PyTorch's beta 1 and threshold 20).
+    Softplus => Softplus, key "softplus", name "Softplus";
+    /// `x` for `x > 0`, else `a * x` with a slope `a` learned per layer, from `init` (0.25, as
+    /// PyTorch's `nn.PReLU()`).
+    PReLU { init: 0.25 } => PRelu, key "prelu", name "PReLU";
+    /// `x * relu6(x + 3) / 6`.
+    Hardswish => Hardswish, key "hardswish", name "Hardswish";
 }
 
 impl Activation {
-    /// All six functions with the study's parameters, in the study's order.
-    pub fn all() -> [Activation; 6] {
-        [
-            Activation::Sigmoid,
-            Activation::Tanh,
-            Activation::ReLU,
-            Activation::LeakyReLU {
-                alpha: DEFAULT_LEAKY_ALPHA,
-            },
-            Activation::ELU,
-            Activation::Swish,
-        ]
+    /// The study's six functions with its parameters, in its order.
+    pub fn study() -> Vec<Activation> {
+        BUILTINS
+            .iter()
+            .copied()
+            .filter(|a| a.study_test_accuracy().is_some())
+            .collect()
     }
 
-    /// The class name the study uses in its JSON and titles (`"LeakyReLU"`).
+    /// Every built-in with its default parameter: the study's six, then the others.
+    pub fn builtins() -> &'static [Activation] {
+        BUILTINS
+    }
+
+    /// The class name used in JSON and titles (`"LeakyReLU"`).
     pub fn name(&self) -> &'static str {
         match self {
-            Activation::Sigmoid => "Sigmoid",
-            Activation::Tanh => "Tanh",
-            Activation::ReLU => "ReLU",
-            Activation::LeakyReLU { .. } => "LeakyReLU",
-            Activation::ELU => "ELU",
-            Activation::Swish => "Swish",
+            Activation::Custom(c) => c.name(),
+            builtin => builtin.row().map_or("", |r| r.name),
         }
     }
 
-    /// The lower-case key the study uses in file names (`"leakyrelu"`).
+    /// The lower-case key used on the command line and in file names (`"leakyrelu"`).
     pub fn key(&self) -> &'static str {
         match self {
-            Activation::Sigmoid => NAMES[0],
-            Activation::Tanh => NAMES[1],
-            Activation::ReLU => NAMES[2],
-            Activation::LeakyReLU { .. } => NAMES[3],
-            Activation::ELU => NAMES[4],
-            Activation::Swish => NAMES[5],
+            Activation::Custom(c) => c.key(),
+            builtin => builtin.row().map_or("", |r| r.key),
         }
     }
 
-    /// Builds a function from its name (case-insensitive) and, for LeakyReLU, its slope.
-    pub fn from_name(name: &str, alpha: Option<f64>) -> Result<Self, Error> {
-        let act = match name.to_ascii_lowercase().as_str() {
-            "sigmoid" => Activation::Sigmoid,
-            "tanh" => Activation::Tanh,
-            "relu" => Activation::ReLU,
-            "leakyrelu" => {
-                let alpha = alpha.unwrap_or(DEFAULT_LEAKY_ALPHA);
-                if !alpha.is_finite() {
-                    return Err(Error::BadParameter {
-                        activation: "LeakyReLU".into(),
-                        reason: format!("alpha must be a finite number, got {alpha}"),
+    /// The test accuracy (in percent) the study's notebook printed for this function's
+    /// pretrained network; none for the functions the study does not have.
+    pub fn study_test_accuracy(&self) -> Option<f64> {
+        self.row().and_then(|r| r.study_test_accuracy)
+    }
+
+    /// The function's parameter, with its value: LeakyReLU's `alpha`, PReLU's `init`.
+    pub fn parameter(&self) -> Option<(Parameter, f64)> {
+        let parameter = self.row()?.parameter?;
+        Some((parameter, self.visit(ParameterValue)?))
+    }
+
+    /// Whether the parameter is learned, one per activation layer (PReLU's slope).
+    pub fn learned_parameter(&self) -> bool {
+        self.visit(Learned).unwrap_or(false)
+    }
+
+    /// Builds a function from its key or class name (case-insensitive) and, for a function
+    /// with a parameter, its value (the default when `None`).
+    pub fn from_name(name: &str, parameter: Option<f64>) -> Result<Self, Error> {
+        let act = match Activation::builtin(name, parameter) {
+            Some(act) => act,
+            None => match custom::find(name) {
+                Some(c) => Activation::Custom(c),
+                None => {
+                    let mut valid: Vec<String> =
+                        BUILTINS.iter().map(|b| b.key().to_string()).collect();
+                    valid.extend(custom::keys());
+                    return Err(Error::UnknownName {
+                        name: name.to_string(),
+                        valid: valid.join(", "),
                     });
                 }
-                return Ok(Activation::LeakyReLU { alpha });
-            }
-            "elu" => Activation::ELU,
-            "swish" => Activation::Swish,
-            _ => {
-                return Err(Error::UnknownName {
-                    name: name.to_string(),
-                });
-            }
+            },
         };
-        match alpha {
-            None => Ok(act),
-            Some(_) => Err(Error::BadParameter {
+        match (act.parameter(), parameter) {
+            (None, Some(_)) => Err(Error::BadParameter {
                 activation: act.name().into(),
-                reason: "only LeakyReLU takes the parameter alpha".into(),
+                reason: "it takes no parameter".into(),
             }),
+            (Some((p, value)), _) if !value.is_finite() => Err(Error::BadParameter {
+                activation: act.name().into(),
+                reason: format!("{} must be a finite number, got {value}", p.name),
+            }),
+            _ => Ok(act),
         }
     }
+}
 
-    /// Applies the function element-wise: one fused kernel on the CPU (differentiable, with
-    /// [`Activation::backward`] as its gradient), the composed form elsewhere.
-    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        if fused::fits(x) {
-            x.apply_op1(fused::ActivationOp(*self))
-        } else {
-            self.forward_composed(x)
-        }
+/// The parameter value a built-in carries.
+struct ParameterValue;
+
+impl Visitor for ParameterValue {
+    type Output = f64;
+    fn visit<K: Kernel>(self, parameter: f64) -> f64 {
+        parameter
     }
+}
 
-    /// The gradient through the function: `grad * f'(x)`, element-wise, given the input `x` and
-    /// the output `y = f(x)` of the forward pass. One fused kernel on the CPU (which takes the
-    /// derivative from `y` where that is cheaper), the written derivative elsewhere.
-    pub fn backward(&self, x: &Tensor, y: &Tensor, grad: &Tensor) -> candle_core::Result<Tensor> {
-        let same = |t: &Tensor| fused::fits(t) && t.dtype() == x.dtype() && t.shape() == x.shape();
-        if fused::fits(x) && same(y) && same(grad) {
-            x.apply_op3_no_bwd(y, grad, &fused::ActivationGrad(*self))
-        } else {
-            grad * self.derivative(x)?
-        }
+/// Whether a built-in's kernel has a learned parameter.
+struct Learned;
+
+impl Visitor for Learned {
+    type Output = bool;
+    fn visit<K: Kernel>(self, _: f64) -> bool {
+        K::LEARNED
     }
+}
 
-    /// Applies the function as a composition of primitive tensor operations, on any device. This
-    /// is the reference form: autograd records each primitive.
-    pub fn forward_composed(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        match *self {
-            Activation::Sigmoid => sigmoid(x),
-            Activation::Tanh => tanh(x),
-            Activation::ReLU => relu(x),
-            Activation::LeakyReLU { alpha } => leaky_relu(x, alpha),
-            Activation::ELU => elu(x),
-            Activation::Swish => swish(x),
-        }
-    }
-
-    /// The derivative of the function, element-wise, in closed form (no autograd).
-    pub fn derivative(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        match *self {
-            Activation::Sigmoid => sigmoid_derivative(x),
-            Activation::Tanh => tanh_derivative(x),
-            Activation::ReLU => relu_derivative(x),
-            Activation::LeakyReLU { alpha } => leaky_relu_derivative(x, alpha),
-            Activation::ELU => elu_derivative(x),
-            Activation::Swish => swish_derivative(x),
+impl PartialEq for Activation {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Activation::Custom(a), Activation::Custom(b)) => a.key() == b.key(),
+            (Activation::Custom(_), _) | (_, Activation::Custom(_)) => false,
+            (a, b) => {
+                a.key() == b.key()
+                    && a.parameter().map(|p| p.1.to_bits()) == b.parameter().map(|p| p.1.to_bits())
+            }
         }
     }
 }
@@ -234,9 +366,9 @@ impl candle_nn::Module for Activation {
 
 impl fmt::Display for Activation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Activation::LeakyReLU { alpha } => write!(f, "LeakyReLU(alpha={alpha})"),
-            other => f.write_str(other.name()),
+        match self.parameter() {
+            Some((p, value)) => write!(f, "{}({}={value})", self.name(), p.name),
+            None => f.write_str(self.name()),
         }
     }
 }
@@ -244,30 +376,29 @@ impl fmt::Display for Activation {
 impl FromStr for Activation {
     type Err = Error;
 
-    /// Parses a name (`"relu"`, `"LeakyReLU"`, ...), with the study's default parameters.
+    /// Parses a key or class name (`"relu"`, `"LeakyReLU"`, ...), with the default parameters.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Activation::from_name(s, None)
     }
 }
 
-/// The study's JSON form of an activation: its class name and, for LeakyReLU, `alpha`.
+/// The study's JSON form of an activation: its class name and its parameter by name.
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ActivationConfig {
     name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    alpha: Option<f64>,
+    #[serde(flatten)]
+    parameters: std::collections::BTreeMap<String, f64>,
 }
 
 impl Serialize for Activation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let alpha = match self {
-            Activation::LeakyReLU { alpha } => Some(*alpha),
-            _ => None,
-        };
         ActivationConfig {
             name: self.name().to_string(),
-            alpha,
+            parameters: self
+                .parameter()
+                .map(|(p, value)| (p.name.to_string(), value))
+                .into_iter()
+                .collect(),
         }
         .serialize(serializer)
     }
@@ -276,92 +407,24 @@ impl Serialize for Activation {
 impl<'de> Deserialize<'de> for Activation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let config = ActivationConfig::deserialize(deserializer)?;
-        Activation::from_name(&config.name, config.alpha).map_err(serde::de::Error::custom)
+        let expected = Activation::from_name(&config.name, None)
+            .ok()
+            .and_then(|a| a.parameter())
+            .map(|(p, _)| p.name);
+        if let Some(unknown) = config
+            .parameters
+            .keys()
+            .find(|k| Some(k.as_str()) != expected)
+        {
+            return Err(serde::de::Error::custom(format!(
+                "unknown field `{unknown}` for activation {} (its parameter is {})",
+                config.name,
+                expected.unwrap_or("none")
+            )));
+        }
+        let value = expected.and_then(|name| config.parameters.get(name).copied());
+        Activation::from_name(&config.name, value).map_err(serde::de::Error::custom)
     }
-}
-
-// Each function below is followed by its derivative. The forms avoid every overflow: `e^-|x|`
-// lies in (0, 1] for all finite x, so no intermediate value (and no intermediate gradient) is
-// ever infinite, which is what keeps autograd finite where the textbook forms give `0 * inf`.
-
-/// A 0/1 mask of `x > 0` in `x`'s dtype. Comparisons carry no gradient, so multiplying by the mask
-/// gives the derivative 0 at exactly 0, as PyTorch's `x * (x > 0).float()` does.
-fn positive_mask(x: &Tensor) -> candle_core::Result<Tensor> {
-    x.gt(0.0)?.to_dtype(x.dtype())
-}
-
-/// `sigmoid(x) = 1 / (1 + e^-x)`, computed as `1 / (1 + e^-|x|)` for `x >= 0` and
-/// `e^-|x| / (1 + e^-|x|)` for `x < 0`: the same function without overflow.
-fn sigmoid(x: &Tensor) -> candle_core::Result<Tensor> {
-    let e = x.abs()?.neg()?.exp()?;
-    let denominator = (&e + 1.0)?;
-    let for_non_negative = denominator.recip()?;
-    let for_negative = (&e / &denominator)?;
-    x.ge(0.0)?.where_cond(&for_non_negative, &for_negative)
-}
-
-/// `sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x))`.
-fn sigmoid_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
-    let s = sigmoid(x)?;
-    &s * (1.0 - &s)?
-}
-
-/// `tanh(x) = (e^x - e^-x) / (e^x + e^-x)`, computed as `2 * sigmoid(2x) - 1`, which is the same
-/// function and stays finite where `e^x` overflows (|x| > 89 in f32).
-fn tanh(x: &Tensor) -> candle_core::Result<Tensor> {
-    sigmoid(&(x * 2.0)?)?.affine(2.0, -1.0)
-}
-
-/// `tanh'(x) = 1 - tanh(x)^2`.
-fn tanh_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
-    1.0 - tanh(x)?.sqr()?
-}
-
-/// `relu(x) = x * (x > 0)`.
-fn relu(x: &Tensor) -> candle_core::Result<Tensor> {
-    x * positive_mask(x)?
-}
-
-/// `relu'(x) = 1` for `x > 0`, else 0 (0 at exactly 0).
-fn relu_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
-    positive_mask(x)
-}
-
-/// `leakyrelu(x) = x` for `x > 0`, else `alpha * x`.
-fn leaky_relu(x: &Tensor, alpha: f64) -> candle_core::Result<Tensor> {
-    x.gt(0.0)?.where_cond(x, &(x * alpha)?)
-}
-
-/// `leakyrelu'(x) = 1` for `x > 0`, else `alpha` (alpha at exactly 0).
-fn leaky_relu_derivative(x: &Tensor, alpha: f64) -> candle_core::Result<Tensor> {
-    positive_mask(x)?.affine(1.0 - alpha, alpha)
-}
-
-/// `elu(x) = x` for `x > 0`, else `e^x - 1`. The exponential sees `x` only where `x <= 0` (and 0
-/// elsewhere), so it never overflows and the branch that is not taken has a finite gradient.
-fn elu(x: &Tensor) -> candle_core::Result<Tensor> {
-    let positive = x.gt(0.0)?;
-    let non_positive_part = (x * x.le(0.0)?.to_dtype(x.dtype())?)?;
-    let negative_branch = (non_positive_part.exp()? - 1.0)?;
-    positive.where_cond(x, &negative_branch)
-}
-
-/// `elu'(x) = 1` for `x > 0`, else `e^x` (1 at exactly 0).
-fn elu_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
-    let non_positive_part = (x * x.le(0.0)?.to_dtype(x.dtype())?)?;
-    x.gt(0.0)?
-        .where_cond(&x.ones_like()?, &non_positive_part.exp()?)
-}
-
-/// `swish(x) = x * sigmoid(x)`.
-fn swish(x: &Tensor) -> candle_core::Result<Tensor> {
-    x * sigmoid(x)?
-}
-
-/// `swish'(x) = sigmoid(x) + x * sigmoid(x) * (1 - sigmoid(x))`.
-fn swish_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
-    let s = sigmoid(x)?;
-    &s + (x * sigmoid_derivative(x)?)?
 }
 
 /// The README's example, compiled and run as a doctest.

@@ -7,7 +7,7 @@
 //! use actfn_diagnostics::{activation_curves, summarize};
 //! use candle_core::Device;
 //!
-//! let curves = activation_curves(&Activation::all(), 1000, (-5.0, 5.0), &Device::Cpu)?;
+//! let curves = activation_curves(&Activation::study(), 1000, (-5.0, 5.0), &Device::Cpu)?;
 //! let relu = &curves[2];
 //! assert_eq!(relu.name, "ReLU");
 //! assert_eq!(relu.xs.len(), 1000);

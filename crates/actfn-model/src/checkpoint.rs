@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::network::layer_names;
+use crate::network::parameter_shapes;
 use crate::{BaseNetworkConfig, Error, Result};
 
 /// `<dir>/<name>.config`.
@@ -56,37 +56,27 @@ pub(crate) fn check_weights(
         path: path.to_path_buf(),
         reason,
     };
-    for ((fan_in, fan_out), (weight_name, bias_name)) in
-        config.layer_shapes().into_iter().zip(layer_names(config))
-    {
-        for (name, shape) in [
-            (weight_name, vec![fan_out, fan_in]),
-            (bias_name, vec![fan_out]),
-        ] {
-            let tensor = tensors
-                .get(&name)
-                .ok_or_else(|| bad(format!("tensor {name} is missing (the config needs it)")))?;
-            if tensor.dtype() != DType::F32 {
-                return Err(bad(format!(
-                    "tensor {name} is {:?}, expected f32",
-                    tensor.dtype()
-                )));
-            }
-            if tensor.dims() != shape.as_slice() {
-                return Err(bad(format!(
-                    "tensor {name} has shape {:?}, but the config needs {shape:?}",
-                    tensor.dims()
-                )));
-            }
+    let expected = parameter_shapes(config);
+    for (name, shape) in &expected {
+        let tensor = tensors
+            .get(name)
+            .ok_or_else(|| bad(format!("tensor {name} is missing (the config needs it)")))?;
+        if tensor.dtype() != DType::F32 {
+            return Err(bad(format!(
+                "tensor {name} is {:?}, expected f32",
+                tensor.dtype()
+            )));
+        }
+        if tensor.dims() != shape.as_slice() {
+            return Err(bad(format!(
+                "tensor {name} has shape {:?}, but the config needs {shape:?}",
+                tensor.dims()
+            )));
         }
     }
-    let expected: Vec<String> = layer_names(config)
-        .into_iter()
-        .flat_map(|(w, b)| [w, b])
-        .collect();
     let mut extra: Vec<&String> = tensors
         .keys()
-        .filter(|name| !expected.contains(name))
+        .filter(|name| !expected.iter().any(|(e, _)| e == *name))
         .collect();
     if !extra.is_empty() {
         extra.sort();

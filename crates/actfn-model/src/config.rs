@@ -190,10 +190,10 @@ mod tests {
                 .to_string()
                 .contains("unknown field `depth`")
         );
-        let unknown_act = r#"{"act_fn": {"name": "GELU"}, "input_size": 784, "num_classes": 10, "hidden_sizes": []}"#;
+        let unknown_act = r#"{"act_fn": {"name": "SwiGLU"}, "input_size": 784, "num_classes": 10, "hidden_sizes": []}"#;
         let err = BaseNetworkConfig::from_json(unknown_act)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("GELU") && err.contains("leakyrelu"), "{err}");
+        assert!(err.contains("SwiGLU") && err.contains("leakyrelu"), "{err}");
     }
 }

@@ -4,13 +4,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use actfn_activations::Activation;
+use actfn_activations::{Activation, Param};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Linear, Module, VarBuilder, VarMap};
 
 use crate::checkpoint::{self, config_path, weights_path};
 use crate::cpu;
-use crate::init::{init_varmap, varmap_of};
+use crate::init::{Init, init_varmap, varmap_of};
 use crate::linear::linear_forward;
 use crate::rng::{self, Stream};
 use crate::{BaseNetworkConfig, Error, Result};
@@ -20,6 +20,9 @@ use crate::{BaseNetworkConfig, Error, Result};
 pub struct BaseNetwork {
     config: BaseNetworkConfig,
     linears: Vec<Linear>,
+    /// Per hidden layer, the activation's learned parameter `[1]` (PReLU's slope); empty for a
+    /// function without one.
+    slopes: Vec<Tensor>,
     /// The CPU path's buffers, reused from call to call (clones share them; a call that finds
     /// them in use works with buffers of its own).
     scratch: Arc<Mutex<cpu::Scratch>>,
@@ -36,6 +39,32 @@ pub fn layer_names(config: &BaseNetworkConfig) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The name of the learned activation parameter after hidden layer `i` (`layers.{2i+1}.weight`,
+/// as PyTorch's `nn.Sequential` names an `nn.PReLU`'s slope).
+pub fn slope_name(i: usize) -> String {
+    format!("layers.{}.weight", 2 * i + 1)
+}
+
+/// Every parameter's name and shape, in PyTorch's order: each linear layer's weight
+/// `[out, in]` and bias `[out]`, each followed, for a hidden layer of a network whose
+/// activation learns a parameter (PReLU), by that parameter `[1]`.
+pub fn parameter_shapes(config: &BaseNetworkConfig) -> Vec<(String, Vec<usize>)> {
+    let learned = config.act_fn.learned_parameter();
+    let shapes = config.layer_shapes();
+    let hidden = shapes.len().saturating_sub(1);
+    let mut out = Vec::new();
+    for (i, ((fan_in, fan_out), (weight, bias))) in
+        shapes.iter().zip(layer_names(config)).enumerate()
+    {
+        out.push((weight, vec![*fan_out, *fan_in]));
+        out.push((bias, vec![*fan_out]));
+        if learned && i < hidden {
+            out.push((slope_name(i), vec![1]));
+        }
+    }
+    out
 }
 
 /// Whether the tensor-operation forward pass records an autograd graph.
@@ -61,20 +90,38 @@ impl BaseNetwork {
                 Ok(Linear::new(weight, Some(bias)))
             })
             .collect::<Result<Vec<_>>>()?;
+        let slopes = if config.act_fn.learned_parameter() {
+            (0..config.hidden_sizes.len())
+                .map(|i| vb.get(1, &slope_name(i)))
+                .collect::<candle_core::Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
         Ok(Self {
             config,
             linears,
+            slopes,
             scratch: Arc::default(),
         })
     }
 
-    /// A trainable network with the seeded initial weights (the [`Stream::Init`] stream of
-    /// `seed`), and the [`VarMap`] that holds them for an optimizer.
+    /// A trainable network with the seeded initial weights of PyTorch's `nn.Linear` (the
+    /// [`Stream::Init`] stream of `seed`), and the [`VarMap`] that holds them for an optimizer.
     ///
     /// The same seed gives bit-identical weights whatever the activation function, as the study's
     /// `set_seed(42)` before each network does.
     pub fn seeded(config: BaseNetworkConfig, seed: u64, device: &Device) -> Result<(Self, VarMap)> {
-        let varmap = init_varmap(&config, &mut rng::seeded(seed, Stream::Init), device)?;
+        Self::initialized(config, Init::PyTorch, seed, device)
+    }
+
+    /// [`BaseNetwork::seeded`] with another initialization (LeCun-normal for SELU, say).
+    pub fn initialized(
+        config: BaseNetworkConfig,
+        init: Init,
+        seed: u64,
+        device: &Device,
+    ) -> Result<(Self, VarMap)> {
+        let varmap = init_varmap(&config, init, &mut rng::seeded(seed, Stream::Init), device)?;
         let net = Self::new(config, VarBuilder::from_varmap(&varmap, DType::F32, device))?;
         Ok((net, varmap))
     }
@@ -110,17 +157,47 @@ impl BaseNetwork {
         self.linears[0].weight().device().clone()
     }
 
-    /// Every parameter under its PyTorch name.
+    /// Every parameter under its PyTorch name, in [`parameter_shapes`]' order.
     pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        self.linears
+        let mut out = Vec::new();
+        for (i, (linear, (weight_name, bias_name))) in self
+            .linears
             .iter()
             .zip(layer_names(&self.config))
-            .flat_map(|(linear, (weight_name, bias_name))| {
-                let mut pairs = vec![(weight_name, linear.weight().clone())];
-                if let Some(bias) = linear.bias() {
-                    pairs.push((bias_name, bias.clone()));
-                }
-                pairs
+            .enumerate()
+        {
+            out.push((weight_name, linear.weight().clone()));
+            if let Some(bias) = linear.bias() {
+                out.push((bias_name, bias.clone()));
+            }
+            if let Some(slope) = self.slopes.get(i) {
+                out.push((slope_name(i), slope.clone()));
+            }
+        }
+        out
+    }
+
+    /// The learned activation parameter of each hidden layer (PReLU's slopes), empty for a
+    /// function without one.
+    pub fn slopes(&self) -> &[Tensor] {
+        &self.slopes
+    }
+
+    /// The activation of each hidden layer: the network's function, with the slope that layer
+    /// learned when it learns one.
+    pub fn layer_activations(&self) -> Result<Vec<Activation>> {
+        let act = self.config.act_fn;
+        if self.slopes.is_empty() {
+            return Ok(vec![act; self.linears.len().saturating_sub(1)]);
+        }
+        self.slopes
+            .iter()
+            .map(|slope| {
+                let value = slope
+                    .flatten_all()?
+                    .to_dtype(DType::F64)?
+                    .to_vec1::<f64>()?;
+                Ok(act.with_parameter(value.first().copied().unwrap_or(0.0)))
             })
             .collect()
     }
@@ -165,6 +242,7 @@ impl BaseNetwork {
         graph: Graph,
         mut keep: impl FnMut(&Tensor),
     ) -> candle_core::Result<Tensor> {
+        let act = self.config.act_fn;
         for (i, linear) in self.linears.iter().enumerate() {
             let (weight, bias) = match graph {
                 Graph::Detached => (linear.weight().detach(), linear.bias().map(Tensor::detach)),
@@ -173,7 +251,16 @@ impl BaseNetwork {
             x = linear_forward(&x, &weight, bias.as_ref())?;
             keep(&x);
             if i + 1 < self.linears.len() {
-                x = self.config.act_fn.forward(&x)?;
+                x = match (self.slopes.get(i), graph) {
+                    // A learned slope that autograd must reach: the composed form.
+                    (Some(slope), Graph::Record) => {
+                        act.forward_composed_with(&x, Param::Learned(slope))?
+                    }
+                    (Some(slope), Graph::Detached) => {
+                        act.forward_composed_with(&x, Param::Learned(&slope.detach()))?
+                    }
+                    (None, _) => act.forward(&x)?,
+                };
                 keep(&x);
             }
         }
@@ -183,11 +270,7 @@ impl BaseNetwork {
     /// The logits for a batch of images, `[N, num_classes]`, differentiable when the parameters
     /// or the input are variables.
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let tracked = xs.track_op()
-            || self
-                .linears
-                .iter()
-                .any(|l| l.weight().track_op() || l.bias().is_some_and(Tensor::track_op));
+        let tracked = xs.track_op() || self.named_parameters().iter().any(|(_, t)| t.track_op());
         if !tracked {
             return self.forward_no_grad(xs);
         }
@@ -216,9 +299,9 @@ impl BaseNetwork {
         let input = self.flatten(xs)?;
         let batch = input.dims()[0];
         if cpu::fits(&self.linears, &input) {
-            let outputs = self.with_scratch(|scratch| {
-                cpu::forward(&self.linears, self.activation(), &input, scratch, all)
-            })?;
+            let acts = self.layer_activations()?;
+            let outputs = self
+                .with_scratch(|scratch| cpu::forward(&self.linears, &acts, &input, scratch, all))?;
             let device = input.device();
             return outputs
                 .outputs

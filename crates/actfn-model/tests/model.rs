@@ -87,13 +87,19 @@ fn the_same_seed_gives_identical_weights_whatever_the_activation() {
             .unwrap()
             .0,
     );
-    for act in Activation::all() {
+    for act in Activation::builtins().iter().copied() {
         let config = BaseNetworkConfig::with_activation(act);
         let net = BaseNetwork::seeded(config, 42, &Device::Cpu).unwrap().0;
+        // A learned slope (PReLU) draws nothing: the weights are everyone's, the slopes 0.25.
+        let (slopes, linear): (Vec<_>, Vec<_>) = weights(&net)
+            .into_iter()
+            .partition(|(name, _)| reference.iter().all(|(r, _)| r != name));
+        assert!(linear == reference, "{act} starts from other weights");
         assert!(
-            weights(&net) == reference,
-            "{act} starts from other weights"
+            slopes.iter().all(|(_, v)| v == &[0.25]),
+            "{act}: slopes {slopes:?}"
         );
+        assert_eq!(slopes.len(), if act.learned_parameter() { 4 } else { 0 });
     }
     let other = weights(
         &BaseNetwork::seeded(BaseNetworkConfig::default(), 43, &Device::Cpu)
@@ -129,7 +135,7 @@ fn forward_flattens_and_forward_layers_returns_every_layer() {
 #[test]
 fn save_then_load_gives_bit_identical_outputs() {
     let dir = tempfile::tempdir().unwrap();
-    for act in Activation::all() {
+    for act in Activation::builtins().iter().copied() {
         let (net, _) =
             BaseNetwork::seeded(BaseNetworkConfig::with_activation(act), 7, &Device::Cpu).unwrap();
         let name = format!("FashionMNIST_{}", act.key());
@@ -213,5 +219,31 @@ fn a_label_that_is_not_a_class_is_refused_by_name() {
         err.to_string()
             .contains("label 10 at position 1 is not a class"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_prelu_checkpoint_keeps_its_learned_slopes_under_pytorchs_names() {
+    let config = BaseNetworkConfig::with_activation(Activation::PReLU { init: 0.25 });
+    let (net, varmap) = BaseNetwork::seeded(config, 7, &Device::Cpu).unwrap();
+    // Learned slopes, one per hidden layer, as nn.Sequential names an nn.PReLU's weight.
+    {
+        let vars = varmap.data().lock().unwrap();
+        for (i, value) in [0.1f32, -0.2, 0.6, 1.3].into_iter().enumerate() {
+            vars[&format!("layers.{}.weight", 2 * i + 1)]
+                .set(&Tensor::new(&[value], &Device::Cpu).unwrap())
+                .unwrap();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    net.save(dir.path(), "prelu").unwrap();
+    let loaded = BaseNetwork::load(dir.path(), "prelu", &Device::Cpu).unwrap();
+    assert_eq!(weights(&loaded), weights(&net));
+    let slopes: Vec<f32> = loaded.slopes().iter().map(|s| values(s)[0]).collect();
+    assert_eq!(slopes, [0.1, -0.2, 0.6, 1.3]);
+    assert_eq!(net.parameter_count(), 633_226 + 4);
+    assert_eq!(
+        values(&loaded.forward_no_grad(&fixed_input()).unwrap()),
+        values(&net.forward_no_grad(&fixed_input()).unwrap())
     );
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use actfn_data::{EVAL_BATCH_SIZE, Split, Splits};
 use actfn_model::rng::{self, Stream};
-use actfn_model::{BaseNetwork, BaseNetworkConfig, weights_path};
+use actfn_model::{BaseNetwork, BaseNetworkConfig, Init, weights_path};
 use candle_core::{Device, Tensor, Var};
 use candle_nn::Optimizer;
 use rand_chacha::ChaCha8Rng;
@@ -28,8 +28,8 @@ use crate::{
 pub const PROBE_IMAGES: usize = 1024;
 
 /// The settings of a training run. `Default` is the study's: at most 50 epochs, patience 7,
-/// batch 256 (evaluation 1024), SGD lr 0.01 momentum 0.9, seed 42, split seed 42, the full
-/// training split.
+/// batch 256 (evaluation 1024), SGD lr 0.01 momentum 0.9, seed 42, PyTorch's initialization,
+/// split seed 42, the full training split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
@@ -45,6 +45,10 @@ pub struct TrainConfig {
     pub optimizer: SgdConfig,
     /// Seed of the initial weights and of the batch order.
     pub seed: u64,
+    /// How the initial weights are drawn (runs recorded before the setting existed used
+    /// PyTorch's, the study's).
+    #[serde(default)]
+    pub init: Init,
     /// Seed of the train/validation split the run was given (a record: the caller splits).
     #[serde(default = "study_split_seed")]
     pub split_seed: u64,
@@ -66,6 +70,7 @@ impl Default for TrainConfig {
             eval_batch_size: EVAL_BATCH_SIZE,
             optimizer: SgdConfig::default(),
             seed: 42,
+            init: Init::PyTorch,
             split_seed: study_split_seed(),
             subset: None,
         }
@@ -350,7 +355,8 @@ struct Session {
 impl Session {
     /// A fresh run from the seeded initial weights.
     fn start(run: &Run, device: &Device) -> Result<Self> {
-        let (net, varmap) = BaseNetwork::seeded(run.net.clone(), run.config.seed, device)?;
+        let (net, varmap) =
+            BaseNetwork::initialized(run.net.clone(), run.config.init, run.config.seed, device)?;
         let vars = named_vars(&varmap, &run.net)?;
         let optimizer = Sgd::new(
             vars.iter().map(|(_, v)| v.clone()).collect(),
@@ -539,7 +545,8 @@ impl Session {
     }
 }
 
-/// The network's variables in parameter order (`layers.0.weight`, `layers.0.bias`, ...): a
+/// The network's variables in parameter order (`layers.0.weight`, `layers.0.bias`, a learned
+/// slope's `layers.1.weight`, ...): a
 /// `VarMap` iterates in hash order, which differs between processes, and the saved momentum
 /// buffers must meet their variables again.
 fn named_vars(
@@ -549,10 +556,9 @@ fn named_vars(
     let vars = varmap.data().lock().map_err(|_| {
         Error::InvalidSetting("the variable map's lock was poisoned by a panic".into())
     })?;
-    actfn_model::layer_names(config)
+    actfn_model::parameter_shapes(config)
         .into_iter()
-        .flat_map(|(w, b)| [w, b])
-        .map(|name| {
+        .map(|(name, _)| {
             let var = vars.get(&name).cloned().ok_or_else(|| {
                 Error::InvalidSetting(format!("the network has no variable {name}"))
             })?;

@@ -46,6 +46,10 @@ pub struct ReproduceArgs {
     /// evaluated and compared with ours in the report.
     #[arg(long, value_name = "DIR")]
     pretrained: Option<PathBuf>,
+    /// Activation functions: the study's six by default; `all` adds the others, or give a
+    /// comma-separated list.
+    #[arg(long, value_name = "NAMES", value_parser = crate::train::parse_act_list)]
+    acts: Option<crate::train::ActList>,
 }
 
 /// Runs `work`, announcing it first and recording how long it took.
@@ -85,7 +89,10 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
     let figures = out.join("figures");
     std::fs::create_dir_all(&figures)
         .with_context(|| format!("cannot create {}", figures.display()))?;
-    let acts = Activation::all();
+    let acts = args
+        .acts
+        .as_ref()
+        .map_or_else(Activation::study, |list| list.0.clone());
     let existing = if args.overwrite {
         Existing::Overwrite
     } else {
@@ -172,7 +179,7 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
     let document = report::assemble(sections, &config, scale, &results);
     let path = out.join("report.md");
     actfn_io::atomic_write(&path, document.markdown("figures").as_bytes())?;
-    println!("\n{}", accuracy_table(&outcomes, None).markdown());
+    println!("\n{}", accuracy_table(&outcomes, false).markdown());
     println!(
         "Report: {} ({:.1} s in all)",
         path.display(),

@@ -8,25 +8,6 @@ use actfn_train::{Outcome, TrainConfig};
 use crate::document::{Block, Document, Table, heading, paragraph};
 use crate::train::accuracy_table;
 
-/// Test accuracies the original notebook printed for its pretrained networks
-/// (`../shared/study/README.md`).
-const STUDY_TEST_ACCURACY: [(&str, f64); 6] = [
-    ("sigmoid", 10.00),
-    ("tanh", 87.59),
-    ("relu", 88.62),
-    ("leakyrelu", 88.92),
-    ("elu", 87.27),
-    ("swish", 88.73),
-];
-
-/// The accuracy the notebook printed for an activation's pretrained network, if it has one.
-pub fn study_test_accuracy(act: Activation) -> Option<f64> {
-    STUDY_TEST_ACCURACY
-        .iter()
-        .find(|(key, _)| *key == act.key())
-        .map(|&(_, accuracy)| accuracy)
-}
-
 /// The three dead-neuron counts of the study.
 pub struct DeadCounts {
     pub untrained: DeadNeurons,
@@ -72,6 +53,38 @@ fn dead_row(table: &mut Table, what: &str, dead: &DeadNeurons, study: &str) {
     ]);
 }
 
+/// The slopes each learned activation (PReLU) ended with, per hidden layer.
+fn slopes_blocks(outcomes: &[(Activation, Outcome)]) -> Vec<Block> {
+    let mut table = Table::numeric(&["activation", "learned slope per hidden layer"]);
+    for (act, outcome) in outcomes {
+        let slopes: Vec<String> = outcome
+            .network
+            .slopes()
+            .iter()
+            .filter_map(|s| {
+                s.flatten_all()
+                    .ok()?
+                    .to_vec1::<f32>()
+                    .ok()?
+                    .first()
+                    .copied()
+            })
+            .map(|v| format!("{v:.3}"))
+            .collect();
+        if !slopes.is_empty() {
+            table.row(vec![act.name().to_string(), slopes.join(", ")]);
+        }
+    }
+    if table.rows.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        heading("Learned slopes"),
+        paragraph("The slope each PReLU layer learned, from 0.25: near 0 a ReLU, near 1 linear."),
+        Block::Table(table),
+    ]
+}
+
 /// The report of a `reproduce` run.
 pub fn assemble(
     sections: Sections,
@@ -87,15 +100,17 @@ pub fn assemble(
         )]);
     }
     doc.extend([paragraph(format!(
-        "Settings: SGD lr {}, momentum {}, batch {}, at most {} epochs, patience {}, seed {}, split \
-         seed {}{}. One run per activation: for the spread over seeds, and which differences are \
-         beyond noise, see the sweep in `docs/results/` of the repository (`cargo xtask sweep`).",
+        "Settings: SGD lr {}, momentum {}, batch {}, at most {} epochs, patience {}, seed {}, {} \
+         initialization, split seed {}{}. One run per activation: for the spread over seeds, and \
+         which differences are beyond noise, see the sweeps in `docs/results/` of the repository \
+         (`cargo xtask sweep`).",
         config.optimizer.lr,
         config.optimizer.momentum,
         config.batch_size,
         config.max_epochs,
         config.patience,
         config.seed,
+        config.init,
         config.split_seed,
         config
             .subset
@@ -108,7 +123,7 @@ pub fn assemble(
     doc.extend(sections.validation);
     doc.extend([
         heading("Test accuracy"),
-        Block::Table(accuracy_table(results.outcomes, Some(study_test_accuracy))),
+        Block::Table(accuracy_table(results.outcomes, true)),
         paragraph(
             "The study's column is what the original notebook printed for its pretrained networks \
              (trained, most likely, with batch 1024); a fresh run at batch 256 lands near, not on, \
@@ -116,6 +131,7 @@ pub fn assemble(
         ),
     ]);
     doc.extend(sections.activations);
+    doc.extend(slopes_blocks(results.outcomes));
 
     let mut dead = Table::text(&[
         "network",
@@ -174,7 +190,8 @@ pub fn assemble(
             table.row(vec![
                 act.name().to_string(),
                 format!("{:.2}%", 100.0 * original),
-                study_test_accuracy(*act).map_or("-".into(), |a| format!("{a:.2}%")),
+                act.study_test_accuracy()
+                    .map_or("-".into(), |a| format!("{a:.2}%")),
                 ours,
             ]);
         }

@@ -92,6 +92,10 @@ pub struct SweepSettings {
     pub batch_size: usize,
     pub optimizer: SgdConfig,
     pub subset: Option<usize>,
+    /// How every run draws its initial weights (sweeps recorded before the setting existed used
+    /// PyTorch's).
+    #[serde(default)]
+    pub init: actfn_model::Init,
     /// Where every run computes.
     pub device: String,
     /// CPU threads per run (they decide the last bits of the arithmetic).
@@ -108,6 +112,8 @@ pub struct RunSpec {
     pub split_seed: u64,
     pub hidden: Vec<usize>,
     pub patience: usize,
+    /// The sweep's initialization (the same for every run of a sweep).
+    pub init: actfn_model::Init,
 }
 
 impl RunSpec {
@@ -181,6 +187,7 @@ impl SweepSettings {
             batch_size: self.batch_size,
             optimizer: self.optimizer,
             seed,
+            init: self.init,
             split_seed,
             subset: self.subset,
             ..TrainConfig::default()
@@ -209,6 +216,7 @@ impl SweepSettings {
                                 split_seed,
                                 hidden: hidden.clone(),
                                 patience,
+                                init: self.init,
                             });
                         }
                     }

@@ -49,9 +49,10 @@ const DEFAULT_THREADS: u16 = 1;
 /// The grid and how to run it.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Activation functions (comma-separated) [default: the study's six].
-    #[arg(long, value_delimiter = ',', value_parser = crate::train::parse_activation)]
-    acts: Vec<actfn_activations::Activation>,
+    /// Activation functions, comma-separated, or `all` (every built-in) [default: the study's
+    /// six].
+    #[arg(long, value_name = "NAMES", value_parser = crate::train::parse_act_list)]
+    acts: Option<crate::train::ActList>,
     /// Seeds of the initial weights and batch order: a count from 0 (`10`), a list (`0,3,7`;
     /// one seed: `7,`) or a range (`0-9`).
     #[arg(long, default_value = "10", value_parser = seed_list)]
@@ -80,6 +81,9 @@ pub struct RunArgs {
     /// Train on the first N images of the training split only.
     #[arg(long, value_name = "N")]
     subset: Option<usize>,
+    /// Initial weights of every run: pytorch (the study's), kaiming-normal or lecun-normal.
+    #[arg(long, default_value_t = actfn_model::Init::PyTorch, value_parser = crate::train::parse_init)]
+    init: actfn_model::Init,
     /// Where every run computes: cpu, cuda, cuda:N, metal or metal:N.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -136,11 +140,10 @@ impl SweepArgs {
 
 impl RunArgs {
     fn settings(&self) -> SweepSettings {
-        let acts = if self.acts.is_empty() {
-            actfn_activations::Activation::all().to_vec()
-        } else {
-            self.acts.clone()
-        };
+        let acts = self
+            .acts
+            .as_ref()
+            .map_or_else(actfn_activations::Activation::study, |list| list.0.clone());
         SweepSettings {
             acts: acts.iter().map(|a| a.key().to_string()).collect(),
             seeds: self.seeds.0.clone(),
@@ -158,6 +161,7 @@ impl RunArgs {
                 ..actfn_train::SgdConfig::default()
             },
             subset: self.subset,
+            init: self.init,
             device: self.device.clone(),
             threads: self.threads,
         }
@@ -328,6 +332,8 @@ fn peer_jobs(
             &settings.batch_size.to_string(),
             "--threads",
             &settings.threads.to_string(),
+            "--init",
+            settings.init.name(),
             "--id",
             &run.id(),
         ]);

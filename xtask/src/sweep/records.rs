@@ -18,6 +18,8 @@ pub struct RunRecord {
     pub summary: RunSummary,
     pub metrics: Vec<EpochMetrics>,
     pub dynamics: Vec<LayerDynamics>,
+    /// The slopes its activation learned per hidden layer (PReLU), from its checkpoint.
+    pub slopes: Vec<f64>,
 }
 
 impl RunRecord {
@@ -57,7 +59,13 @@ pub fn status(dir: &SweepDir, spec: &RunSpec) -> RunStatus {
     if summary.is_file() {
         let read = || -> anyhow::Result<RunRecord> {
             let dynamics_path = folder.join("dynamics.csv");
+            let slopes = if spec.act.learned_parameter() {
+                learned_slopes(&dir.run(spec), &checkpoint_name(spec.act))?
+            } else {
+                Vec::new()
+            };
             Ok(RunRecord {
+                slopes,
                 spec: spec.clone(),
                 summary: actfn_train::read_summary(&summary)?,
                 metrics: actfn_train::read_metrics_csv(&folder.join("metrics.csv"))?,
@@ -84,6 +92,20 @@ pub fn status(dir: &SweepDir, spec: &RunSpec) -> RunStatus {
     } else {
         RunStatus::Missing
     }
+}
+
+/// The learned activation parameters of a checkpoint, per hidden layer.
+pub fn learned_slopes(dir: &Path, name: &str) -> anyhow::Result<Vec<f64>> {
+    let net = actfn_model::BaseNetwork::load(dir, name, &candle_core::Device::Cpu)?;
+    net.slopes()
+        .iter()
+        .map(|s| {
+            Ok(s.flatten_all()?
+                .to_vec1::<f32>()?
+                .first()
+                .map_or(0.0, |&v| f64::from(v)))
+        })
+        .collect()
 }
 
 /// Every run's status, in grid order.
@@ -133,15 +155,16 @@ pub fn peer_result(dir: &SweepDir, spec: &RunSpec) -> Option<PeerResult> {
 /// `runs.csv`: one row per finished run, every setting and result.
 pub fn runs_csv(settings: &SweepSettings, records: &[&RunRecord]) -> String {
     let mut csv = String::from(
-        "index,id,act,seed,split_seed,hidden,patience,max_epochs,batch_size,lr,momentum,subset,\
-         device,threads,epochs_run,best_epoch,best_val_acc,test_acc,stopped_early,seconds,host\n",
+        "index,id,act,seed,split_seed,hidden,patience,init,max_epochs,batch_size,lr,momentum,\
+         subset,device,threads,epochs_run,best_epoch,best_val_acc,test_acc,stopped_early,seconds,\
+         host\n",
     );
     for r in records {
         let s = &r.summary;
         let hidden: Vec<String> = r.spec.hidden.iter().map(|h| h.to_string()).collect();
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1},{}",
             r.spec.index,
             r.spec.id(),
             r.spec.act.key(),
@@ -149,6 +172,7 @@ pub fn runs_csv(settings: &SweepSettings, records: &[&RunRecord]) -> String {
             r.spec.split_seed,
             hidden.join("x"),
             r.spec.patience,
+            r.spec.init,
             settings.max_epochs,
             settings.batch_size,
             settings.optimizer.lr,

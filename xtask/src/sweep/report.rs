@@ -23,8 +23,8 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
 }
 
-/// The runs of one group: activation, architecture and patience.
-type GroupKey = (String, Vec<usize>, usize);
+/// The runs of one group: activation, architecture, patience and initialization.
+type GroupKey = (String, Vec<usize>, usize, actfn_model::Init);
 
 /// What a report is made from.
 pub struct Inputs {
@@ -76,7 +76,7 @@ pub fn gather(dirs: &[PathBuf]) -> anyhow::Result<Inputs> {
 /// A group's label: the activation, plus the architecture and patience when the report holds
 /// more than one of them.
 fn label(key: &GroupKey, many_hidden: bool, many_patience: bool) -> String {
-    let (act, hidden, patience) = key;
+    let (act, hidden, patience, init) = key;
     let name = act
         .parse::<actfn_activations::Activation>()
         .map_or(act.clone(), |a| a.name().to_string());
@@ -88,6 +88,9 @@ fn label(key: &GroupKey, many_hidden: bool, many_patience: bool) -> String {
     if many_patience {
         text.push_str(&format!(" p{patience}"));
     }
+    if *init != actfn_model::Init::PyTorch {
+        text.push_str(&format!(" ({init})"));
+    }
     text
 }
 
@@ -96,6 +99,7 @@ fn key_of(spec: &RunSpec) -> GroupKey {
         spec.act.key().to_string(),
         spec.hidden.clone(),
         spec.patience,
+        spec.init,
     )
 }
 
@@ -193,6 +197,7 @@ pub fn write(inputs: &Inputs, out: &Path) -> anyhow::Result<PathBuf> {
                 }),
             ]);
         }
+        doc.extend(slope_blocks(&groups));
         doc.extend(peer_blocks(inputs, &groups));
         doc.extend(variance_blocks(&groups));
         let runs: Vec<(String, Vec<&RunRecord>)> = groups
@@ -215,6 +220,51 @@ fn clone_group(g: &Group) -> Group {
         epochs: g.epochs.clone(),
         best_epochs: g.best_epochs.clone(),
     }
+}
+
+/// The slopes a learned activation (PReLU) ended with, per hidden layer, mean over seeds.
+fn slope_blocks(groups: &[(GroupKey, Group, Vec<&RunRecord>)]) -> Vec<Block> {
+    let learned: Vec<_> = groups
+        .iter()
+        .filter(|(_, _, runs)| runs.iter().any(|r| !r.slopes.is_empty()))
+        .collect();
+    let Some(layers) = learned
+        .iter()
+        .flat_map(|(_, _, runs)| runs.iter().map(|r| r.slopes.len()))
+        .max()
+    else {
+        return Vec::new();
+    };
+    let names: Vec<String> = (0..layers)
+        .map(|i| format!("layers.{}", 2 * i + 1))
+        .collect();
+    let mut header = vec!["activation"];
+    header.extend(names.iter().map(String::as_str));
+    let mut table = Table::numeric(&header);
+    for (_, group, runs) in learned {
+        let mut row = vec![group.label.clone()];
+        for layer in 0..layers {
+            let values: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.slopes.get(layer).copied())
+                .collect();
+            row.push(
+                actfn_stats::describe(&values).map_or("-".into(), |d| match d.sd {
+                    Some(sd) => format!("{:.3} ± {sd:.3}", d.mean),
+                    None => format!("{:.3}", d.mean),
+                }),
+            );
+        }
+        table.row(row);
+    }
+    vec![
+        heading("Learned slopes"),
+        paragraph(
+            "The slope each PReLU layer learned (it starts at 0.25), mean ± standard deviation over \
+             seeds: a slope near 0 makes the layer a ReLU, near 1 a linear layer.",
+        ),
+        Block::Table(table),
+    ]
 }
 
 /// actfn against PyTorch, for the groups the peer ran.

@@ -74,7 +74,7 @@ impl PartSplit {
 /// of `scratch.logits_grad`.
 pub(super) fn forward_parts<R: Send>(
     layers: &[Layer],
-    act: Activation,
+    acts: &[Activation],
     input: &[f32],
     batch: usize,
     scratch: &mut Scratch,
@@ -135,17 +135,18 @@ pub(super) fn forward_parts<R: Send>(
     let results = forward_parts
         .into_par_iter()
         .map(|mut part| {
-            forward_part(layers, act, input, &mut part)?;
+            forward_part(layers, acts, input, &mut part)?;
             finish(&mut part)
         })
         .collect::<Result<Vec<R>>>()?;
     Ok((split, results))
 }
 
-/// The forward pass of one part's rows through every layer.
+/// The forward pass of one part's rows through every layer; `acts` holds each hidden layer's
+/// activation.
 fn forward_part(
     layers: &[Layer],
-    act: Activation,
+    acts: &[Activation],
     input: &[f32],
     part: &mut ForwardPart,
 ) -> Result<()> {
@@ -159,7 +160,7 @@ fn forward_part(
             None => images,
         };
         layer.forward(layer_input, part.pre_activations[l])?;
-        if let Some(output) = current.first_mut() {
+        if let (Some(output), Some(act)) = (current.first_mut(), acts.get(l)) {
             act.forward_slice(part.pre_activations[l], output)?;
         }
     }

@@ -56,6 +56,8 @@ pub(crate) struct StepOutput {
     pub grads: Vec<(Vec<f32>, Option<Vec<f32>>)>,
     /// Per layer, the L2 norm of the weight gradient.
     pub weight_norms: Vec<f64>,
+    /// Per hidden layer, the gradient of the activation's learned parameter (0 without one).
+    pub slope_grads: Vec<f64>,
 }
 
 /// Checks that `input` holds `batch` rows of the first layer's inputs.
@@ -85,10 +87,10 @@ fn with_input<R>(xs: &Tensor, work: impl FnOnce(&[f32], usize) -> Result<R>) -> 
 }
 
 /// The logits of `xs` (`[N, inputs]`) without an autograd graph; with `keep`, every layer's
-/// output too.
+/// output too. `acts` holds each hidden layer's activation.
 pub(crate) fn forward(
     linears: &[Linear],
-    act: Activation,
+    acts: &[Activation],
     xs: &Tensor,
     scratch: &mut Scratch,
     keep: bool,
@@ -96,7 +98,8 @@ pub(crate) fn forward(
     with_input(xs, |input, batch| {
         layers::with_layers(linears, |layers| {
             check_input(layers, input, batch)?;
-            forward::forward_parts(layers, act, input, batch, scratch, false, |_| Ok(()))?;
+            check_activations(layers, acts)?;
+            forward::forward_parts(layers, acts, input, batch, scratch, false, |_| Ok(()))?;
             let depth = layers.len();
             let outputs = if keep {
                 let mut all = Vec::with_capacity(2 * depth - 1);
@@ -118,14 +121,27 @@ pub(crate) fn forward(
 /// The mean cross-entropy of a batch, its logits and the gradients of every parameter.
 pub(crate) fn loss_and_gradients(
     linears: &[Linear],
-    act: Activation,
+    acts: &[Activation],
     xs: &Tensor,
     labels: &[u32],
     scratch: &mut Scratch,
 ) -> Result<StepOutput> {
     with_input(xs, |input, batch| {
         layers::with_layers(linears, |layers| {
-            step::loss_and_gradients(layers, act, input, batch, labels, scratch)
+            check_activations(layers, acts)?;
+            step::loss_and_gradients(layers, acts, input, batch, labels, scratch)
         })
     })
+}
+
+/// Checks that there is one activation per hidden layer.
+fn check_activations(layers: &[layers::Layer], acts: &[Activation]) -> Result<()> {
+    if acts.len() + 1 != layers.len() {
+        return Err(Error::Input(format!(
+            "{} activations for {} hidden layers",
+            acts.len(),
+            layers.len() - 1
+        )));
+    }
+    Ok(())
 }

@@ -37,7 +37,7 @@ fn check_labels(labels: &[u32], batch: usize, classes: usize) -> Result<()> {
 /// The mean cross-entropy of a batch, its logits and the gradients of every parameter.
 pub(crate) fn loss_and_gradients(
     layers: &[Layer],
-    act: Activation,
+    acts: &[Activation],
     input: &[f32],
     batch: usize,
     labels: &[u32],
@@ -50,7 +50,7 @@ pub(crate) fn loss_and_gradients(
 
     // Forward, each part through every layer for its rows; then the loss and its gradient for
     // the logits, `(softmax - onehot) / N`, for the same rows.
-    let (split, losses) = forward_parts(layers, act, input, batch, scratch, true, |part| {
+    let (split, losses) = forward_parts(layers, acts, input, batch, scratch, true, |part| {
         Ok(loss_part(part, &labels[part.rows.clone()], classes, batch))
     })?;
     let loss = (losses.iter().sum::<f64>() / batch as f64) as f32;
@@ -74,6 +74,7 @@ pub(crate) fn loss_and_gradients(
     let PartSplit { parts, per_part } = split;
     let mut grads = Vec::with_capacity(depth);
     let mut weight_norms = vec![0.0; depth];
+    let mut slope_grads = vec![0.0; depth - 1];
     for (l, layer) in layers.iter().enumerate().rev() {
         let layer_input = if l == 0 {
             input
@@ -102,12 +103,23 @@ pub(crate) fn loss_and_gradients(
                 input_grad: input_chunks.as_mut().and_then(Iterator::next),
             })
             .collect();
-        let below = (l > 0).then(|| (&pre_activations[l - 1][..], &activations[l - 1][..]));
-        let squares: Vec<f64> = backward
+        let below = match (l.checked_sub(1), l.checked_sub(1).and_then(|b| acts.get(b))) {
+            (Some(b), Some(&act)) => Some(Below {
+                act,
+                pre_activation: &pre_activations[b][..],
+                activation: &activations[b][..],
+            }),
+            _ => None,
+        };
+        let sums: Vec<(f64, f64)> = backward
             .into_par_iter()
-            .map(|part| backward_part(layer, act, output_grad, layer_input, below, batch, part))
+            .map(|part| backward_part(layer, output_grad, layer_input, below.as_ref(), batch, part))
             .collect::<Result<_>>()?;
-        weight_norms[l] = squares.iter().sum::<f64>().sqrt();
+        // Summed in part order, so the result depends only on the thread count.
+        weight_norms[l] = sums.iter().map(|s| s.0).sum::<f64>().sqrt();
+        if let Some(b) = l.checked_sub(1) {
+            slope_grads[b] = sums.iter().map(|s| s.1).sum();
+        }
         grads.push((weight_grad, bias_grad));
     }
     grads.reverse();
@@ -116,7 +128,15 @@ pub(crate) fn loss_and_gradients(
         logits: pre_activations[depth - 1].clone(),
         grads,
         weight_norms,
+        slope_grads,
     })
+}
+
+/// The layer below one being back-propagated: its activation and outputs.
+struct Below<'a> {
+    act: Activation,
+    pre_activation: &'a [f32],
+    activation: &'a [f32],
 }
 
 /// The loss terms and logit gradients of one part's rows; returns the sum of the rows'
@@ -153,16 +173,16 @@ struct BackwardPart<'b> {
 
 /// One part of a layer's backward pass: `dW = dZ^T A` and `db = sum_rows(dZ)` for the part's
 /// outputs, `dA_below = dZ W` for its rows, times the activation's derivative there. Returns
-/// the sum of squares of the part's share of `dW`, for the weight gradient's norm.
+/// the sum of squares of the part's share of `dW` (for the weight gradient's norm) and the part's
+/// share of the gradient of the activation's learned parameter below.
 fn backward_part(
     layer: &Layer,
-    act: Activation,
     output_grad: &[f32],
     layer_input: &[f32],
-    below: Option<(&[f32], &[f32])>,
+    below: Option<&Below>,
     batch: usize,
     part: BackwardPart,
-) -> Result<f64> {
+) -> Result<(f64, f64)> {
     let output_grad = Matrix::row_major(output_grad, batch, layer.outputs);
     let outputs = part.outputs;
     matmul(
@@ -180,7 +200,8 @@ fn backward_part(
             }
         }
     }
-    if let (Some(input_grad), Some((pre_activation, activation))) = (part.input_grad, below) {
+    let mut slope = 0.0;
+    if let (Some(input_grad), Some(below)) = (part.input_grad, below) {
         let rows = part.rows;
         matmul(
             input_grad,
@@ -189,9 +210,14 @@ fn backward_part(
             false,
         )?;
         let span = rows.start * layer.inputs..rows.end * layer.inputs;
-        act.backward_slice(&pre_activation[span.clone()], &activation[span], input_grad)?;
+        let (x, y) = (&below.pre_activation[span.clone()], &below.activation[span]);
+        if below.act.learned_parameter() {
+            slope = below.act.backward_slice_learned(x, y, input_grad)?;
+        } else {
+            below.act.backward_slice(x, y, input_grad)?;
+        }
     }
-    Ok(squares)
+    Ok((squares, slope))
 }
 
 /// The sum of squares of `values`: eight f32 lanes (so the loop vectorizes) over blocks of 1024
