@@ -232,10 +232,13 @@ fn bad_sweep_input_is_one_error_line_and_changes_nothing() {
     std::fs::write(out.join("sweep.json"), settings).unwrap();
     let before = snapshot(dir.path());
     let out_arg = out.to_str().unwrap();
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 10] = [
+        (&["sweep", "--emit", "slurm", "--time", "1h"], "is not a Slurm time"),
+        (&["sweep", "--emit", "slurm", "--mem", "4GB"], "is not a memory size"),
+        (&["sweep", "--emit", "lsf"], "--emit"),
         (
-            &["sweep", "--acts", "relu,gelu"],
-            "unknown activation function \"gelu\"",
+            &["sweep", "--acts", "relu,swiglu"],
+            "unknown activation function \"swiglu\"",
         ),
         (&["sweep", "--seeds", "0"], "gives no seed"),
         (&["sweep", "--seeds", "1,x"], "\"x\" is not a seed"),
@@ -278,4 +281,57 @@ fn bad_sweep_input_is_one_error_line_and_changes_nothing() {
         .unwrap();
     assert_refused(&output, "is not a sweep folder");
     assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn two_tasks_on_one_run_one_trains_and_the_other_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let grid = [
+        "sweep", "--acts", "relu", "--seeds", "0,", "--subset", "8192", "--epochs", "3",
+        "--threads", "1", "--out",
+    ];
+    // The folder and its settings, without running (a job array for a cluster).
+    assert_success(&xtask().args(grid).arg(dir.path()).args(["--emit", "slurm"]).output().unwrap());
+    let task = || {
+        xtask()
+            .args(["sweep", "task", "--index", "0", "--dir"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = task();
+    let claim = dir
+        .path()
+        .join("runs")
+        .join("relu-h512x256x256x128-p7-split42-seed0")
+        .join("claim.lock");
+    let started = Instant::now();
+    while !claim.is_file() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the first task claimed nothing");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = task().wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success());
+    assert!(
+        stderr.contains(&format!("claimed by process {}", first.id())),
+        "{stderr}"
+    );
+    assert_success(&first.wait_with_output().unwrap());
+    // Nothing corrupted: the run ends as the same run trained alone.
+    let alone = tempfile::tempdir().unwrap();
+    assert_success(&xtask().args(grid).arg(alone.path()).output().unwrap());
+    let checkpoint = |d: &Path| {
+        std::fs::read(
+            d.join("runs")
+                .join("relu-h512x256x256x128-p7-split42-seed0")
+                .join("FashionMNIST_relu.safetensors"),
+        )
+        .unwrap()
+    };
+    assert!(checkpoint(dir.path()) == checkpoint(alone.path()));
+    assert!(!claim.exists(), "the claim outlived its task");
 }

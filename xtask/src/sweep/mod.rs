@@ -11,6 +11,7 @@ mod grid;
 mod records;
 mod report;
 mod schedule;
+mod slurm;
 mod stats;
 mod task;
 
@@ -104,8 +105,21 @@ pub struct RunArgs {
     /// Also run the grid with the study's PyTorch code (xtask/pytorch/peer.py) in this Python
     /// (with torch and numpy), on the same splits and protocol, and compare the two in the
     /// report.
-    #[arg(long, value_name = "PYTHON")]
+    #[arg(long, value_name = "PYTHON", conflicts_with = "emit")]
     peer: Option<PathBuf>,
+    /// Instead of running: write a job array for a cluster into the sweep folder (`slurm`:
+    /// tasks.tsv and sweep.sbatch) and print the command that submits it.
+    #[arg(long, value_enum)]
+    emit: Option<Emit>,
+    #[command(flatten)]
+    slurm: slurm::SlurmArgs,
+}
+
+/// What `--emit` writes.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+enum Emit {
+    /// A Slurm job array.
+    Slurm,
 }
 
 /// The study's split seed.
@@ -201,12 +215,28 @@ fn prepare(dir: &SweepDir, settings: &SweepSettings) -> anyhow::Result<()> {
     dir.write_settings(settings)
 }
 
-/// The local sweep: every run that has not finished, as child processes, then the report.
+/// The local sweep: every run that has not finished, as child processes, then the report. With
+/// `--emit slurm`, the job array instead.
 fn run_local(args: &RunArgs) -> anyhow::Result<()> {
     let dir = SweepDir::new(&args.folder());
     let settings = args.settings();
     prepare(&dir, &settings)?;
     let runs = settings.runs()?;
+    if args.emit == Some(Emit::Slurm) {
+        match slurm::emit(&dir, &runs, &args.slurm, settings.threads)? {
+            Some(command) => println!(
+                "Job array written to {}; submit it with:\n  {command}\nthen watch it with \
+                 `squeue --me`, and build the report with `cargo xtask sweep report --dir {}`",
+                dir.root.display(),
+                dir.root.display()
+            ),
+            None => println!(
+                "Every run of {} has finished or is running: no array to write",
+                dir.root.display()
+            ),
+        }
+        return Ok(());
+    }
     let pending: Vec<_> = runs
         .iter()
         .filter(|run| !records::is_finished(&dir, run))

@@ -88,7 +88,14 @@ pub fn status(dir: &SweepDir, spec: &RunSpec) -> RunStatus {
         return RunStatus::Running(holder);
     }
     if checkpoint_dir.exists() {
-        RunStatus::Failed(last_line(&dir.log(spec)))
+        // The local sweep's log, or a Slurm task's output: whichever was written last.
+        let logs = [dir.log(spec), super::slurm::output_file(dir, spec.index)];
+        let newest = logs
+            .iter()
+            .filter_map(|p| Some((std::fs::metadata(p).ok()?.modified().ok()?, p)))
+            .max_by_key(|(time, _)| *time)
+            .map(|(_, p)| p);
+        RunStatus::Failed(newest.and_then(|p| last_line(p)))
     } else {
         RunStatus::Missing
     }
