@@ -40,8 +40,18 @@ fn assert_success(output: &Output) {
 /// The grid: two activations, two seeds, on part of the data.
 fn grid(out: &Path, subset: &str, epochs: &str) -> Vec<String> {
     [
-        "sweep", "--acts", "relu,tanh", "--seeds", "2", "--subset", subset, "--epochs", epochs,
-        "--threads", "1", "--out",
+        "sweep",
+        "--acts",
+        "relu,tanh",
+        "--seeds",
+        "2",
+        "--subset",
+        subset,
+        "--epochs",
+        epochs,
+        "--threads",
+        "1",
+        "--out",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -105,7 +115,14 @@ fn checkpoints(dir: &Path) -> Vec<(String, Vec<u8>)> {
                 .unwrap()
                 .map(|e| e.unwrap().path())
                 .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
-                .map(|p| (p.display().to_string().replace(&dir.display().to_string(), ""), std::fs::read(&p).unwrap()))
+                .map(|p| {
+                    (
+                        p.display()
+                            .to_string()
+                            .replace(&dir.display().to_string(), ""),
+                        std::fs::read(&p).unwrap(),
+                    )
+                })
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -127,13 +144,21 @@ fn report(dir: &Path) -> String {
 #[ignore = "needs a local Slurm (scripts/slurm-local.sh start) and the Fashion-MNIST files; .ci/run runs it"]
 fn a_slurm_array_gives_the_local_sweeps_runs_and_checkpoints() {
     let local = tempfile::tempdir().unwrap();
-    assert_success(&xtask().args(grid(local.path(), "4096", "2")).output().unwrap());
+    assert_success(
+        &xtask()
+            .args(grid(local.path(), "4096", "2"))
+            .output()
+            .unwrap(),
+    );
     let cluster = tempfile::tempdir().unwrap();
     let job = submit(cluster.path(), "4096", "2", &["--max-parallel", "4"]);
     wait(&job);
     let summary = report(cluster.path());
     assert!(summary.contains("4 runs finished, 0 not"), "{summary}");
-    assert_eq!(runs_without_time(cluster.path()), runs_without_time(local.path()));
+    assert_eq!(
+        runs_without_time(cluster.path()),
+        runs_without_time(local.path())
+    );
     assert_eq!(checkpoints(cluster.path()), checkpoints(local.path()));
     let script = std::fs::read_to_string(cluster.path().join("sweep.sbatch")).unwrap();
     assert!(script.contains("#SBATCH --array=0-3%4"), "{script}");
@@ -154,14 +179,20 @@ fn a_cancelled_task_is_reported_and_resubmitted_alone() {
         .join("metrics.csv");
     let started = Instant::now();
     while !metrics.is_file() {
-        assert!(started.elapsed() < Duration::from_secs(300), "task 1 made no progress");
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "task 1 made no progress"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_success(&slurm("scancel").arg(format!("{job}_1")).output().unwrap());
     wait(&job);
     let summary = report(cluster.path());
     assert!(summary.contains("3 runs finished, 1 not"), "{summary}");
-    assert!(summary.contains("task 1 (tanh-h512x256x256x128-p7-split42-seed0): failed or interrupted"), "{summary}");
+    assert!(
+        summary.contains("task 1 (tanh-h512x256x256x128-p7-split42-seed0): failed or interrupted"),
+        "{summary}"
+    );
 
     // Only the missing run: an array of one task.
     let again = submit(cluster.path(), "8192", "4", &["--only-missing"]);
@@ -171,7 +202,15 @@ fn a_cancelled_task_is_reported_and_resubmitted_alone() {
     assert!(report(cluster.path()).contains("4 runs finished, 0 not"));
 
     let local = tempfile::tempdir().unwrap();
-    assert_success(&xtask().args(grid(local.path(), "8192", "4")).output().unwrap());
-    assert_eq!(runs_without_time(cluster.path()), runs_without_time(local.path()));
+    assert_success(
+        &xtask()
+            .args(grid(local.path(), "8192", "4"))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        runs_without_time(cluster.path()),
+        runs_without_time(local.path())
+    );
     assert_eq!(checkpoints(cluster.path()), checkpoints(local.path()));
 }

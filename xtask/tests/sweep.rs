@@ -233,8 +233,14 @@ fn bad_sweep_input_is_one_error_line_and_changes_nothing() {
     let before = snapshot(dir.path());
     let out_arg = out.to_str().unwrap();
     let cases: [(&[&str], &str); 10] = [
-        (&["sweep", "--emit", "slurm", "--time", "1h"], "is not a Slurm time"),
-        (&["sweep", "--emit", "slurm", "--mem", "4GB"], "is not a memory size"),
+        (
+            &["sweep", "--emit", "slurm", "--time", "1h"],
+            "is not a Slurm time",
+        ),
+        (
+            &["sweep", "--emit", "slurm", "--mem", "4GB"],
+            "is not a memory size",
+        ),
         (&["sweep", "--emit", "lsf"], "--emit"),
         (
             &["sweep", "--acts", "relu,swiglu"],
@@ -288,11 +294,28 @@ fn bad_sweep_input_is_one_error_line_and_changes_nothing() {
 fn two_tasks_on_one_run_one_trains_and_the_other_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let grid = [
-        "sweep", "--acts", "relu", "--seeds", "0,", "--subset", "8192", "--epochs", "3",
-        "--threads", "1", "--out",
+        "sweep",
+        "--acts",
+        "relu",
+        "--seeds",
+        "0,",
+        "--subset",
+        "8192",
+        "--epochs",
+        "3",
+        "--threads",
+        "1",
+        "--out",
     ];
     // The folder and its settings, without running (a job array for a cluster).
-    assert_success(&xtask().args(grid).arg(dir.path()).args(["--emit", "slurm"]).output().unwrap());
+    assert_success(
+        &xtask()
+            .args(grid)
+            .arg(dir.path())
+            .args(["--emit", "slurm"])
+            .output()
+            .unwrap(),
+    );
     let task = || {
         xtask()
             .args(["sweep", "task", "--index", "0", "--dir"])
@@ -310,7 +333,10 @@ fn two_tasks_on_one_run_one_trains_and_the_other_names_it() {
         .join("claim.lock");
     let started = Instant::now();
     while !claim.is_file() {
-        assert!(started.elapsed() < Duration::from_secs(60), "the first task claimed nothing");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the first task claimed nothing"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let second = task().wait_with_output().unwrap();

@@ -1,5 +1,6 @@
 //! `cargo xtask reproduce`: the whole study from nothing: data, figures at initialization,
-//! training, figures of the trained networks, dead neurons, and `results/report.md`.
+//! training, figures of the trained networks, dead neurons, and `results/report.html` (with
+//! `report.md` beside it).
 //!
 //! `figures` draws, `report` writes the text; this module runs the stages in order.
 
@@ -177,12 +178,12 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         Scale::Full
     };
     let document = report::assemble(sections, &config, scale, &results);
-    let path = out.join("report.md");
-    actfn_io::atomic_write(&path, document.markdown("figures").as_bytes())?;
+    let html = document.write(&out)?;
     println!("\n{}", accuracy_table(&outcomes, false).markdown());
     println!(
-        "Report: {} ({:.1} s in all)",
-        path.display(),
+        "Report: {} and {} ({:.1} s in all)",
+        html.display(),
+        out.join("report.md").display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())

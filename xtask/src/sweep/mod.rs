@@ -250,7 +250,7 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
             .collect(),
         None => Vec::new(),
     };
-    let report_path = dir.root.join("report.md");
+    let report_path = dir.root.join("report.html");
     if pending.is_empty() && peer_pending.is_empty() && report_path.is_file() {
         println!(
             "All {} runs of {} are finished; nothing to train. Report: {}",

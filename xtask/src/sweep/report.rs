@@ -103,8 +103,8 @@ fn key_of(spec: &RunSpec) -> GroupKey {
     )
 }
 
-/// Writes `runs.csv`, the figures and `report.md` into `out`; returns the report's path and
-/// the unfinished runs.
+/// Writes `runs.csv`, the figures, `report.md` and `report.html` into `out`; returns the HTML
+/// report's path.
 pub fn write(inputs: &Inputs, out: &Path) -> anyhow::Result<PathBuf> {
     let figures_dir = out.join("figures");
     std::fs::create_dir_all(&figures_dir)
@@ -208,9 +208,7 @@ pub fn write(inputs: &Inputs, out: &Path) -> anyhow::Result<PathBuf> {
         doc.extend(super::figures::dynamics(&figures_dir, &runs)?);
     }
     doc.extend(unfinished_blocks(&inputs.unfinished));
-    let path = out.join("report.md");
-    actfn_io::atomic_write(&path, doc.markdown("figures").as_bytes())?;
-    Ok(path)
+    doc.write(out)
 }
 
 fn clone_group(g: &Group) -> Group {

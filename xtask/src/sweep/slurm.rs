@@ -41,7 +41,9 @@ fn parse_partition(text: &str) -> Result<String, String> {
     if ok {
         Ok(text.to_string())
     } else {
-        Err(format!("{text:?} is not a partition name (letters, digits, - _ .)"))
+        Err(format!(
+            "{text:?} is not a partition name (letters, digits, - _ .)"
+        ))
     }
 }
 
@@ -49,7 +51,10 @@ fn parse_partition(text: &str) -> Result<String, String> {
 fn parse_time(text: &str) -> Result<String, String> {
     let numbers = |s: &str, most: usize| {
         let parts: Vec<&str> = s.split(':').collect();
-        parts.len() <= most && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        parts.len() <= most
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
     };
     let ok = match text.split_once('-') {
         Some((days, rest)) => numbers(days, 1) && numbers(rest, 3),
@@ -74,7 +79,9 @@ fn parse_memory(text: &str) -> Result<String, String> {
     if ok {
         Ok(text.to_string())
     } else {
-        Err(format!("{text:?} is not a memory size: give e.g. 4G or 500M"))
+        Err(format!(
+            "{text:?} is not a memory size: give e.g. 4G or 500M"
+        ))
     }
 }
 
@@ -110,27 +117,46 @@ pub fn output_file(dir: &SweepDir, index: usize) -> PathBuf {
 }
 
 /// The job script.
-fn script(dir: &SweepDir, indices: &[usize], args: &SlurmArgs, threads: u16, binary: &Path) -> String {
+fn script(
+    dir: &SweepDir,
+    indices: &[usize],
+    args: &SlurmArgs,
+    threads: u16,
+    binary: &Path,
+) -> String {
     let name = dir
         .root
         .file_name()
         .map_or("sweep".into(), |n| n.to_string_lossy().to_string());
     let mut text = String::from("#!/bin/bash\n");
-    let _ = writeln!(text, "# The actfn sweep {} as a job array: one task per run.", dir.root.display());
+    let _ = writeln!(
+        text,
+        "# The actfn sweep {} as a job array: one task per run.",
+        dir.root.display()
+    );
     text.push_str(
         "# Written by `cargo xtask sweep --emit slurm`; submit with sbatch. Each task runs the\n\
          # binary built on the login node (compute nodes do not compile) on one run of the grid\n\
          # (tasks.tsv), into the shared sweep folder.\n",
     );
     let _ = writeln!(text, "#SBATCH --job-name=actfn-{name}");
-    let _ = writeln!(text, "#SBATCH --array={}%{}", index_list(indices), args.max_parallel);
+    let _ = writeln!(
+        text,
+        "#SBATCH --array={}%{}",
+        index_list(indices),
+        args.max_parallel
+    );
     let _ = writeln!(text, "#SBATCH --cpus-per-task={threads}");
     let _ = writeln!(text, "#SBATCH --time={}", args.time);
     let _ = writeln!(text, "#SBATCH --mem={}", args.mem);
     if let Some(partition) = &args.partition {
         let _ = writeln!(text, "#SBATCH --partition={partition}");
     }
-    let _ = writeln!(text, "#SBATCH --output={}/task-%a.out", output_dir(dir).display());
+    let _ = writeln!(
+        text,
+        "#SBATCH --output={}/task-%a.out",
+        output_dir(dir).display()
+    );
     text.push_str("set -euo pipefail\n");
     let _ = writeln!(
         text,
@@ -143,7 +169,12 @@ fn script(dir: &SweepDir, indices: &[usize], args: &SlurmArgs, threads: u16, bin
 
 /// Writes `sweep.sbatch` for the runs of `runs` (all, or with `only_missing` those neither
 /// finished nor running) and returns the `sbatch` command, or `None` when no run is left.
-pub fn emit(dir: &SweepDir, runs: &[RunSpec], args: &SlurmArgs, threads: u16) -> anyhow::Result<Option<String>> {
+pub fn emit(
+    dir: &SweepDir,
+    runs: &[RunSpec],
+    args: &SlurmArgs,
+    threads: u16,
+) -> anyhow::Result<Option<String>> {
     let indices: Vec<usize> = runs
         .iter()
         .filter(|run| {
@@ -160,12 +191,18 @@ pub fn emit(dir: &SweepDir, runs: &[RunSpec], args: &SlurmArgs, threads: u16) ->
     }
     let binary = std::env::current_exe().context("cannot find this binary's path")?;
     if !binary.is_file() {
-        bail!("{} is not a file; build with `cargo build --release -p xtask` first", binary.display());
+        bail!(
+            "{} is not a file; build with `cargo build --release -p xtask` first",
+            binary.display()
+        );
     }
     std::fs::create_dir_all(output_dir(dir))
         .with_context(|| format!("cannot create {}", output_dir(dir).display()))?;
     let path = dir.root.join("sweep.sbatch");
-    actfn_io::atomic_write(&path, script(dir, &indices, args, threads, &binary).as_bytes())?;
+    actfn_io::atomic_write(
+        &path,
+        script(dir, &indices, args, threads, &binary).as_bytes(),
+    )?;
     Ok(Some(format!(
         "sbatch {}   # {} tasks, at most {} at once",
         path.display(),

@@ -1,7 +1,11 @@
 //! A report as one description (headings, paragraphs, tables, figures) that is rendered to
-//! Markdown (and to HTML), so the formats never drift apart.
+//! Markdown (here) and to one self-contained HTML page (`html`), so the formats never drift
+//! apart.
+
+mod html;
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 /// How a table column is aligned: numbers to the right.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,6 +138,18 @@ impl Document {
             }
         }
         text
+    }
+}
+
+impl Document {
+    /// Writes `report.md` and `report.html` into `out`, the figures in `out/figures`; returns
+    /// the HTML page's path.
+    pub fn write(&self, out: &Path) -> anyhow::Result<PathBuf> {
+        let figures = out.join("figures");
+        actfn_io::atomic_write(&out.join("report.md"), self.markdown("figures").as_bytes())?;
+        let html = out.join("report.html");
+        actfn_io::atomic_write(&html, self.html(&figures)?.as_bytes())?;
+        Ok(html)
     }
 }
 
