@@ -45,6 +45,7 @@ mod custom;
 mod kernels;
 mod ops;
 mod real;
+mod simd;
 mod slices;
 
 pub use custom::CustomActivation;

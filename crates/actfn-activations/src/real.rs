@@ -39,6 +39,11 @@ pub trait Real:
     fn erfc(self) -> Self;
     /// `|x|`.
     fn abs(self) -> Self;
+    /// `|self|` with `sign`'s sign.
+    fn copysign(self, sign: Self) -> Self;
+    /// `if condition { a } else { b }` without a branch (a bit mask), so that a loop around a
+    /// long computation still vectorizes.
+    fn select(condition: bool, a: Self, b: Self) -> Self;
     /// Whether the value is NaN.
     fn is_nan(self) -> bool;
     /// A function of one's own's CPU kernel for this type, if it has one (`f32` only).
@@ -57,6 +62,10 @@ macro_rules! arithmetic {
             <$t>::abs(self)
         }
         #[inline(always)]
+        fn copysign(self, sign: Self) -> Self {
+            <$t>::copysign(self, sign)
+        }
+        #[inline(always)]
         fn is_nan(self) -> bool {
             <$t>::is_nan(self)
         }
@@ -65,6 +74,10 @@ macro_rules! arithmetic {
 
 impl Real for f32 {
     arithmetic!(f32);
+    #[inline(always)]
+    fn select(condition: bool, a: Self, b: Self) -> Self {
+        select(condition, a, b)
+    }
     fn custom_forward(c: &dyn CustomActivation, x: &[Self], y: &mut [Self]) -> bool {
         c.forward_slice(x, y)
     }
@@ -96,6 +109,11 @@ impl Real for f32 {
 
 impl Real for f64 {
     arithmetic!(f64);
+    #[inline(always)]
+    fn select(condition: bool, a: Self, b: Self) -> Self {
+        let mask = u64::from(condition).wrapping_neg();
+        f64::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
+    }
     fn custom_forward(_: &dyn CustomActivation, _: &[Self], _: &mut [Self]) -> bool {
         false
     }
@@ -189,7 +207,7 @@ fn ln_f32(x: f32) -> f32 {
     let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f00_0000);
     let low = m < SQRT_HALF;
     e -= i32::from(low);
-    m = if low { m + m - 1.0 } else { m - 1.0 };
+    m = select(low, m + m - 1.0, m - 1.0);
     let z = m * m;
     let p = 7.037_683_6e-2_f32;
     let p = p * m - 1.151_461e-1;
@@ -203,7 +221,7 @@ fn ln_f32(x: f32) -> f32 {
     let e = e as f32;
     let y = p * m * z - 2.121_944_4e-4 * e - 0.5 * z;
     let result = m + y + 0.693_359_4 * e;
-    if x == f32::INFINITY { x } else { result }
+    select(x == f32::INFINITY, x, result)
 }
 
 /// `ln(1 + x)` for `f32` and `x >= 0`, vectorizable, with Kahan's correction that keeps its
@@ -212,7 +230,7 @@ fn ln_f32(x: f32) -> f32 {
 fn ln_1p_f32(x: f32) -> f32 {
     let w = 1.0 + x;
     let corrected = ln_f32(w) * (x / (w - 1.0));
-    if w == 1.0 { x } else { corrected }
+    select(w == 1.0, x, corrected)
 }
 
 /// `erfc x` for `f32`, vectorizable: Numerical Recipes' `erfcc` (a Chebyshev fit of
@@ -238,7 +256,15 @@ fn erfc_f32(x: f32) -> f32 {
     let z = z.min(1e19);
     let h = f32::from_bits(z.to_bits() & 0xffff_f000);
     let tail = t * exp_f32(-(h * h)) * exp_f32(p - (z - h) * (z + h));
-    if x >= 0.0 { tail } else { 2.0 - tail }
+    select(x < 0.0, 2.0 - tail, tail)
+}
+
+/// `if condition { a } else { b }` as a bit mask, which vectorizes where LLVM keeps a branch
+/// around a long computation (erfc's loop stayed scalar with an `if`).
+#[inline(always)]
+fn select(condition: bool, a: f32, b: f32) -> f32 {
+    let mask = u32::from(condition).wrapping_neg();
+    f32::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
 }
 
 #[cfg(test)]

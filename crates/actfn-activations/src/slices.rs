@@ -6,6 +6,7 @@
 use candle_core::{Device, Tensor};
 
 use crate::kernels::Kernel;
+use crate::simd::{self, Level};
 use crate::{Activation, CustomActivation, Error, Real, Visitor};
 
 /// An error unless `got` is `expected`.
@@ -21,36 +22,34 @@ fn check_length(what: &'static str, expected: usize, got: usize) -> Result<(), E
     }
 }
 
-/// `y[i] = f(x[i])`.
+/// `y[i] = f(x[i])`, in the kernels' version `level`.
 struct Forward<'a, T> {
     x: &'a [T],
     y: &'a mut [T],
+    level: Level,
 }
 
 impl<T: Real> Visitor for Forward<'_, T> {
     type Output = ();
     fn visit<K: Kernel>(self, parameter: f64) {
         let p = T::from_f64(parameter);
-        for (y, &x) in self.y.iter_mut().zip(self.x) {
-            *y = K::value(x, p);
-        }
+        simd::forward::<T, K>(self.level, self.x, self.y, p);
     }
 }
 
-/// `grad[i] *= f'(x[i])`, given `y = f(x)`.
+/// `grad[i] *= f'(x[i])`, given `y = f(x)`, in the kernels' version `level`.
 struct Backward<'a, T> {
     x: &'a [T],
     y: &'a [T],
     grad: &'a mut [T],
+    level: Level,
 }
 
 impl<T: Real> Visitor for Backward<'_, T> {
     type Output = ();
     fn visit<K: Kernel>(self, parameter: f64) {
         let p = T::from_f64(parameter);
-        for ((g, &x), &y) in self.grad.iter_mut().zip(self.x).zip(self.y) {
-            *g *= K::slope(x, y, p);
-        }
+        simd::backward::<T, K>(self.level, self.x, self.y, self.grad, p);
     }
 }
 
@@ -65,12 +64,7 @@ impl<T: Real> Visitor for BackwardLearned<'_, T> {
     type Output = f64;
     fn visit<K: Kernel>(self, parameter: f64) -> f64 {
         let p = T::from_f64(parameter);
-        let mut sum = 0.0f64;
-        for ((g, &x), &y) in self.grad.iter_mut().zip(self.x).zip(self.y) {
-            sum += g.mul(K::parameter_slope(x, p)).to_f64();
-            *g *= K::slope(x, y, p);
-        }
-        sum
+        simd::backward_learned::<T, K>(simd::detected(), self.x, self.y, self.grad, p)
     }
 }
 
@@ -101,7 +95,11 @@ impl Activation {
             }
             return Ok(());
         }
-        self.visit(Forward { x, y });
+        self.visit(Forward {
+            x,
+            y,
+            level: simd::detected(),
+        });
         Ok(())
     }
 
@@ -120,7 +118,12 @@ impl Activation {
             }
             return Ok(());
         }
-        self.visit(Backward { x, y, grad });
+        self.visit(Backward {
+            x,
+            y,
+            grad,
+            level: simd::detected(),
+        });
         Ok(())
     }
 
@@ -159,6 +162,54 @@ mod tests {
             .backward_slice(&[1f32, 2.0], &[0.5, 0.9], &mut [1.0, 1.0, 1.0])
             .unwrap_err();
         assert!(err.to_string().contains("gradient slice has 3"), "{err}");
+    }
+
+    /// Every version of every kernel gives the baseline's bits, on inputs that reach every
+    /// branch (both signs, the kinks, saturation, huge values, NaN).
+    #[test]
+    fn the_vector_versions_give_the_baselines_bits() {
+        let detected = simd::detected();
+        eprintln!("this CPU runs the {detected:?} kernels");
+        let xs: Vec<f32> = (0..20_011)
+            .map(|i| ((i as f32) * 0.7919).sin() * 12.0 * if i % 97 == 0 { 1e3 } else { 1.0 })
+            .chain([0.0, -0.0, 3.0, -3.0, 20.0, f32::NAN, 88.7, -88.7, 1e30])
+            .collect();
+        let grads: Vec<f32> = (0..xs.len())
+            .map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0)
+            .collect();
+        for act in Activation::builtins() {
+            let run = |level: Level| {
+                let mut y = vec![0f32; xs.len()];
+                act.visit(Forward {
+                    x: &xs,
+                    y: &mut y,
+                    level,
+                });
+                let mut g = grads.clone();
+                act.visit(Backward {
+                    x: &xs,
+                    y: &y,
+                    grad: &mut g,
+                    level,
+                });
+                (y, g)
+            };
+            let (y0, g0) = run(Level::Baseline);
+            for level in [Level::Avx2, Level::Avx512]
+                .into_iter()
+                .filter(|l| *l <= detected)
+            {
+                let (y, g) = run(level);
+                // The same bits, NaN being NaN whatever its payload.
+                let same = |a: &[f32], b: &[f32]| {
+                    a.iter()
+                        .zip(b)
+                        .all(|(a, b)| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()))
+                };
+                assert!(same(&y, &y0), "{act} forward, {level:?}");
+                assert!(same(&g, &g0), "{act} backward, {level:?}");
+            }
+        }
     }
 
     #[test]

@@ -16,10 +16,12 @@ const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
 pub(crate) struct Gelu;
 
 impl Kernel for Gelu {
+    #[inline(always)]
     fn value<T: Real>(x: T, _: T) -> T {
         x * ((x * T::from_f64(-FRAC_1_SQRT_2)).erfc() * T::from_f64(0.5))
     }
     /// `Phi(x) + x phi(x)`; the density's `x^2` saturates to infinity, whose exponential is 0.
+    #[inline(always)]
     fn slope<T: Real>(x: T, _y: T, _: T) -> T {
         let cdf = (x * T::from_f64(-FRAC_1_SQRT_2)).erfc() * T::from_f64(0.5);
         let density = (x * x * T::from_f64(-0.5)).exp() * T::from_f64(INV_SQRT_2PI);
@@ -52,6 +54,7 @@ pub(crate) struct GeluTanh;
 
 impl GeluTanh {
     /// `2u` and `2u'` at the clamped `x`.
+    #[inline(always)]
     fn parts<T: Real>(x: T) -> (T, T) {
         let c = T::from_f64(GELU_TANH_CLAMP);
         let xc = x.max(-c).min(c);
@@ -65,10 +68,12 @@ impl GeluTanh {
 }
 
 impl Kernel for GeluTanh {
+    #[inline(always)]
     fn value<T: Real>(x: T, p: T) -> T {
         x * Sigmoid::value(Self::parts(x).0, p)
     }
     /// `sigmoid(2u) + x sigmoid(2u) sigmoid(-2u) 2u'`.
+    #[inline(always)]
     fn slope<T: Real>(x: T, _y: T, p: T) -> T {
         let (v, dv) = Self::parts(x);
         let s = Sigmoid::value(v, p);
@@ -105,6 +110,7 @@ pub(crate) struct Mish;
 
 impl Mish {
     /// `tanh(softplus(x))` and `sigmoid(x)` from one exponential.
+    #[inline(always)]
     fn parts<T: Real>(x: T) -> (T, T) {
         let e = x.min(T::from_f64(SOFTPLUS_THRESHOLD)).exp();
         let n = e * (e + T::from_f64(2.0));
@@ -113,10 +119,12 @@ impl Mish {
 }
 
 impl Kernel for Mish {
+    #[inline(always)]
     fn value<T: Real>(x: T, _: T) -> T {
         x * Self::parts(x).0
     }
     /// `t + x (1 - t^2) sigmoid(x)`, with `t = tanh(softplus(x))`.
+    #[inline(always)]
     fn slope<T: Real>(x: T, _y: T, _: T) -> T {
         let (t, s) = Self::parts(x);
         t + x * (T::ONE - t * t) * s
@@ -149,12 +157,14 @@ const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
 pub(crate) struct Selu;
 
 impl Kernel for Selu {
+    #[inline(always)]
     fn value<T: Real>(x: T, _: T) -> T {
         let negative = T::from_f64(SELU_ALPHA) * x.exp_m1();
         T::from_f64(SELU_SCALE) * if x > T::ZERO { x } else { negative }
     }
     /// `scale` for `x > 0`, else `scale alpha e^x` (PyTorch's left value at exactly 0), from
     /// `x`: from `y` it would cancel in the tail.
+    #[inline(always)]
     fn slope<T: Real>(x: T, _y: T, _: T) -> T {
         let scale = T::from_f64(SELU_SCALE);
         let negative = scale * T::from_f64(SELU_ALPHA) * x.min(T::ZERO).exp();
@@ -176,13 +186,20 @@ impl Kernel for Selu {
 pub(crate) struct Softplus;
 
 impl Kernel for Softplus {
+    #[inline(always)]
     fn value<T: Real>(x: T, _: T) -> T {
         let threshold = T::from_f64(SOFTPLUS_THRESHOLD);
         let soft = x.min(threshold).exp().ln_1p();
-        // `min` drops a NaN: it must come back out.
-        if x > threshold || x.is_nan() { x } else { soft }
+        // `min` drops a NaN: it must come back out. (`|`, not `||`: a branch would keep the
+        // loop scalar.)
+        if (x > threshold) | x.is_nan() {
+            x
+        } else {
+            soft
+        }
     }
     /// `sigmoid(x)`, and 1 beyond the threshold.
+    #[inline(always)]
     fn slope<T: Real>(x: T, _y: T, p: T) -> T {
         let s = Sigmoid::value(x, p);
         if x > T::from_f64(SOFTPLUS_THRESHOLD) {
@@ -208,14 +225,17 @@ pub(crate) struct PRelu;
 
 impl Kernel for PRelu {
     const LEARNED: bool = true;
+    #[inline(always)]
     fn value<T: Real>(x: T, a: T) -> T {
         if x > T::ZERO { x } else { a * x }
     }
     /// 1 for `x > 0`, else `a` (a at exactly 0, as PyTorch).
+    #[inline(always)]
     fn slope<T: Real>(x: T, _y: T, a: T) -> T {
         if x > T::ZERO { T::ONE } else { a }
     }
     /// `df/da = x` where `x <= 0`, else 0.
+    #[inline(always)]
     fn parameter_slope<T: Real>(x: T, _a: T) -> T {
         if x > T::ZERO { T::ZERO } else { x }
     }
@@ -234,6 +254,7 @@ impl Kernel for PRelu {
 pub(crate) struct Hardswish;
 
 impl Kernel for Hardswish {
+    #[inline(always)]
     fn value<T: Real>(x: T, _: T) -> T {
         // `x (gate / 6)`: `x gate` would overflow where `x` is near the largest float.
         let gate = (x + T::from_f64(3.0)).max(T::ZERO).min(T::from_f64(6.0));
@@ -241,6 +262,7 @@ impl Kernel for Hardswish {
     }
     /// 0 up to -3 (included), 1 from 3 (included), `x / 3 + 1/2` between, as PyTorch's
     /// backward.
+    #[inline(always)]
     fn slope<T: Real>(x: T, _y: T, _: T) -> T {
         let middle = x / T::from_f64(3.0) + T::from_f64(0.5);
         if x <= T::from_f64(-3.0) {

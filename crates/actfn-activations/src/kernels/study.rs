@@ -16,12 +16,14 @@ pub(crate) struct Sigmoid;
 
 impl Kernel for Sigmoid {
     /// `1 / (1 + e^-|x|)` for `x >= 0`, `e^-|x| / (1 + e^-|x|)` below: no overflow.
+    #[inline(always)]
     fn value<T: Real>(x: T, _: T) -> T {
         let e = (-x.abs()).exp();
         let numerator = if x >= T::ZERO { T::ONE } else { e };
         numerator / (T::ONE + e)
     }
     /// `sigmoid'(x) = y (1 - y)`.
+    #[inline(always)]
     fn slope<T: Real>(_x: T, y: T, _: T) -> T {
         y * (T::ONE - y)
     }
@@ -44,18 +46,15 @@ pub(crate) struct Tanh;
 impl Kernel for Tanh {
     /// `sign(x) (1 - e^-2|x|) / (1 + e^-2|x|)`, written with `expm1` so that it keeps full
     /// relative precision near 0; one exponential is much cheaper than libm's `tanh`.
+    #[inline(always)]
     fn value<T: Real>(x: T, _: T) -> T {
         let m = (x.abs() * T::from_f64(-2.0)).exp_m1();
         let t = -m / (T::from_f64(2.0) + m);
-        if x < T::ZERO {
-            -t
-        } else if x > T::ZERO {
-            t
-        } else {
-            x
-        }
+        // t >= 0 (m is in (-1, 0]): -t, t, or x itself at +-0 and NaN.
+        T::select(x < T::ZERO, -t, T::select(x > T::ZERO, t, x))
     }
     /// `tanh'(x) = 1 - y^2`.
+    #[inline(always)]
     fn slope<T: Real>(_x: T, y: T, _: T) -> T {
         T::ONE - y * y
     }
@@ -73,6 +72,7 @@ pub(crate) struct Relu;
 
 impl Kernel for Relu {
     /// NaN stays NaN, as in the composed `x * (x > 0)`.
+    #[inline(always)]
     fn value<T: Real>(x: T, _: T) -> T {
         if x > T::ZERO || x.is_nan() {
             x
@@ -81,6 +81,7 @@ impl Kernel for Relu {
         }
     }
     /// 1 for `x > 0`, else 0 (0 at exactly 0, as PyTorch).
+    #[inline(always)]
     fn slope<T: Real>(x: T, _y: T, _: T) -> T {
         if x > T::ZERO { T::ONE } else { T::ZERO }
     }
@@ -96,10 +97,12 @@ impl Kernel for Relu {
 pub(crate) struct LeakyRelu;
 
 impl Kernel for LeakyRelu {
+    #[inline(always)]
     fn value<T: Real>(x: T, alpha: T) -> T {
         if x > T::ZERO { x } else { alpha * x }
     }
     /// 1 for `x > 0`, else `alpha` (alpha at exactly 0, as PyTorch).
+    #[inline(always)]
     fn slope<T: Real>(x: T, _y: T, alpha: T) -> T {
         if x > T::ZERO { T::ONE } else { alpha }
     }
@@ -115,11 +118,13 @@ impl Kernel for LeakyRelu {
 pub(crate) struct Elu;
 
 impl Kernel for Elu {
+    #[inline(always)]
     fn value<T: Real>(x: T, _: T) -> T {
         let negative = x.exp_m1();
         if x > T::ZERO { x } else { negative }
     }
     /// 1 for `x > 0`, else `e^x = y + 1` (1 at exactly 0).
+    #[inline(always)]
     fn slope<T: Real>(x: T, y: T, _: T) -> T {
         if x > T::ZERO { T::ONE } else { y + T::ONE }
     }
@@ -139,10 +144,12 @@ impl Kernel for Elu {
 pub(crate) struct Swish;
 
 impl Kernel for Swish {
+    #[inline(always)]
     fn value<T: Real>(x: T, p: T) -> T {
         x * Sigmoid::value(x, p)
     }
     /// `sigmoid(x) + x sigmoid(x) (1 - sigmoid(x))`.
+    #[inline(always)]
     fn slope<T: Real>(x: T, _y: T, p: T) -> T {
         let s = Sigmoid::value(x, p);
         s + x * s * (T::ONE - s)
