@@ -1,7 +1,9 @@
 //! Stochastic gradient descent with momentum, with PyTorch's `torch.optim.SGD` semantics.
 
+mod kernels;
+
 use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, DType, InplaceOp3, Layout, Tensor, Var};
+use candle_core::{DType, Tensor, Var};
 use candle_nn::Optimizer;
 use serde::{Deserialize, Serialize};
 
@@ -107,9 +109,9 @@ impl Sgd {
         Ok(())
     }
 
-    /// One update. With `fused`, parameters on the CPU are updated in place by one kernel per
-    /// tensor (no allocation after the first step); otherwise, and on other devices, by tensor
-    /// operations. Both compute the same numbers.
+    /// One update. With `fused`, parameters on the CPU are updated in place, with their momentum
+    /// buffers, in one pass (no allocation after the first step); otherwise, and on other
+    /// devices, by tensor operations. Both compute the same numbers.
     fn step_with(&mut self, grads: &GradStore, fused: bool) -> candle_core::Result<()> {
         let SgdConfig {
             lr,
@@ -124,53 +126,15 @@ impl Sgd {
             };
             let param = var.as_tensor();
             if fused && fits(param, grad) {
-                let update = Update {
-                    lr,
-                    momentum,
-                    dampening,
-                    weight_decay,
-                    nesterov,
-                };
-                match buffer {
-                    _ if momentum == 0.0 => {
-                        param.inplace_op3(
-                            grad,
-                            grad,
-                            &UpdateParameter {
-                                update,
-                                source: Source::Gradient,
-                            },
-                        )?;
-                    }
-                    Some(b) => {
-                        b.inplace_op3(grad, param, &UpdateBuffer(update))?;
-                        param.inplace_op3(
-                            grad,
-                            b,
-                            &UpdateParameter {
-                                update,
-                                source: Source::Buffer,
-                            },
-                        )?;
-                    }
-                    None => {
-                        // The first buffer is the (decayed) gradient itself, in storage of its own
-                        // since later steps update it in place.
-                        let first = if weight_decay != 0.0 {
-                            (grad + (param * weight_decay)?)?
-                        } else {
-                            grad.copy()?
-                        };
-                        param.inplace_op3(
-                            grad,
-                            &first,
-                            &UpdateParameter {
-                                update,
-                                source: Source::Buffer,
-                            },
-                        )?;
-                        *buffer = Some(first);
-                    }
+                if momentum == 0.0 {
+                    kernels::step(&self.config, param, grad, None, false)?;
+                } else {
+                    let first = buffer.is_none();
+                    let buffer = match buffer {
+                        Some(b) => b,
+                        None => buffer.insert(param.zeros_like()?),
+                    };
+                    kernels::step(&self.config, param, grad, Some(buffer), first)?;
                 }
                 continue;
             }
@@ -208,128 +172,6 @@ fn fits(param: &Tensor, grad: &Tensor) -> bool {
         && param.is_contiguous()
         && grad.is_contiguous()
 }
-
-/// The settings the kernels need.
-#[derive(Debug, Clone, Copy)]
-struct Update {
-    lr: f64,
-    momentum: f64,
-    dampening: f64,
-    weight_decay: f64,
-    nesterov: bool,
-}
-
-/// What the parameter moves along.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Source {
-    /// The (decayed) gradient: plain SGD.
-    Gradient,
-    /// The momentum buffer, or with Nesterov the gradient plus momentum times the buffer.
-    Buffer,
-}
-
-/// The contiguous elements of a storage as `T`, or an error naming the kernel.
-fn slice<'a, T: candle_core::WithDType>(
-    s: &'a CpuStorage,
-    l: &Layout,
-) -> candle_core::Result<&'a [T]> {
-    let (start, end) = l
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg("sgd: non-contiguous tensor".into()))?;
-    Ok(&T::cpu_storage_as_slice(s)?[start..end])
-}
-
-/// `b = momentum * b + (1 - dampening) * (g + weight_decay * p)`, in place on `b`.
-struct UpdateBuffer(Update);
-
-/// `p -= lr * step`, in place on `p`, with `step` from [`Source`].
-struct UpdateParameter {
-    update: Update,
-    source: Source,
-}
-
-/// Below this many elements an update runs on one thread: splitting costs more than it saves.
-const PARALLEL_THRESHOLD: usize = 1 << 16;
-
-/// Runs `kernel` over matching chunks of `dst`, `a` and `b`, on several threads when they are long.
-/// Every element is computed by the same expression either way, so the result does not depend on
-/// the thread count.
-fn for_chunks<T: Send + Sync>(
-    dst: &mut [T],
-    a: &[T],
-    b: &[T],
-    kernel: impl Fn(&mut [T], &[T], &[T]) + Sync,
-) {
-    use rayon::prelude::*;
-    const CHUNK: usize = 1 << 14;
-    if dst.len() < PARALLEL_THRESHOLD {
-        kernel(dst, a, b);
-    } else {
-        dst.par_chunks_mut(CHUNK)
-            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
-            .for_each(|(d, (a, b))| kernel(d, a, b));
-    }
-}
-
-macro_rules! sgd_kernels {
-    ($($variant:ident => $t:ty),*) => {
-        impl InplaceOp3 for UpdateBuffer {
-            fn name(&self) -> &'static str {
-                "sgd-momentum-buffer"
-            }
-
-            fn cpu_fwd(&self, b: &mut CpuStorage, lb: &Layout, g: &CpuStorage, lg: &Layout, p: &CpuStorage, lp: &Layout) -> candle_core::Result<()> {
-                let Update { momentum, dampening, weight_decay, .. } = self.0;
-                let (start, end) = lb.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("sgd: non-contiguous buffer".into()))?;
-                match b {
-                    $(CpuStorage::$variant(b) => {
-                        let (g, p) = (slice::<$t>(g, lg)?, slice::<$t>(p, lp)?);
-                        let (m, d, wd) = (momentum as $t, (1.0 - dampening) as $t, weight_decay as $t);
-                        for_chunks(&mut b[start..end], g, p, |b, g, p| {
-                            for ((b, &g), &p) in b.iter_mut().zip(g).zip(p) {
-                                *b = m * *b + d * (g + wd * p);
-                            }
-                        });
-                    })*
-                    _ => candle_core::bail!("sgd: only f32 and f64 parameters"),
-                }
-                Ok(())
-            }
-        }
-
-        impl InplaceOp3 for UpdateParameter {
-            fn name(&self) -> &'static str {
-                "sgd-parameter"
-            }
-
-            fn cpu_fwd(&self, p: &mut CpuStorage, lp: &Layout, g: &CpuStorage, lg: &Layout, b: &CpuStorage, lb: &Layout) -> candle_core::Result<()> {
-                let Update { lr, momentum, weight_decay, nesterov, .. } = self.update;
-                let (start, end) = lp.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("sgd: non-contiguous parameter".into()))?;
-                match p {
-                    $(CpuStorage::$variant(p) => {
-                        let (g, b) = (slice::<$t>(g, lg)?, slice::<$t>(b, lb)?);
-                        let (lr, m, wd) = (lr as $t, momentum as $t, weight_decay as $t);
-                        let source = self.source;
-                        for_chunks(&mut p[start..end], g, b, |p, g, b| {
-                            for ((p, &g), &b) in p.iter_mut().zip(g).zip(b) {
-                                let decayed = g + wd * *p;
-                                let step = match (source, nesterov) {
-                                    (Source::Gradient, _) => decayed,
-                                    (Source::Buffer, false) => b,
-                                    (Source::Buffer, true) => decayed + m * b,
-                                };
-                                *p -= lr * step;
-                            }
-                        });
-                    })*
-                    _ => candle_core::bail!("sgd: only f32 and f64 parameters"),
-                }
-                Ok(())
-            }
-        }
-    };
-}
-sgd_kernels!(F32 => f32, F64 => f64);
 
 impl Optimizer for Sgd {
     type Config = SgdConfig;
@@ -454,6 +296,53 @@ mod tests {
             &three_steps(config),
             &[[0.85, -1.3], [0.7225, -0.845], [0.614125, -0.54925]],
         );
+    }
+
+    #[test]
+    fn one_pass_kernels_match_tensor_ops_on_long_f32_parameters() {
+        // Long enough to be split between threads; every combination of the settings.
+        let n = 100_003;
+        let values: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+            .collect();
+        let scale: Vec<f32> = (0..n).map(|i| 0.5 + (i % 13) as f32 / 7.0).collect();
+        for (momentum, dampening, weight_decay, nesterov) in [
+            (0.9, 0.0, 0.0, false),
+            (0.9, 0.1, 0.01, false),
+            (0.9, 0.0, 0.01, true),
+            (0.0, 0.0, 0.01, false),
+        ] {
+            let config = SgdConfig {
+                lr: 0.05,
+                momentum,
+                dampening,
+                weight_decay,
+                nesterov,
+            };
+            let run = |fused: bool| -> Vec<f32> {
+                let w = Var::new(values.as_slice(), &Device::Cpu).unwrap();
+                let scale = Tensor::new(scale.as_slice(), &Device::Cpu).unwrap();
+                let mut sgd = Sgd::new(vec![w.clone()], config).unwrap();
+                for _ in 0..3 {
+                    let loss = (w.as_tensor().sqr().unwrap() * &scale)
+                        .unwrap()
+                        .sum_all()
+                        .unwrap();
+                    sgd.step_with(&loss.backward().unwrap(), fused).unwrap();
+                }
+                w.as_tensor().to_vec1().unwrap()
+            };
+            let (fused, plain) = (run(true), run(false));
+            let differing = fused
+                .iter()
+                .zip(&plain)
+                .filter(|(a, b)| a.to_bits() != b.to_bits())
+                .count();
+            assert_eq!(
+                differing, 0,
+                "{differing} of {n} elements differ for {config:?}"
+            );
+        }
     }
 
     #[test]
