@@ -98,6 +98,15 @@ fn set_threads(threads: u16) {
     }
 }
 
+/// Parses a count of at least 1, for clap.
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The workspace root, from which default paths are resolved.
 pub fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

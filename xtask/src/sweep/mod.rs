@@ -21,6 +21,7 @@ use std::process::Command;
 use anyhow::bail;
 use clap::{Args, Subcommand};
 
+use crate::at_least_one;
 use grid::{SweepDir, SweepSettings, parse_hidden, parse_seeds};
 use schedule::Job;
 
@@ -131,15 +132,6 @@ struct Seeds(Vec<u64>);
 
 fn seed_list(text: &str) -> Result<Seeds, String> {
     parse_seeds(text).map(Seeds)
-}
-
-/// Parses a count of at least 1.
-fn at_least_one(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
-    }
 }
 
 impl SweepArgs {

@@ -1,0 +1,141 @@
+//! The benchmark's page, docs/bench/README.md, from its measurements.
+
+use std::fmt::Write as _;
+
+use super::Report;
+use super::worker::{Measurement, Timing};
+
+fn ratio(a: f64, b: Option<f64>) -> String {
+    b.map_or("-".into(), |b| format!("{:.2}", a / b))
+}
+
+/// A row of the table: what is measured, how to read it from a measurement, its unit.
+type Row = (&'static str, fn(&Measurement) -> Timing, &'static str);
+
+/// The Markdown page of a report.
+pub(super) fn markdown(report: &Report) -> String {
+    let mut md = String::from("# Benchmark: actfn vs the study's PyTorch code\n\n");
+    let _ = writeln!(
+        md,
+        "Regenerate with `cargo xtask bench --pytorch PYTHON` on an idle machine. Machine: {}; commit {}; candle {}; \
+         PyTorch {}. The study's MLP (784-512-256-256-128-10, ReLU), batch 256, SGD lr 0.01 momentum 0.9; median (min) \
+         of repeats. One step is {:.3} GFLOP.\n",
+        report.machine,
+        report.commit,
+        report.candle,
+        report.pytorch.as_deref().unwrap_or("not measured"),
+        report.step_gflop
+    );
+    md.push_str("| threads | what | actfn | PyTorch in memory | PyTorch DataLoader (the study) | actfn / PyTorch in memory | actfn / DataLoader |\n|---:|---|---:|---:|---:|---:|---:|\n");
+    let find =
+        |list: &[Measurement], threads: u16| list.iter().find(|m| m.threads == threads).cloned();
+    for a in &report.actfn {
+        let mem = find(&report.pytorch_in_memory, a.threads);
+        let dl = find(&report.pytorch_dataloader, a.threads);
+        let rows: [Row; 3] = [
+            ("training step", |m| m.step_ms, "ms"),
+            ("training epoch", |m| m.epoch_s, "s"),
+            ("validation pass (10,000 images)", |m| m.validation_s, "s"),
+        ];
+        for (what, get, unit) in rows {
+            let cell = |m: &Option<Measurement>| {
+                m.as_ref().map_or("-".to_string(), |m| {
+                    format!("{:.3} ({:.3}) {unit}", get(m).median, get(m).min)
+                })
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {what} | {:.3} ({:.3}) {unit} | {} | {} | {} | {} |",
+                a.threads,
+                get(a).median,
+                get(a).min,
+                cell(&mem),
+                cell(&dl),
+                ratio(get(a).median, mem.as_ref().map(|m| get(m).median)),
+                ratio(get(a).median, dl.as_ref().map(|m| get(m).median)),
+            );
+        }
+        let _ = writeln!(
+            md,
+            "| {} | peak memory | {:.0} MiB | {} | {} | | |",
+            a.threads,
+            a.peak_mib,
+            mem.as_ref()
+                .map_or("-".into(), |m| format!("{:.0} MiB", m.peak_mib)),
+            dl.as_ref()
+                .map_or("-".into(), |m| format!("{:.0} MiB", m.peak_mib))
+        );
+    }
+    md.push_str("\n| threads | matrix-product ceiling (1024³ f32, candle) | training step achieved | share of the ceiling | the step's products alone (candle) | plain candle autograd step |\n|---:|---:|---:|---:|---:|---:|\n");
+    for a in &report.actfn {
+        let ceiling = a.matmul_gflops.unwrap_or(f64::NAN);
+        let achieved = report.step_gflop / (a.step_ms.median / 1e3);
+        let _ = writeln!(
+            md,
+            "| {} | {ceiling:.1} GFLOP/s | {achieved:.1} GFLOP/s | {:.0}% | {} | {} |",
+            a.threads,
+            100.0 * achieved / ceiling,
+            a.products_ms.map_or("-".into(), |t| format!(
+                "{:.2} ms ({:.0}% of the step)",
+                t.median,
+                100.0 * t.median / a.step_ms.median
+            )),
+            a.autograd_step_ms
+                .map_or("-".into(), |t| format!("{:.2} ms", t.median))
+        );
+    }
+    md.push_str("\n| threads | load, verify, normalize and split the data set | one epoch of batch slicing (no model) |\n|---:|---:|---:|\n");
+    for a in &report.actfn {
+        let cell = |t: Option<Timing>| {
+            t.map_or("-".into(), |t| format!("{:.3} ({:.3}) s", t.median, t.min))
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            a.threads,
+            cell(a.data_load_s),
+            cell(a.batch_epoch_s)
+        );
+    }
+    whole_commands(report, &mut md);
+    md
+}
+
+/// Epochs of a typical run of the study's protocol (early stopping ends most runs between 30 and
+/// 50), for turning epochs per hour into runs per hour.
+const STUDY_EPOCHS_PER_RUN: f64 = 40.0;
+
+/// The section on whole commands: `reproduce --quick`'s memory and the sweep throughput.
+fn whole_commands(report: &Report, md: &mut String) {
+    if let Some(quick) = report.reproduce_quick {
+        let _ = writeln!(
+            md,
+            "\n`reproduce --quick` (the whole pipeline on 10,000 images, 2 epochs per network, default \
+             settings): peak resident memory **{:.0} MiB**, {:.0} s.",
+            quick.peak_mib, quick.wall_s
+        );
+    }
+    if report.sweeps.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\nSweep throughput: the study's six activations, one seed, {} epochs each, through `cargo \
+         xtask sweep` (child processes, data loading, dynamics and test evaluation included). Runs \
+         per hour assume {STUDY_EPOCHS_PER_RUN:.0} epochs per run; short runs carry more of the \
+         per-run start-up, so this is a lower bound.\n",
+        report.sweeps[0].epochs_per_run
+    );
+    md.push_str("| --jobs | --threads | wall | epochs per hour | runs per hour |\n|---:|---:|---:|---:|---:|\n");
+    for sweep in &report.sweeps {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.1} s | {:.0} | {:.0} |",
+            sweep.jobs,
+            sweep.threads,
+            sweep.wall_s,
+            sweep.epochs_per_hour,
+            sweep.runs_per_hour(STUDY_EPOCHS_PER_RUN)
+        );
+    }
+}

@@ -1,0 +1,250 @@
+//! One thread count of the benchmark, in its own process (`bench-worker`): the training step,
+//! an epoch, a validation pass, the data path and the matrix-product ceiling, as JSON.
+
+use std::time::Instant;
+
+use actfn_data::EVAL_BATCH_SIZE;
+use actfn_model::rng::{self, Stream};
+use actfn_model::{BaseNetwork, BaseNetworkConfig};
+use actfn_train::{Sgd, SgdConfig};
+use anyhow::bail;
+use candle_core::{Device, Tensor};
+use candle_nn::Optimizer;
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use crate::at_least_one;
+
+/// Arguments of the hidden `bench-worker` command: one thread count, JSON on stdout.
+#[derive(Args, Debug)]
+pub struct WorkerArgs {
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) threads: u16,
+    #[arg(long, value_parser = at_least_one)]
+    steps: usize,
+    #[arg(long, value_parser = at_least_one)]
+    repeats: usize,
+}
+
+/// Median and minimum of repeated timings, in the unit of the field's name.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Timing {
+    pub median: f64,
+    pub min: f64,
+}
+
+impl Timing {
+    /// The median and minimum of `samples`; an error when there are none.
+    fn of(mut samples: Vec<f64>) -> anyhow::Result<Self> {
+        samples.sort_by(f64::total_cmp);
+        match (samples.get(samples.len() / 2), samples.first()) {
+            (Some(&median), Some(&min)) => Ok(Timing { median, min }),
+            _ => bail!("no timing was taken: --steps and --repeats must be at least 1"),
+        }
+    }
+}
+
+/// One implementation's numbers at one thread count.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measurement {
+    pub threads: u16,
+    /// Forward, backward and update of one batch of 256, in milliseconds.
+    pub step_ms: Timing,
+    /// One training epoch (195 steps of 256, batches drawn as in training), in seconds.
+    pub epoch_s: Timing,
+    /// Accuracy over the 10,000 validation images, in seconds.
+    pub validation_s: Timing,
+    /// Peak resident memory of the process, in MiB.
+    pub peak_mib: f64,
+    /// actfn only: a 1024x1024x1024 f32 matrix product through candle, in GFLOP/s.
+    #[serde(default)]
+    pub matmul_gflops: Option<f64>,
+    /// actfn only: finding, reading, verifying, normalizing and splitting the data set, in
+    /// seconds.
+    #[serde(default)]
+    pub data_load_s: Option<Timing>,
+    /// actfn only: one epoch of shuffled batch slicing without a model, in seconds.
+    #[serde(default)]
+    pub batch_epoch_s: Option<Timing>,
+    /// actfn only: the step's matrix products alone (forward, weight and input gradients of
+    /// every layer, batch 256) through candle, in milliseconds: the step with nothing between
+    /// its products.
+    #[serde(default)]
+    pub products_ms: Option<Timing>,
+    /// actfn only: the plain candle step (candle_nn-style autograd through the composed
+    /// activations and `backward`), in milliseconds, for comparison with the tuned step.
+    #[serde(default)]
+    pub autograd_step_ms: Option<Timing>,
+}
+
+/// Floating-point operations of the matrix products of one training step of the study's MLP:
+/// 2 per multiply-add; per layer the forward product and the weight gradient, and the input
+/// gradient for every layer but the first (the images need none).
+pub fn step_flop(batch: usize) -> f64 {
+    let config = BaseNetworkConfig::default();
+    let products = |(i, o): (usize, usize)| 2.0 * (batch * i * o) as f64;
+    let shapes = config.layer_shapes();
+    shapes.iter().map(|&s| 2.0 * products(s)).sum::<f64>()
+        + shapes[1..].iter().map(|&s| products(s)).sum::<f64>()
+}
+
+/// Peak resident memory of this process in MiB (Linux's VmHWM).
+fn peak_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_string)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn time<T>(work: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    work()?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// The GFLOP/s of an n x n x n f32 product, best of a few.
+fn matmul_gflops(n: usize, device: &Device) -> anyhow::Result<f64> {
+    let values: Vec<f32> = (0..n * n).map(|i| (i % 17) as f32 * 0.01).collect();
+    let a = Tensor::from_vec(values, (n, n), device)?;
+    let b = a.t()?.contiguous()?;
+    a.matmul(&b)?.sum_all()?.to_scalar::<f32>()?;
+    let best = (0..5)
+        .map(|_| time(|| Ok(a.matmul(&b)?.sum_all()?.to_scalar::<f32>()?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let seconds = best.into_iter().fold(f64::MAX, f64::min);
+    Ok(2.0 * (n * n * n) as f64 / seconds / 1e9)
+}
+
+/// The step's matrix products alone, on the shapes of the study's MLP at `batch`, through
+/// candle (transposed operands as views, as the step reads them); the median of `repeats` after
+/// one warm-up.
+fn products_ms(batch: usize, repeats: usize, device: &Device) -> anyhow::Result<Timing> {
+    let filled = |rows: usize, cols: usize| -> anyhow::Result<Tensor> {
+        let values: Vec<f32> = (0..rows * cols).map(|i| (i % 23) as f32 * 0.01).collect();
+        Ok(Tensor::from_vec(values, (rows, cols), device)?)
+    };
+    let shapes = BaseNetworkConfig::default().layer_shapes();
+    // Per layer: its input (batch x in), weight (out x in) and output gradient (batch x out).
+    let operands = shapes
+        .iter()
+        .map(|&(i, o)| Ok((filled(batch, i)?, filled(o, i)?, filled(batch, o)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let all = || -> anyhow::Result<()> {
+        for (l, (input, weight, output_grad)) in operands.iter().enumerate() {
+            input.matmul(&weight.t()?)?;
+            output_grad.t()?.matmul(input)?;
+            if l > 0 {
+                output_grad.matmul(weight)?;
+            }
+        }
+        Ok(())
+    };
+    all()?;
+    let samples = (0..repeats.max(5))
+        .map(|_| time(all).map(|s| 1e3 * s))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Timing::of(samples)
+}
+
+/// Steps run before the timed ones, here and in the PyTorch script: the first steps warm the
+/// allocator and the caches.
+const WARMUP_STEPS: usize = 20;
+
+/// The actfn side, in this process, at the thread count already applied.
+pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
+    let device = Device::Cpu;
+    let loads = (0..args.repeats)
+        .map(|_| time(|| crate::data::load_splits(42, &device)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let splits = crate::data::load_splits(42, &device)?;
+    let config = BaseNetworkConfig::default();
+    let (net, varmap) = BaseNetwork::seeded(config.clone(), 42, &device)?;
+    let mut sgd = Sgd::new(varmap.all_vars(), SgdConfig::default())?;
+    let mut shuffle = rng::seeded(42, Stream::Shuffle);
+
+    // Steps timed one by one on shuffled batches, as training draws them.
+    let batches: Vec<(Tensor, Tensor)> = splits
+        .train
+        .batches(256, Some(&mut shuffle), true)?
+        .take(args.steps + WARMUP_STEPS)
+        .collect::<candle_core::Result<_>>()?;
+    let mut step_times = Vec::new();
+    for (i, (images, labels)) in batches.iter().enumerate() {
+        let t = time(|| Ok(actfn_train::train_step(&net, &mut sgd, images, labels)?))?;
+        if i >= WARMUP_STEPS {
+            step_times.push(1e3 * t);
+        }
+    }
+    let mut autograd_times = Vec::new();
+    for (i, (images, labels)) in batches.iter().enumerate() {
+        let t = time(|| {
+            let loss = candle_nn::loss::cross_entropy(&composed_forward(&net, images)?, labels)?;
+            sgd.backward_step(&loss)?;
+            Ok(())
+        })?;
+        if i >= WARMUP_STEPS {
+            autograd_times.push(1e3 * t);
+        }
+    }
+    let epochs = (0..args.repeats)
+        .map(|_| {
+            time(|| {
+                for batch in splits.train.batches(256, Some(&mut shuffle), true)? {
+                    let (images, labels) = batch?;
+                    actfn_train::train_step(&net, &mut sgd, &images, &labels)?;
+                }
+                Ok(())
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let slicing = (0..args.repeats)
+        .map(|_| {
+            time(|| {
+                for batch in splits.train.batches(256, Some(&mut shuffle), true)? {
+                    batch?;
+                }
+                Ok(())
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let validations = (0..args.repeats)
+        .map(|_| time(|| Ok(actfn_train::accuracy(&net, &splits.val, EVAL_BATCH_SIZE)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let measurement = Measurement {
+        threads: args.threads,
+        step_ms: Timing::of(step_times)?,
+        epoch_s: Timing::of(epochs)?,
+        validation_s: Timing::of(validations)?,
+        peak_mib: peak_mib(),
+        matmul_gflops: Some(matmul_gflops(1024, &device)?),
+        autograd_step_ms: Some(Timing::of(autograd_times)?),
+        products_ms: Some(products_ms(256, args.repeats * 5, &device)?),
+        data_load_s: Some(Timing::of(loads)?),
+        batch_epoch_s: Some(Timing::of(slicing)?),
+    };
+    println!("{}", serde_json::to_string(&measurement)?);
+    Ok(())
+}
+
+/// The forward pass written plainly: candle's linear layers and the composed activations, so
+/// that autograd records every primitive operation.
+fn composed_forward(net: &BaseNetwork, images: &Tensor) -> anyhow::Result<Tensor> {
+    let mut x = images.clone();
+    let last = net.linears().len() - 1;
+    for (i, linear) in net.linears().iter().enumerate() {
+        x = candle_nn::Module::forward(linear, &x)?;
+        if i < last {
+            x = net.activation().forward_composed(&x)?;
+        }
+    }
+    Ok(x)
+}
