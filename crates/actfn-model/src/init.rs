@@ -24,6 +24,8 @@ pub enum Init {
     /// PyTorch's `nn.Linear` default, the study's: weights and biases uniform in
     /// `(-1/sqrt(fan_in), 1/sqrt(fan_in))`.
     #[default]
+    // Not kebab-case's `py-torch`, which the first sweeps wrote: still read.
+    #[serde(rename = "pytorch", alias = "py-torch")]
     PyTorch,
     /// He et al.: weights normal with variance `2 / fan_in` (`kaiming_normal_`, fan-in mode,
     /// ReLU gain), biases 0.
@@ -159,6 +161,16 @@ pub(crate) fn varmap_of(parameters: Vec<(String, Tensor)>) -> Result<VarMap> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configs_name_each_initialization_as_the_command_line_does() {
+        for (init, name) in Init::ALL {
+            assert_eq!(serde_json::to_string(&init).unwrap(), format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<Init>(&format!("\"{name}\"")).unwrap(), init);
+        }
+        // What the first sweeps wrote.
+        assert_eq!(serde_json::from_str::<Init>("\"py-torch\"").unwrap(), Init::PyTorch);
+    }
 
     #[test]
     fn normal_initializations_have_their_variance_and_zero_biases() {
