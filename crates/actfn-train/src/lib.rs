@@ -26,6 +26,7 @@ mod evaluate;
 mod metrics;
 mod observer;
 mod resume;
+mod session;
 mod settings;
 mod sgd;
 mod trainer;
