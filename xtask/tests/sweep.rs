@@ -68,6 +68,17 @@ fn a_killed_sweep_ends_as_an_uninterrupted_one_and_a_finished_one_reruns_at_once
     assert_success(&sweep(whole.path()));
     let expected = runs_without_time(whole.path());
     assert_eq!(expected.len(), 5, "a header and four runs: {expected:?}");
+    // The session is recorded, and the report gives its wall time.
+    let sessions: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(whole.path().join("sessions.json")).unwrap())
+            .unwrap();
+    assert_eq!(sessions.as_array().map(Vec::len), Some(1), "{sessions}");
+    assert_eq!(sessions[0]["runs"], 4, "{sessions}");
+    let report = std::fs::read_to_string(whole.path().join("report.md")).unwrap();
+    assert!(
+        report.contains("Wall time of the local sweeps") && report.contains("in 1 session(s)"),
+        "{report}"
+    );
 
     // Kill the whole process group (the sweep and its tasks) once a run is some way in.
     let killed = tempfile::tempdir().unwrap();

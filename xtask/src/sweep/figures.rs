@@ -51,7 +51,41 @@ pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
             s.threads
         )));
     }
+    blocks.push(paragraph(cost(inputs)));
     blocks
+}
+
+/// What the runs cost: the wall time of the local sessions and the run time summed over runs.
+fn cost(inputs: &Inputs) -> String {
+    let hours = |seconds: f64| format!("{:.1} h", seconds / 3600.0);
+    let actfn: f64 = inputs.records.iter().map(|r| r.summary.seconds).sum();
+    let peer: f64 = inputs.peer.iter().map(|(_, p)| p.seconds).sum();
+    let mut text = format!(
+        "Run time summed over runs: actfn {} ({} runs)",
+        hours(actfn),
+        inputs.records.len()
+    );
+    if !inputs.peer.is_empty() {
+        text += &format!(", PyTorch {} ({} runs)", hours(peer), inputs.peer.len());
+    }
+    text.push('.');
+    if !inputs.sessions.is_empty() {
+        let wall: f64 = inputs.sessions.iter().map(|s| s.wall_seconds).sum();
+        let mut hosts: Vec<String> = inputs
+            .sessions
+            .iter()
+            .map(|s| format!("{} jobs x {} thread(s) on {}", s.jobs, s.threads, s.host))
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        text += &format!(
+            " Wall time of the local sweeps: {} in {} session(s) ({}).",
+            hours(wall),
+            inputs.sessions.len(),
+            hosts.join("; ")
+        );
+    }
+    text
 }
 
 /// Every run's test accuracy as a point, with the mean and its interval per group.

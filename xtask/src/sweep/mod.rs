@@ -289,7 +289,22 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
     if let Some(python) = &args.peer {
         jobs.extend(peer_jobs(&dir, &settings, &peer_pending, python)?);
     }
+    let started = std::time::SystemTime::now();
     let ended = schedule::run_all(jobs, args.jobs, "runs")?;
+    records::record_session(
+        &dir,
+        records::Session {
+            started_unix: started
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            wall_seconds: started.elapsed().map_or(0.0, |d| d.as_secs_f64()),
+            runs: pending.len(),
+            peer_runs: peer_pending.len(),
+            jobs: args.jobs,
+            threads: settings.threads,
+            host: actfn_io::host_name(),
+        },
+    )?;
     let inputs = report::gather(std::slice::from_ref(&dir.root))?;
     let path = report::write(&inputs, &dir.root)?;
     println!("Report: {}", path.display());

@@ -211,3 +211,49 @@ pub fn write_runs_csv(
     )?;
     Ok(())
 }
+
+/// One invocation of the local sweep, added to `sessions.json` when it ends. Its wall time is
+/// what the sweep cost, which the runs' own times (several at once) do not tell.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    /// When it started, in seconds since the Unix epoch.
+    pub started_unix: u64,
+    pub wall_seconds: f64,
+    /// Runs and PyTorch peer runs it set out to train.
+    pub runs: usize,
+    pub peer_runs: usize,
+    pub jobs: usize,
+    pub threads: u16,
+    pub host: String,
+}
+
+fn sessions_path(dir: &SweepDir) -> PathBuf {
+    dir.root.join("sessions.json")
+}
+
+/// The local sessions of a sweep folder, oldest first (none for a sweep run only on Slurm).
+pub fn sessions(dir: &SweepDir) -> anyhow::Result<Vec<Session>> {
+    let path = sessions_path(dir);
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a list of sweep sessions ({e}); remove it to start the record afresh",
+            path.display()
+        )
+    })
+}
+
+/// Adds `session` to the folder's `sessions.json`.
+pub fn record_session(dir: &SweepDir, session: Session) -> anyhow::Result<()> {
+    let mut all = sessions(dir)?;
+    all.push(session);
+    actfn_io::atomic_write(
+        &sessions_path(dir),
+        serde_json::to_string_pretty(&all)?.as_bytes(),
+    )?;
+    Ok(())
+}

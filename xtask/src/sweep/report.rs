@@ -31,6 +31,8 @@ pub struct Inputs {
     pub settings: Vec<SweepSettings>,
     pub records: Vec<RunRecord>,
     pub peer: Vec<(RunSpec, PeerResult)>,
+    /// The local sessions of every folder.
+    pub sessions: Vec<records::Session>,
     /// Runs that have not finished: `(sweep folder, task index, id, what)`.
     pub unfinished: Vec<(PathBuf, usize, String, String)>,
 }
@@ -41,6 +43,7 @@ pub fn gather(dirs: &[PathBuf]) -> anyhow::Result<Inputs> {
         settings: Vec::new(),
         records: Vec::new(),
         peer: Vec::new(),
+        sessions: Vec::new(),
         unfinished: Vec::new(),
     };
     for root in dirs {
@@ -69,6 +72,7 @@ pub fn gather(dirs: &[PathBuf]) -> anyhow::Result<Inputs> {
                 .push((root.clone(), spec.index, spec.id(), what));
         }
         inputs.settings.push(settings);
+        inputs.sessions.extend(records::sessions(&dir)?);
     }
     Ok(inputs)
 }
