@@ -20,6 +20,11 @@
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! API boundary: [`FashionMnist`] (load, verify, or build from `candle-datasets`' tensors with
+//! [`FashionMnist::from_vision_tensors`]), [`Splits`]/[`Split`] and their batches, the
+//! [`idx`] reader, [`locate`] and [`default_search_dirs`], [`EVAL_BATCH_SIZE`]; the download
+//! and the data set's checksums' provenance live in `xtask`.
 
 mod dataset;
 mod error;

@@ -16,6 +16,9 @@
 //! assert!((stats.zero_share - 0.5).abs() < 1e-9); // relu is exactly 0 on the left half
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! API boundary: every public function takes a network or tensors and returns plain numbers
+//! (structs of `Vec<f32>` and counts) for actfn-plot or a report; nothing here draws or writes.
 
 mod dead;
 mod measures;

@@ -24,6 +24,9 @@
 //! actfn_io::Claim::take(dir.path())?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! API boundary: [`atomic_write`] and [`sync_dir`], [`Claim`] with its [`Holder`], and
+//! [`host_name`]; nothing here knows about networks or training.
 
 mod atomic;
 mod claim;

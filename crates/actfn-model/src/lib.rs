@@ -27,6 +27,11 @@
 //! assert_eq!(again.config(), net.config());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! API boundary: [`BaseNetwork`], [`BaseNetworkConfig`], [`Init`], [`Gradients`], checkpoints,
+//! [`parse_device`], the seeded [`rng`] streams and the [`pytorch`] reader. The slice path
+//! (`cpu/`) is private: it is how [`BaseNetwork::loss_and_gradients`] and
+//! [`BaseNetwork::forward_no_grad`] run on the CPU, not something to call.
 
 mod checkpoint;
 mod config;

@@ -22,6 +22,9 @@
 //! assert!(files.iter().all(|f| f.is_file()));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! API boundary: every public function takes plain numbers and a path stem and writes the
+//! figure; no tensor type appears in it.
 
 mod histograms;
 mod images;

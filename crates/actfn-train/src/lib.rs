@@ -19,6 +19,10 @@
 //! assert_eq!(w.as_tensor().to_vec1::<f32>()?, [0.98]); // 1 - 0.01 * 2
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! API boundary: [`train`] with [`Run`], [`TrainConfig`] and an [`Observer`]; [`Sgd`] (a
+//! `candle_nn::Optimizer`), [`EarlyStopping`], [`accuracy`], [`train_step`]; the record types and
+//! their readers and writers, whose serde forms are the files' formats.
 
 mod early_stopping;
 mod error;
