@@ -166,10 +166,16 @@ mod tests {
     fn configs_name_each_initialization_as_the_command_line_does() {
         for (init, name) in Init::ALL {
             assert_eq!(serde_json::to_string(&init).unwrap(), format!("\"{name}\""));
-            assert_eq!(serde_json::from_str::<Init>(&format!("\"{name}\"")).unwrap(), init);
+            assert_eq!(
+                serde_json::from_str::<Init>(&format!("\"{name}\"")).unwrap(),
+                init
+            );
         }
         // What the first sweeps wrote.
-        assert_eq!(serde_json::from_str::<Init>("\"py-torch\"").unwrap(), Init::PyTorch);
+        assert_eq!(
+            serde_json::from_str::<Init>("\"py-torch\"").unwrap(),
+            Init::PyTorch
+        );
     }
 
     #[test]
