@@ -3,12 +3,17 @@
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::{Error, Result, io_error};
 
 /// The lock file's name inside a claimed folder.
 const LOCK_NAME: &str = "claim.lock";
+
+/// How long a live holder of this host is watched before a claim is refused. A task killed a
+/// moment ago (a sweep stopped with Ctrl-C or `kill` and started again at once) still runs for
+/// some milliseconds while the kernel tears it down, after its parent has already been reaped.
+const DYING_GRACE: Duration = Duration::from_secs(2);
 
 /// Who holds a claim: the host, the process id and when it took the claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +93,25 @@ impl Holder {
             }
         }
     }
+
+    /// Whether the holder is gone or goes within [`DYING_GRACE`]. Only a process of this host
+    /// other than this one is waited for: nothing here can see another host's die.
+    fn is_dead_or_dying(&self) -> bool {
+        if self.is_dead() {
+            return true;
+        }
+        if self.host != host_name() || self.pid == std::process::id() {
+            return false;
+        }
+        let deadline = Instant::now() + DYING_GRACE;
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            if self.is_dead() {
+                return true;
+            }
+        }
+        false
+    }
 }
 
 impl fmt::Display for Holder {
@@ -150,7 +174,7 @@ impl Claim {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let text = std::fs::read_to_string(&lock).unwrap_or_default();
                     match Holder::parse(&text) {
-                        Some(other) if !other.is_dead() => {
+                        Some(other) if !other.is_dead_or_dying() => {
                             return Err(Error::Claimed {
                                 dir: dir.to_path_buf(),
                                 lock,
@@ -275,6 +299,41 @@ mod tests {
         assert!(holder.is_dead());
         child.wait().unwrap();
         assert!(holder.is_dead());
+    }
+
+    #[test]
+    fn a_holder_that_dies_within_the_grace_is_taken_over_and_one_that_lives_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join(LOCK_NAME);
+        let holder_of = |child: &std::process::Child| Holder {
+            pid: child.id(),
+            process_start: process_stat(child.id()).map(|(_, s)| s),
+            ..Holder::this_process()
+        };
+        // Ends a few hundred milliseconds after the claim is asked for, as a killed task does.
+        let mut dying = std::process::Command::new("sleep")
+            .arg("0.3")
+            .spawn()
+            .unwrap();
+        std::fs::write(&lock, holder_of(&dying).to_text()).unwrap();
+        let claim = Claim::take(dir.path()).unwrap();
+        dying.wait().unwrap();
+        drop(claim);
+
+        let mut living = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        std::fs::write(&lock, holder_of(&living).to_text()).unwrap();
+        let started = Instant::now();
+        let refused = Claim::take(dir.path());
+        living.kill().unwrap();
+        living.wait().unwrap();
+        assert!(
+            matches!(refused, Err(Error::Claimed { ref holder, .. }) if holder.pid == living.id()),
+            "{refused:?}"
+        );
+        assert!(started.elapsed() >= DYING_GRACE);
     }
 
     #[test]
