@@ -2,8 +2,9 @@
 //! autograd gradient; a network's loss and gradients by tensor operations; SGD steps. They run
 //! on `$ACTFN_TEST_DEVICE` (default: `cuda` in a build with `--features cuda`, else `metal`).
 //! `scripts/gpu-check.sh` runs them on a machine with an NVIDIA GPU and the macOS workflow on a
-//! runner with Metal; `.ci/run`, which has no GPU, compiles them (`--features cuda`) so that a
-//! change that breaks the CUDA path fails CI.
+//! runner with Metal (with `--include-ignored`: elsewhere they are listed as ignored, since a
+//! build with the feature may run where there is no GPU); `.ci/run`, which has no GPU, compiles
+//! them (`--features cuda`) so that a change that breaks the CUDA path fails CI.
 #![cfg(any(feature = "cuda", feature = "metal"))]
 
 use actfn_activations::Activation;
@@ -43,6 +44,7 @@ fn values(t: &Tensor) -> Vec<f32> {
 }
 
 #[test]
+#[ignore = "needs a GPU and its driver; scripts/gpu-check.sh and the macOS workflow run it"]
 fn activations_on_the_gpu_match_the_cpu_kernels() -> candle_core::Result<()> {
     let gpu = gpu();
     let xs: Vec<f32> = (0..4097).map(|i| -8.0 + 16.0 * i as f32 / 4096.0).collect();
@@ -90,6 +92,7 @@ fn batch(n: usize, device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
 }
 
 #[test]
+#[ignore = "needs a GPU and its driver; scripts/gpu-check.sh and the macOS workflow run it"]
 fn network_gradients_on_the_gpu_match_the_cpu() -> anyhow::Result<()> {
     let gpu = gpu();
     for act in Activation::study() {
@@ -130,6 +133,7 @@ fn network_gradients_on_the_gpu_match_the_cpu() -> anyhow::Result<()> {
 }
 
 #[test]
+#[ignore = "needs a GPU and its driver; scripts/gpu-check.sh and the macOS workflow run it"]
 fn sgd_steps_on_the_gpu_match_the_cpu() -> anyhow::Result<()> {
     let gpu = gpu();
     let config = BaseNetworkConfig::with_activation(Activation::ReLU);
