@@ -372,3 +372,53 @@ fn two_tasks_on_one_run_one_trains_and_the_other_names_it() {
     assert!(checkpoint(dir.path()) == checkpoint(alone.path()));
     assert!(!claim.exists(), "the claim outlived its task");
 }
+
+#[test]
+fn a_report_opens_with_its_title_and_findings_and_a_missing_findings_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // A sweep folder with its settings and no finished run (`--emit slurm` trains nothing).
+    let emitted = xtask()
+        .args(["sweep", "--acts", "relu", "--seeds", "2", "--out"])
+        .arg(dir.path())
+        .args(["--emit", "slurm"])
+        .output()
+        .unwrap();
+    assert_success(&emitted);
+    let before = snapshot(dir.path());
+    let refused = xtask()
+        .args(["sweep", "report", "--dir"])
+        .arg(dir.path())
+        .arg("--findings")
+        .arg(dir.path().join("no-such-findings.md"))
+        .output()
+        .unwrap();
+    assert_refused(&refused, "no-such-findings.md");
+    assert_eq!(snapshot(dir.path()), before, "a refused report wrote files");
+
+    let findings = dir.path().join("findings.md");
+    std::fs::write(
+        &findings,
+        "ReLU and **Tanh** do not differ\nbeyond noise.\n\n  \nSigmoid trains `3` times in 10.\n",
+    )
+    .unwrap();
+    let made = xtask()
+        .args(["sweep", "report", "--dir"])
+        .arg(dir.path())
+        .args(["--title", "Two seeds of ReLU", "--findings"])
+        .arg(&findings)
+        .output()
+        .unwrap();
+    assert_success(&made);
+    let report = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    let title = report.find("# Two seeds of ReLU").expect("the title");
+    let first = report
+        .find("ReLU and **Tanh** do not differ beyond noise.")
+        .expect("the first paragraph, on one line");
+    let second = report
+        .find("Sigmoid trains `3` times in 10.")
+        .expect("the second paragraph");
+    let runs = report.find("missing (never started)").expect("the runs");
+    assert!(title < first && first < second && second < runs, "{report}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("Two seeds of ReLU") && html.contains("<strong>Tanh</strong>"));
+}

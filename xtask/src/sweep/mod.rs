@@ -306,7 +306,7 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
         },
     )?;
     let inputs = report::gather(std::slice::from_ref(&dir.root))?;
-    let path = report::write(&inputs, &dir.root)?;
+    let path = report::write(&inputs, &dir.root, &report::Preface::default())?;
     println!("Report: {}", path.display());
     let failed: Vec<_> = ended.iter().filter(|e| !e.success).collect();
     if !failed.is_empty() {

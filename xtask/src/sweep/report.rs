@@ -21,6 +21,51 @@ pub struct ReportArgs {
     /// Where the report goes [default: the first sweep folder].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub preface: Preface,
+}
+
+/// What a person says of a report, at its top: a title and the findings in a few sentences.
+#[derive(clap::Args, Debug, Default)]
+pub struct Preface {
+    /// The report's title [default: "Sweep: test accuracy over seeds"].
+    #[arg(long)]
+    pub title: Option<String>,
+    /// A text file with the findings (paragraphs split by blank lines; Markdown's `code` and
+    /// **bold**), put first in the report under "Findings".
+    #[arg(long, value_name = "FILE")]
+    pub findings: Option<PathBuf>,
+}
+
+impl Preface {
+    /// The findings' paragraphs, each on one line; none without a file.
+    fn paragraphs(&self) -> anyhow::Result<Vec<String>> {
+        let Some(path) = &self.findings else {
+            return Ok(Vec::new());
+        };
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read the findings {}: give a text file",
+                path.display()
+            )
+        })?;
+        let mut paragraphs = vec![String::new()];
+        for line in text.lines() {
+            let line = line.trim();
+            match paragraphs.last_mut() {
+                Some(last) if line.is_empty() && !last.is_empty() => paragraphs.push(String::new()),
+                Some(last) if !line.is_empty() => {
+                    if !last.is_empty() {
+                        last.push(' ');
+                    }
+                    last.push_str(line);
+                }
+                _ => {}
+            }
+        }
+        paragraphs.retain(|p| !p.is_empty());
+        Ok(paragraphs)
+    }
 }
 
 /// The runs of one group: activation, architecture, patience and initialization.
@@ -109,7 +154,10 @@ fn key_of(spec: &RunSpec) -> GroupKey {
 
 /// Writes `runs.csv`, the figures, `report.md` and `report.html` into `out`; returns the HTML
 /// report's path.
-pub fn write(inputs: &Inputs, out: &Path) -> anyhow::Result<PathBuf> {
+pub fn write(inputs: &Inputs, out: &Path, preface: &Preface) -> anyhow::Result<PathBuf> {
+    // Read before anything is written, so that a findings file that does not read changes
+    // nothing.
+    let findings = preface.paragraphs()?;
     let figures_dir = out.join("figures");
     std::fs::create_dir_all(&figures_dir)
         .with_context(|| format!("cannot create {}", figures_dir.display()))?;
@@ -159,7 +207,16 @@ pub fn write(inputs: &Inputs, out: &Path) -> anyhow::Result<PathBuf> {
         })
         .collect();
 
-    let mut doc = Document::new("Sweep: test accuracy over seeds");
+    let mut doc = Document::new(
+        preface
+            .title
+            .as_deref()
+            .unwrap_or("Sweep: test accuracy over seeds"),
+    );
+    if !findings.is_empty() {
+        doc.extend([heading("Findings")]);
+        doc.extend(findings.into_iter().map(Block::Paragraph));
+    }
     doc.extend(super::figures::settings_blocks(inputs));
     if groups.is_empty() {
         doc.extend([paragraph("No run has finished yet.")]);
@@ -383,7 +440,7 @@ fn unfinished_blocks(unfinished: &[(PathBuf, usize, String, String)]) -> Vec<Blo
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let inputs = gather(&args.dir)?;
     let out = args.out.clone().unwrap_or_else(|| args.dir[0].clone());
-    let path = write(&inputs, &out)?;
+    let path = write(&inputs, &out, &args.preface)?;
     println!(
         "{} runs finished, {} not; report: {}",
         inputs.records.len(),
