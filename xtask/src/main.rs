@@ -48,7 +48,7 @@ enum Command {
     Reproduce(reproduce::ReproduceArgs),
     /// Many seeds, not one: a grid of training runs and the statistics that say which
     /// differences between activation functions are real.
-    Sweep(sweep::SweepArgs),
+    Sweep(Box<sweep::SweepArgs>),
 }
 
 /// Settings every command that computes shares.
