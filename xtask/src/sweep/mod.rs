@@ -4,10 +4,11 @@
 //! - `grid`: the axes, the settings a sweep folder records, the runs;
 //! - `task`: one run (`sweep task`), in a child process of the local sweep or a Slurm task;
 //! - `schedule`: the child processes, a few at a time, with progress;
-//! - `records`, `stats`, `figures`, `report`: what the runs left, and the report.
+//! - `records`, `stats`, `figures`, `report`, `preface`: what the runs left, and the report.
 
 mod figures;
 mod grid;
+mod preface;
 mod records;
 mod report;
 mod schedule;

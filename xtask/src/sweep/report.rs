@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::grid::{RunSpec, SweepDir, SweepSettings};
+pub use super::preface::Preface;
 use super::records::{self, PeerResult, RunRecord, RunStatus};
 use super::stats::{self, Group};
 use crate::document::{Block, Document, Table, heading, paragraph};
@@ -23,49 +24,6 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub preface: Preface,
-}
-
-/// What a person says of a report, at its top: a title and the findings in a few sentences.
-#[derive(clap::Args, Debug, Default)]
-pub struct Preface {
-    /// The report's title [default: "Sweep: test accuracy over seeds"].
-    #[arg(long)]
-    pub title: Option<String>,
-    /// A text file with the findings (paragraphs split by blank lines; Markdown's `code` and
-    /// **bold**), put first in the report under "Findings".
-    #[arg(long, value_name = "FILE")]
-    pub findings: Option<PathBuf>,
-}
-
-impl Preface {
-    /// The findings' paragraphs, each on one line; none without a file.
-    fn paragraphs(&self) -> anyhow::Result<Vec<String>> {
-        let Some(path) = &self.findings else {
-            return Ok(Vec::new());
-        };
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read the findings {}: give a text file",
-                path.display()
-            )
-        })?;
-        let mut paragraphs = vec![String::new()];
-        for line in text.lines() {
-            let line = line.trim();
-            match paragraphs.last_mut() {
-                Some(last) if line.is_empty() && !last.is_empty() => paragraphs.push(String::new()),
-                Some(last) if !line.is_empty() => {
-                    if !last.is_empty() {
-                        last.push(' ');
-                    }
-                    last.push_str(line);
-                }
-                _ => {}
-            }
-        }
-        paragraphs.retain(|p| !p.is_empty());
-        Ok(paragraphs)
-    }
 }
 
 /// The runs of one group: activation, architecture, patience and initialization.
