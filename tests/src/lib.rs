@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use actfn_data::{FashionMnist, Splits};
 use actfn_model::rng::{self, Stream};
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 
 /// The workspace root.
 pub fn project_root() -> PathBuf {
@@ -78,4 +78,12 @@ pub fn splits(split_seed: u64) -> Splits {
 /// The study's splits of the real data on the CPU (split seed 42).
 pub fn study_splits() -> Splits {
     splits(42)
+}
+
+/// A float tensor's elements as `f32`, flattened and on the CPU, wherever it lives.
+pub fn values(t: &Tensor) -> Vec<f32> {
+    t.flatten_all()
+        .and_then(|t| t.to_device(&Device::Cpu))
+        .and_then(|t| t.to_vec1())
+        .expect("an f32 tensor")
 }

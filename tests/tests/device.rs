@@ -9,6 +9,7 @@
 
 use actfn_activations::Activation;
 use actfn_model::{BaseNetwork, BaseNetworkConfig};
+use actfn_tests::values;
 use actfn_train::{Sgd, SgdConfig, train_step};
 use candle_core::{Device, Tensor, Var};
 use candle_nn::Optimizer;
@@ -34,13 +35,6 @@ fn gap(a: &[f32], b: &[f32]) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
         .fold(0.0, f32::max)
-}
-
-fn values(t: &Tensor) -> Vec<f32> {
-    t.flatten_all()
-        .and_then(|t| t.to_device(&Device::Cpu))
-        .and_then(|t| t.to_vec1())
-        .expect("a float tensor")
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use actfn_data::EVAL_BATCH_SIZE;
 use actfn_model::rng::{self, Stream};
 use actfn_model::{BaseNetwork, BaseNetworkConfig};
-use actfn_tests::{project_root, study_splits};
+use actfn_tests::{project_root, study_splits, values};
 use actfn_train::{Sgd, SgdConfig};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::Optimizer;
@@ -46,10 +46,6 @@ fn fixture() -> (Trace, HashMap<String, Tensor>) {
         candle_core::safetensors::load(dir.join("final_weights.safetensors"), &Device::Cpu)
             .unwrap();
     (trace, weights)
-}
-
-fn values(t: &Tensor) -> Vec<f32> {
-    t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
 }
 
 #[test]
