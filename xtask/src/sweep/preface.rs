@@ -29,21 +29,17 @@ impl Preface {
                 path.display()
             )
         })?;
-        let mut paragraphs = vec![String::new()];
-        for line in text.lines() {
-            let line = line.trim();
-            match paragraphs.last_mut() {
-                Some(last) if line.is_empty() && !last.is_empty() => paragraphs.push(String::new()),
-                Some(last) if !line.is_empty() => {
-                    if !last.is_empty() {
-                        last.push(' ');
-                    }
-                    last.push_str(line);
-                }
-                _ => {}
+        // A blank line (or the end) closes a paragraph; its lines are joined with spaces.
+        let mut paragraphs = Vec::new();
+        let mut lines: Vec<&str> = Vec::new();
+        for line in text.lines().map(str::trim).chain([""]) {
+            if !line.is_empty() {
+                lines.push(line);
+            } else if !lines.is_empty() {
+                paragraphs.push(lines.join(" "));
+                lines.clear();
             }
         }
-        paragraphs.retain(|p| !p.is_empty());
         Ok(paragraphs)
     }
 }
