@@ -1,22 +1,22 @@
 //! The forward pass on slices, once for evaluation and training: the batch is split in one
-//! share of rows per thread, and each thread runs every layer for its rows.
+//! share of rows per thread, and each thread runs every layer for its rows (and, in training,
+//! the backward pass for them too).
 
 use std::ops::Range;
 
 use actfn_activations::Activation;
 use rayon::prelude::*;
 
-use super::Scratch;
 use super::layers::Layer;
 use crate::Result;
 
 /// How many parts a batch of `rows` is split into: one per thread of rayon's pool.
-pub(super) fn part_count(rows: usize) -> usize {
+fn part_count(rows: usize) -> usize {
     rayon::current_num_threads().clamp(1, rows.max(1))
 }
 
 /// The rows of part `part` when `rows` rows are split in parts of `per_part`.
-pub(super) fn part_rows(part: usize, per_part: usize, rows: usize) -> Range<usize> {
+fn part_rows(part: usize, per_part: usize, rows: usize) -> Range<usize> {
     (part * per_part).min(rows)..((part + 1) * per_part).min(rows)
 }
 
@@ -52,59 +52,79 @@ pub(super) struct ForwardPart<'b> {
     pub(super) logits_grad: &'b mut [f32],
 }
 
-/// How the batch was split: parts of `per_part` rows.
+/// How a batch of `rows` is split: `parts` parts of `per_part` rows (the last may be shorter,
+/// or empty).
 pub(super) struct PartSplit {
+    pub(super) rows: usize,
     pub(super) parts: usize,
     pub(super) per_part: usize,
 }
 
 impl PartSplit {
-    pub(super) fn of(batch: usize) -> Self {
-        let parts = part_count(batch);
+    pub(super) fn of(rows: usize) -> Self {
+        let parts = part_count(rows);
         Self {
+            rows,
             parts,
-            per_part: batch.div_ceil(parts).max(1),
+            per_part: rows.div_ceil(parts).max(1),
         }
+    }
+
+    /// The rows of part `part`.
+    pub(super) fn rows_of(&self, part: usize) -> Range<usize> {
+        part_rows(part, self.per_part, self.rows)
     }
 }
 
-/// Runs the forward pass of `input` (`[batch, inputs]`) into `scratch`'s per-layer buffers, each
-/// part on a thread of its own, then `finish` on each part (the training step's loss terms), and
-/// returns `finish`'s results in part order. With `logits_grad`, the parts also get their rows
-/// of `scratch.logits_grad`.
-pub(super) fn forward_parts<R: Send>(
+/// The forward pass's buffers, each `[N, width]` row-major, kept from one call to the next.
+#[derive(Default)]
+pub(super) struct ForwardBuffers {
+    /// Per layer, the linear outputs (the last is the logits).
+    pub(super) pre_activations: Vec<Vec<f32>>,
+    /// Per hidden layer, the activation outputs.
+    pub(super) activations: Vec<Vec<f32>>,
+    /// `[N, classes]`: the gradient of the loss for the logits; the training step sizes it,
+    /// evaluation leaves it empty.
+    pub(super) logits_grad: Vec<f32>,
+}
+
+/// Runs the forward pass of `input` (`[split.rows, inputs]`) into `buffers`, each part of
+/// `split` on a thread of its own, then `finish` on each part with its share of `extras` (the
+/// training step's loss and backward pass), and returns `finish`'s results in part order. When
+/// `buffers.logits_grad` is not empty, the parts also get their rows of it.
+pub(super) fn forward_parts<E: Send, R: Send>(
     layers: &[Layer],
     acts: &[Activation],
     input: &[f32],
-    batch: usize,
-    scratch: &mut Scratch,
-    logits_grad: bool,
-    finish: impl Fn(&mut ForwardPart) -> Result<R> + Sync,
-) -> Result<(PartSplit, Vec<R>)> {
+    split: &PartSplit,
+    buffers: &mut ForwardBuffers,
+    extras: Vec<E>,
+    finish: impl Fn(&mut ForwardPart, E) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
     let depth = layers.len();
     let classes = layers[depth - 1].outputs;
-    let split = PartSplit::of(batch);
-    let PartSplit { parts, per_part } = split;
+    let &PartSplit {
+        rows: batch,
+        parts,
+        per_part,
+    } = split;
     sized(
-        &mut scratch.pre_activations,
+        &mut buffers.pre_activations,
         layers.iter().map(|l| batch * l.outputs),
     );
     sized(
-        &mut scratch.activations,
+        &mut buffers.activations,
         layers[..depth - 1].iter().map(|l| batch * l.outputs),
     );
-    scratch
-        .logits_grad
-        .resize(if logits_grad { batch * classes } else { 0 }, 0.0);
     let mut forward_parts: Vec<ForwardPart> = (0..parts)
         .map(|part| ForwardPart {
-            rows: part_rows(part, per_part, batch),
+            rows: split.rows_of(part),
             pre_activations: Vec::with_capacity(depth),
             activations: Vec::with_capacity(depth),
             logits_grad: &mut [],
         })
         .collect();
-    for (buffer, layer) in scratch.pre_activations.iter_mut().zip(layers) {
+    for (buffer, layer) in buffers.pre_activations.iter_mut().zip(layers) {
         for (part, chunk) in
             forward_parts
                 .iter_mut()
@@ -113,7 +133,7 @@ pub(super) fn forward_parts<R: Send>(
             part.pre_activations.push(chunk);
         }
     }
-    for (buffer, layer) in scratch.activations.iter_mut().zip(layers) {
+    for (buffer, layer) in buffers.activations.iter_mut().zip(layers) {
         for (part, chunk) in
             forward_parts
                 .iter_mut()
@@ -122,9 +142,9 @@ pub(super) fn forward_parts<R: Send>(
             part.activations.push(chunk);
         }
     }
-    if logits_grad {
+    if !buffers.logits_grad.is_empty() {
         for (part, chunk) in forward_parts.iter_mut().zip(split_rows(
-            &mut scratch.logits_grad,
+            &mut buffers.logits_grad,
             per_part,
             classes,
             parts,
@@ -132,14 +152,14 @@ pub(super) fn forward_parts<R: Send>(
             part.logits_grad = chunk;
         }
     }
-    let results = forward_parts
+    forward_parts
         .into_par_iter()
-        .map(|mut part| {
+        .zip(extras)
+        .map(|(mut part, extra)| {
             forward_part(layers, acts, input, &mut part)?;
-            finish(&mut part)
+            finish(&mut part, extra)
         })
-        .collect::<Result<Vec<R>>>()?;
-    Ok((split, results))
+        .collect::<Result<Vec<R>>>()
 }
 
 /// The forward pass of one part's rows through every layer; `acts` holds each hidden layer's

@@ -1,7 +1,5 @@
 //! The one unchecked call of the libraries, checked: `gemm` on views of slices, on this thread.
 
-use std::ops::Range;
-
 use crate::{Error, Result};
 
 /// A read-only matrix view: element `(i, j)` is `data[i * row_stride + j * col_stride]`.
@@ -35,31 +33,6 @@ impl<'a> Matrix<'a> {
         }
     }
 
-    /// The view that starts `start` elements into this one's data (an empty remainder if that
-    /// is past the end: [`matmul`] then refuses any non-empty product).
-    fn offset(self, start: Option<usize>) -> &'a [f32] {
-        let start = start.map_or(self.data.len(), |s| s.min(self.data.len()));
-        &self.data[start..]
-    }
-
-    /// The rows `range` of this matrix.
-    pub(crate) fn rows(self, range: Range<usize>) -> Self {
-        Self {
-            data: self.offset(range.start.checked_mul(self.row_stride)),
-            rows: range.len(),
-            ..self
-        }
-    }
-
-    /// The columns `range` of this matrix.
-    pub(crate) fn cols(self, range: Range<usize>) -> Self {
-        Self {
-            data: self.offset(range.start.checked_mul(self.col_stride)),
-            cols: range.len(),
-            ..self
-        }
-    }
-
     /// One past the largest index the view reaches (0 when it is empty), or `None` when that
     /// does not fit in a `usize`.
     fn span(&self) -> Option<usize> {
@@ -84,36 +57,91 @@ impl<'a> Matrix<'a> {
 /// thread. Every index the product touches is checked first: a view that reaches past its data
 /// is an error, not a read out of bounds.
 pub(crate) fn matmul(out: &mut [f32], lhs: Matrix, rhs: Matrix, accumulate: bool) -> Result<()> {
-    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
-    if rhs.rows != k || m.checked_mul(n) != Some(out.len()) || !lhs.fits() || !rhs.fits() {
-        return Err(Error::Input(format!(
-            "matrix product of {m}x{k} and {}x{n} into {} elements does not fit its data",
-            rhs.rows,
-            out.len()
-        )));
-    }
-    if out.is_empty() {
-        return Ok(());
-    }
-    if k == 0 {
+    check(out.len(), lhs, rhs)?;
+    if lhs.cols == 0 {
         if !accumulate {
             out.fill(0.0);
         }
         return Ok(());
     }
+    // SAFETY: `check` found that `out` holds the product's `m * n` elements, and `out` is
+    // borrowed mutably, so nothing else reads or writes it meanwhile.
+    #[allow(unsafe_code)]
+    unsafe {
+        product(out.as_mut_ptr(), lhs, rhs, accumulate);
+    }
+    Ok(())
+}
+
+/// `out = lhs rhs` into `out` made the product's length, row-major, on this thread, without
+/// zeroing it first: the product writes every element and reads none (the gradients handed out
+/// each step are fresh vectors, and zeroing them cost a tenth of the step's products). A vector
+/// that already has the capacity is not reallocated.
+pub(crate) fn matmul_into(out: &mut Vec<f32>, lhs: Matrix, rhs: Matrix) -> Result<()> {
+    let len = lhs
+        .rows
+        .checked_mul(rhs.cols)
+        .ok_or_else(|| too_large(lhs, rhs))?;
+    check(len, lhs, rhs)?;
+    out.clear();
+    if lhs.cols == 0 {
+        out.resize(len, 0.0);
+        return Ok(());
+    }
+    out.reserve_exact(len);
+    // SAFETY: `out` has room for `len = m * n` elements (reserved above) and is borrowed
+    // mutably. With `accumulate` false gemm never reads the destination: it sets its alpha to 0
+    // and writes `beta * lhs rhs` to every element before it reads one back (for k beyond its
+    // first block), so all `len` elements are initialized when `set_len` makes them visible.
+    #[allow(unsafe_code)]
+    unsafe {
+        product(out.as_mut_ptr(), lhs, rhs, false);
+        out.set_len(len);
+    }
+    Ok(())
+}
+
+/// That `lhs rhs` is defined and fits in `out_len` elements, and that every index it reads lies
+/// in its views' data.
+fn check(out_len: usize, lhs: Matrix, rhs: Matrix) -> Result<()> {
+    if rhs.rows != lhs.cols
+        || lhs.rows.checked_mul(rhs.cols) != Some(out_len)
+        || !lhs.fits()
+        || !rhs.fits()
+    {
+        return Err(too_large(lhs, rhs));
+    }
+    Ok(())
+}
+
+fn too_large(lhs: Matrix, rhs: Matrix) -> Error {
+    Error::Input(format!(
+        "matrix product of {}x{} and {}x{} does not fit its data",
+        lhs.rows, lhs.cols, rhs.rows, rhs.cols
+    ))
+}
+
+/// gemm's product of two checked views into `out`, on this thread.
+///
+/// # Safety
+///
+/// `check` must have passed for `lhs` and `rhs` with `lhs.rows * rhs.cols` elements, `out` must
+/// be valid for writing that many (and for reading them when `accumulate`), and nothing else may
+/// read or write them meanwhile; `lhs.cols` must not be 0.
+#[allow(unsafe_code)]
+unsafe fn product(out: *mut f32, lhs: Matrix, rhs: Matrix, accumulate: bool) {
+    let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     // SAFETY: gemm reads `lhs` at `i * row_stride + p * col_stride` for i < m, p < k, which is
     // below `lhs.span() <= lhs.data.len()` (computed without overflow by `fits`); likewise `rhs`
-    // for p < k, j < n; it writes `out` at `i * n + j < m * n == out.len()`. `out` is borrowed
-    // mutably, so nothing else reads or writes it meanwhile, and it cannot overlap the shared
-    // `lhs` and `rhs`. `fits` checked that the strides fit in `isize`, and `n <= out.len()` does
-    // too. `Parallelism::None` keeps gemm on this thread.
-    #[allow(unsafe_code)]
+    // for p < k, j < n; it writes `out` at `i * n + j < m * n`, which the caller vouches for.
+    // `out` cannot overlap the shared `lhs` and `rhs`. `fits` checked that the strides fit in
+    // `isize`, and `n <= m * n` does too. `Parallelism::None` keeps gemm on this thread.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
+            out,
             1,
             n as isize,
             accumulate,
@@ -131,7 +159,6 @@ pub(crate) fn matmul(out: &mut [f32], lhs: Matrix, rhs: Matrix, accumulate: bool
             gemm::Parallelism::None,
         );
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -174,12 +201,38 @@ mod tests {
         let mut out = vec![0.0; 12];
         matmul(&mut out, t, r, false).unwrap();
         assert_eq!(out, naive(t, r));
-        // Rows 2..5 of lhs times columns 1..4 of rhs, accumulated onto ones.
-        let (rows, cols) = (lhs.rows(2..5), rhs.cols(1..4));
-        let mut out = vec![1.0; 9];
-        matmul(&mut out, rows, cols, true).unwrap();
-        let expected: Vec<f32> = naive(rows, cols).iter().map(|v| v + 1.0).collect();
+        // Accumulated onto ones.
+        let mut out = vec![1.0; 30];
+        matmul(&mut out, lhs, rhs, true).unwrap();
+        let expected: Vec<f32> = naive(lhs, rhs).iter().map(|v| v + 1.0).collect();
         assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_product_into_a_vector_never_reads_what_the_vector_held() {
+        let a = values(70 * 300);
+        let b = values(300 * 90);
+        let (lhs, rhs) = (
+            Matrix::row_major(&a, 70, 300),
+            Matrix::row_major(&b, 300, 90),
+        );
+        // A vector whose old contents (NaN, which would poison any sum they entered) are
+        // cleared but still in its allocation, and one with no allocation at all.
+        let mut reused = vec![f32::NAN; 70 * 90 + 13];
+        let mut fresh = Vec::new();
+        for out in [&mut reused, &mut fresh] {
+            matmul_into(out, lhs, rhs).unwrap();
+            assert_eq!(*out, naive(lhs, rhs));
+        }
+        // An inner size of zero gives zeros.
+        let mut out = vec![f32::NAN; 4];
+        let empty: [f32; 0] = [];
+        let (l, r) = (
+            Matrix::row_major(&empty, 2, 0),
+            Matrix::row_major(&empty, 0, 3),
+        );
+        matmul_into(&mut out, l, r).unwrap();
+        assert_eq!(out, [0.0; 6]);
     }
 
     #[test]
@@ -202,9 +255,13 @@ mod tests {
         let long = Matrix::row_major(&a, 4, 4);
         let err = matmul(&mut out, long, Matrix::row_major(&b, 4, 3), false).unwrap_err();
         assert!(matches!(err, Error::Input(_)), "{err}");
-        // Rows starting past the end make an empty slice that cannot hold the product.
-        let past = Matrix::row_major(&a, 3, 4).rows(5..7);
-        assert!(matmul(&mut out[..6], past, Matrix::row_major(&b, 4, 3), false).is_err());
+        let mut grown = Vec::new();
+        let err = matmul_into(&mut grown, long, Matrix::row_major(&b, 4, 3)).unwrap_err();
+        assert!(matches!(err, Error::Input(_)), "{err}");
+        assert!(
+            grown.is_empty(),
+            "a refused product leaves the vector as it was"
+        );
         // The inner sizes differ.
         let mut out = vec![0.0; 9];
         let err = matmul(

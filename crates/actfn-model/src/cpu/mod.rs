@@ -1,8 +1,9 @@
 //! The network's forward pass and training step on the CPU in `f32`, on plain slices: the
 //! matrix products call gemm (the library behind candle's CPU matmul) on one thread each, and
-//! the work is split between threads by hand, so that two cores each run one long product where
-//! candle would run short products on both cores, one after another, with a rendezvous between
-//! each.
+//! the batch is split between threads by hand, each thread taking its rows through the forward
+//! and the backward pass on its own, so that two cores each run long products with no
+//! rendezvous between layers, where candle would run short products on both cores, one after
+//! another, with a rendezvous between each.
 //!
 //! - `matmul`: the checked gemm call on matrix views;
 //! - `layers`: the parameters borrowed from candle tensors as slices;
@@ -25,19 +26,12 @@ use crate::{Error, Result};
 pub(crate) use layers::fits;
 
 /// The training step's and the forward pass's working buffers, kept from one call to the next
-/// so that a step allocates and zeroes only the gradients it hands out. Every element is
-/// overwritten before it is read.
+/// so that a step allocates only the gradients it hands out (and zeroes none: the products
+/// write every element). Every element is overwritten before it is read.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    /// Per layer, `[N, outputs]`: the linear outputs (the last is the logits).
-    pre_activations: Vec<Vec<f32>>,
-    /// Per hidden layer, `[N, outputs]`: the activation outputs.
-    activations: Vec<Vec<f32>>,
-    /// Per layer, `[N, inputs]`: the gradient of the loss for the layer's input (empty for the
-    /// first layer, whose input is the images).
-    input_grads: Vec<Vec<f32>>,
-    /// `[N, classes]`: the gradient of the loss for the logits.
-    logits_grad: Vec<f32>,
+    forward: forward::ForwardBuffers,
+    backward: step::BackwardBuffers,
 }
 
 impl std::fmt::Debug for Scratch {
@@ -99,19 +93,25 @@ pub(crate) fn forward(
         layers::with_layers(linears, |layers| {
             check_input(layers, input, batch)?;
             check_activations(layers, acts)?;
-            forward::forward_parts(layers, acts, input, batch, scratch, false, |_| Ok(()))?;
+            let split = forward::PartSplit::of(batch);
+            let buffers = &mut scratch.forward;
+            buffers.logits_grad.clear();
+            let no_extras = vec![(); split.parts];
+            forward::forward_parts(layers, acts, input, &split, buffers, no_extras, |_, ()| {
+                Ok(())
+            })?;
             let depth = layers.len();
             let outputs = if keep {
                 let mut all = Vec::with_capacity(2 * depth - 1);
-                for (l, pre) in scratch.pre_activations.iter().enumerate() {
+                for (l, pre) in buffers.pre_activations.iter().enumerate() {
                     all.push(pre.clone());
-                    if let Some(post) = scratch.activations.get(l) {
+                    if let Some(post) = buffers.activations.get(l) {
                         all.push(post.clone());
                     }
                 }
                 all
             } else {
-                vec![scratch.pre_activations[depth - 1].clone()]
+                vec![buffers.pre_activations[depth - 1].clone()]
             };
             Ok(LayerOutputs { outputs })
         })

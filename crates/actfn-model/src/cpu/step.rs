@@ -1,17 +1,20 @@
-//! The training step on slices: the forward pass, the loss and its gradient for the logits, and
-//! the backward pass, each layer split between the threads twice (its outputs for the weight
-//! and bias gradients, the batch's rows for the input gradient) so the threads finish together.
-
-use std::ops::Range;
+//! The training step on slices. Each part of the batch (one per thread) runs the forward pass,
+//! the loss and the backward pass for its rows on its own thread, with no rendezvous between
+//! layers, and writes its share of every parameter's gradient (the sum over its rows); a second
+//! parallel pass sums the shares in part order and takes the weight gradients' norms. The
+//! result depends on the thread count only, never on timing.
 
 use actfn_activations::Activation;
 use rayon::prelude::*;
 
-use super::forward::{ForwardPart, PartSplit, forward_parts, part_rows, sized, split_rows};
+use super::forward::{ForwardPart, PartSplit, forward_parts, sized, split_rows};
 use super::layers::Layer;
-use super::matmul::{Matrix, matmul};
+use super::matmul::{Matrix, matmul, matmul_into};
 use super::{Scratch, StepOutput};
 use crate::{Error, Result};
+
+/// Elements of a weight gradient summed and squared per job of the second pass.
+const CHUNK: usize = 1 << 14;
 
 /// Checks the labels against the batch and the classes.
 fn check_labels(labels: &[u32], batch: usize, classes: usize) -> Result<()> {
@@ -34,6 +37,53 @@ fn check_labels(labels: &[u32], batch: usize, classes: usize) -> Result<()> {
     Ok(())
 }
 
+/// The backward pass's buffers, kept from one call to the next.
+#[derive(Default)]
+pub(super) struct BackwardBuffers {
+    /// Per layer, `[N, inputs]`: the gradient of the loss for the layer's input (empty for the
+    /// first layer, whose input is the images).
+    input_grads: Vec<Vec<f32>>,
+    /// The shares of the gradients of every part after the first (the first part writes its
+    /// share into the gradients handed out, and the others are added to it).
+    shares: Vec<Gradients>,
+}
+
+/// Per layer, a weight gradient (`[outputs, inputs]`) and a bias gradient (`[outputs]`, empty
+/// for a layer without bias).
+struct Gradients {
+    weights: Vec<Vec<f32>>,
+    biases: Vec<Vec<f32>>,
+}
+
+impl Gradients {
+    /// No gradient yet for `depth` layers: the backward pass's products size them.
+    fn empty(depth: usize) -> Self {
+        Self {
+            weights: vec![Vec::new(); depth],
+            biases: vec![Vec::new(); depth],
+        }
+    }
+}
+
+/// What a part of the batch hands to the backward pass besides its forward outputs.
+struct BackwardPart<'b> {
+    /// Per layer, the part's rows of the gradient for the layer's input.
+    input_grads: Vec<&'b mut [f32]>,
+    /// Where the part's share of the gradients goes: `None` for the first part, which
+    /// allocates the gradients handed out.
+    share: Option<&'b mut Gradients>,
+}
+
+/// What one part of the batch computed.
+struct PartResult {
+    /// The sum of its rows' cross-entropies.
+    loss: f64,
+    /// Per hidden layer, its share of the gradient of the activation's learned parameter.
+    slopes: Vec<f64>,
+    /// The first part's share of the gradients, which the others are added to.
+    gradients: Option<Gradients>,
+}
+
 /// The mean cross-entropy of a batch, its logits and the gradients of every parameter.
 pub(crate) fn loss_and_gradients(
     layers: &[Layer],
@@ -47,96 +97,133 @@ pub(crate) fn loss_and_gradients(
     let classes = layers[depth - 1].outputs;
     check_labels(labels, batch, classes)?;
     super::check_input(layers, input, batch)?;
-
-    // Forward, each part through every layer for its rows; then the loss and its gradient for
-    // the logits, `(softmax - onehot) / N`, for the same rows.
-    let (split, losses) = forward_parts(layers, acts, input, batch, scratch, true, |part| {
-        Ok(loss_part(part, &labels[part.rows.clone()], classes, batch))
-    })?;
-    let loss = (losses.iter().sum::<f64>() / batch as f64) as f32;
-
-    // Backward, layer by layer from the last. Layer `l` reads the gradient for its output
-    // (the logits' or `input_grads[l + 1]`) and writes the one for its input, `input_grads[l]`
-    // (none for the first layer, whose input is the images).
-    let Scratch {
-        pre_activations,
-        activations,
-        input_grads,
-        logits_grad,
-    } = scratch;
+    let split = PartSplit::of(batch);
+    let Scratch { forward, backward } = scratch;
+    forward.logits_grad.resize(batch * classes, 0.0);
     sized(
-        input_grads,
+        &mut backward.input_grads,
         layers
             .iter()
             .enumerate()
             .map(|(l, layer)| if l == 0 { 0 } else { batch * layer.inputs }),
     );
-    let PartSplit { parts, per_part } = split;
-    let mut grads = Vec::with_capacity(depth);
-    let mut weight_norms = vec![0.0; depth];
-    let mut slope_grads = vec![0.0; depth - 1];
-    for (l, layer) in layers.iter().enumerate().rev() {
-        let layer_input = if l == 0 {
-            input
-        } else {
-            &activations[l - 1][..]
-        };
-        let mut weight_grad = vec![0f32; layer.outputs * layer.inputs];
-        let mut bias_grad = layer.bias.map(|_| vec![0f32; layer.outputs]);
-        let (below_grads, above_grads) = input_grads.split_at_mut(l + 1);
-        let output_grad: &[f32] = above_grads.first().map_or(&logits_grad[..], |g| &g[..]);
-        let input_grad = (l > 0).then_some(&mut below_grads[l]);
-        let outputs_per_part = layer.outputs.div_ceil(parts).max(1);
-        let mut weight_chunks =
-            split_rows(&mut weight_grad, outputs_per_part, layer.inputs, parts).into_iter();
-        let mut bias_chunks = bias_grad
-            .as_mut()
-            .map(|b| split_rows(b, outputs_per_part, 1, parts).into_iter());
-        let mut input_chunks =
-            input_grad.map(|g| split_rows(g, per_part, layer.inputs, parts).into_iter());
-        let backward: Vec<BackwardPart> = (0..parts)
-            .map(|part| BackwardPart {
-                outputs: part_rows(part, outputs_per_part, layer.outputs),
-                weight_grad: weight_chunks.next().unwrap_or_default(),
-                bias_grad: bias_chunks.as_mut().and_then(Iterator::next),
-                rows: part_rows(part, per_part, batch),
-                input_grad: input_chunks.as_mut().and_then(Iterator::next),
-            })
-            .collect();
-        let below = match (l.checked_sub(1), l.checked_sub(1).and_then(|b| acts.get(b))) {
-            (Some(b), Some(&act)) => Some(Below {
-                act,
-                pre_activation: &pre_activations[b][..],
-                activation: &activations[b][..],
-            }),
-            _ => None,
-        };
-        let sums: Vec<(f64, f64)> = backward
-            .into_par_iter()
-            .map(|part| backward_part(layer, output_grad, layer_input, below.as_ref(), batch, part))
-            .collect::<Result<_>>()?;
-        // Summed in part order, so the result depends only on the thread count.
-        weight_norms[l] = sums.iter().map(|s| s.0).sum::<f64>().sqrt();
-        if let Some(b) = l.checked_sub(1) {
-            slope_grads[b] = sums.iter().map(|s| s.1).sum();
+    backward
+        .shares
+        .resize_with(split.parts.saturating_sub(1), || Gradients::empty(depth));
+    let mut extras: Vec<BackwardPart> = (0..split.parts)
+        .map(|_| BackwardPart {
+            input_grads: Vec::with_capacity(depth),
+            share: None,
+        })
+        .collect();
+    for (buffer, layer) in backward.input_grads.iter_mut().zip(layers) {
+        let chunks = split_rows(buffer, split.per_part, layer.inputs, split.parts);
+        for (extra, chunk) in extras.iter_mut().zip(chunks) {
+            extra.input_grads.push(chunk);
         }
-        grads.push((weight_grad, bias_grad));
     }
-    grads.reverse();
+    for (extra, share) in extras.iter_mut().skip(1).zip(&mut backward.shares) {
+        extra.share = Some(share);
+    }
+
+    let results = forward_parts(
+        layers,
+        acts,
+        input,
+        &split,
+        forward,
+        extras,
+        |part, extra| {
+            let loss = loss_part(part, &labels[part.rows.clone()], classes, batch);
+            let mut first = None;
+            let share = match extra.share {
+                Some(share) => share,
+                None => first.insert(Gradients::empty(depth)),
+            };
+            let images =
+                &input[part.rows.start * layers[0].inputs..part.rows.end * layers[0].inputs];
+            let slopes = backward_part(layers, acts, images, part, extra.input_grads, share)?;
+            Ok(PartResult {
+                loss,
+                slopes,
+                gradients: first,
+            })
+        },
+    )?;
+
+    // Summed in part order, so the result depends only on the thread count.
+    let loss = (results.iter().map(|r| r.loss).sum::<f64>() / batch as f64) as f32;
+    let mut slope_grads = vec![0.0; depth - 1];
+    for result in &results {
+        for (total, share) in slope_grads.iter_mut().zip(&result.slopes) {
+            *total += share;
+        }
+    }
+    let mut total = results
+        .into_iter()
+        .next()
+        .and_then(|r| r.gradients)
+        .ok_or_else(|| Error::Input("the batch's first part kept no gradients".into()))?;
+    let squares = add_shares(&mut total, &backward.shares);
+    let weight_norms = squares.into_iter().map(f64::sqrt).collect();
+    let grads = total
+        .weights
+        .into_iter()
+        .zip(total.biases)
+        .zip(layers)
+        .map(|((weight, bias), layer)| (weight, layer.bias.map(|_| bias)))
+        .collect();
     Ok(StepOutput {
         loss,
-        logits: pre_activations[depth - 1].clone(),
+        logits: forward.pre_activations[depth - 1].clone(),
         grads,
         weight_norms,
         slope_grads,
     })
 }
 
-/// The layer below one being back-propagated: its activation and outputs.
-struct Below<'a> {
-    act: Activation,
-    pre_activation: &'a [f32],
-    activation: &'a [f32],
+/// Adds `shares` to `total`, in order, and returns the sum of squares of each layer's weight
+/// gradient. The weight gradients are cut into chunks of [`CHUNK`] that run in parallel; each
+/// chunk's sum of squares is taken while it is in cache, and the chunks are summed in order.
+fn add_shares(total: &mut Gradients, shares: &[Gradients]) -> Vec<f64> {
+    let jobs: Vec<(usize, usize, &mut [f32])> = total
+        .weights
+        .iter_mut()
+        .enumerate()
+        .flat_map(|(l, weights)| {
+            weights
+                .chunks_mut(CHUNK)
+                .enumerate()
+                .map(move |(c, chunk)| (l, c * CHUNK, chunk))
+        })
+        .collect();
+    let chunk_squares: Vec<(usize, f64)> = jobs
+        .into_par_iter()
+        .map(|(l, start, chunk)| {
+            for share in shares {
+                let share = share.weights.get(l).and_then(|w| w.get(start..));
+                add(chunk, share.unwrap_or_default());
+            }
+            (l, sum_of_squares(chunk))
+        })
+        .collect();
+    let mut squares = vec![0.0; total.weights.len()];
+    for (l, s) in chunk_squares {
+        squares[l] += s;
+    }
+    for (l, bias) in total.biases.iter_mut().enumerate() {
+        for share in shares.iter().filter_map(|s| s.biases.get(l)) {
+            add(bias, share);
+        }
+    }
+    squares
+}
+
+/// `total[i] += share[i]`.
+fn add(total: &mut [f32], share: &[f32]) {
+    for (t, &s) in total.iter_mut().zip(share) {
+        *t += s;
+    }
 }
 
 /// The loss terms and logit gradients of one part's rows; returns the sum of the rows'
@@ -161,63 +248,56 @@ fn loss_part(part: &mut ForwardPart, labels: &[u32], classes: usize, batch: usiz
     loss
 }
 
-/// One part of a layer's backward pass: a share of the outputs (weight and bias gradients) and
-/// a share of the rows (input gradient).
-struct BackwardPart<'b> {
-    outputs: Range<usize>,
-    weight_grad: &'b mut [f32],
-    bias_grad: Option<&'b mut [f32]>,
-    rows: Range<usize>,
-    input_grad: Option<&'b mut [f32]>,
-}
-
-/// One part of a layer's backward pass: `dW = dZ^T A` and `db = sum_rows(dZ)` for the part's
-/// outputs, `dA_below = dZ W` for its rows, times the activation's derivative there. Returns
-/// the sum of squares of the part's share of `dW` (for the weight gradient's norm) and the part's
-/// share of the gradient of the activation's learned parameter below.
+/// The backward pass of one part's rows, last layer first: per layer `dW += dZ^T A` and
+/// `db += sum_rows(dZ)` into `share`, and `dA_below = dZ W` times the activation's derivative
+/// there into `input_grads`. `images` are the part's rows of the input. Returns the part's
+/// share of the gradient of each hidden layer's learned parameter (0 without one).
 fn backward_part(
-    layer: &Layer,
-    output_grad: &[f32],
-    layer_input: &[f32],
-    below: Option<&Below>,
-    batch: usize,
-    part: BackwardPart,
-) -> Result<(f64, f64)> {
-    let output_grad = Matrix::row_major(output_grad, batch, layer.outputs);
-    let outputs = part.outputs;
-    matmul(
-        part.weight_grad,
-        output_grad.cols(outputs.clone()).transposed(),
-        Matrix::row_major(layer_input, batch, layer.inputs),
-        false,
-    )?;
-    // Summed while the chunk is still in cache.
-    let squares = sum_of_squares(part.weight_grad);
-    if let Some(bias_grad) = part.bias_grad {
-        for row in output_grad.data.chunks_exact(layer.outputs) {
-            for (b, &g) in bias_grad.iter_mut().zip(&row[outputs.clone()]) {
-                *b += g;
+    layers: &[Layer],
+    acts: &[Activation],
+    images: &[f32],
+    part: &ForwardPart,
+    mut input_grads: Vec<&mut [f32]>,
+    share: &mut Gradients,
+) -> Result<Vec<f64>> {
+    let rows = part.rows.len();
+    let depth = layers.len();
+    let mut slopes = vec![0.0; depth - 1];
+    for (l, layer) in layers.iter().enumerate().rev() {
+        let (below, above) = input_grads.split_at_mut(l + 1);
+        let output_grad: &[f32] = above.first().map_or(&*part.logits_grad, |g| &**g);
+        let layer_input: &[f32] = if l == 0 {
+            images
+        } else {
+            part.activations[l - 1]
+        };
+        let output_grad = Matrix::row_major(output_grad, rows, layer.outputs);
+        matmul_into(
+            &mut share.weights[l],
+            output_grad.transposed(),
+            Matrix::row_major(layer_input, rows, layer.inputs),
+        )?;
+        if layer.bias.is_some() {
+            let bias_grad = &mut share.biases[l];
+            bias_grad.clear();
+            bias_grad.resize(layer.outputs, 0.0);
+            for row in output_grad.data.chunks_exact(layer.outputs) {
+                add(bias_grad, row);
+            }
+        }
+        if let Some(b) = l.checked_sub(1) {
+            let input_grad = &mut *below[l];
+            matmul(input_grad, output_grad, layer.weight(), false)?;
+            let (x, y) = (&*part.pre_activations[b], &*part.activations[b]);
+            let act = acts[b];
+            if act.learned_parameter() {
+                slopes[b] = act.backward_slice_learned(x, y, input_grad)?;
+            } else {
+                act.backward_slice(x, y, input_grad)?;
             }
         }
     }
-    let mut slope = 0.0;
-    if let (Some(input_grad), Some(below)) = (part.input_grad, below) {
-        let rows = part.rows;
-        matmul(
-            input_grad,
-            output_grad.rows(rows.clone()),
-            layer.weight(),
-            false,
-        )?;
-        let span = rows.start * layer.inputs..rows.end * layer.inputs;
-        let (x, y) = (&below.pre_activation[span.clone()], &below.activation[span]);
-        if below.act.learned_parameter() {
-            slope = below.act.backward_slice_learned(x, y, input_grad)?;
-        } else {
-            below.act.backward_slice(x, y, input_grad)?;
-        }
-    }
-    Ok((squares, slope))
+    Ok(slopes)
 }
 
 /// The sum of squares of `values`: eight f32 lanes (so the loop vectorizes) over blocks of 1024
