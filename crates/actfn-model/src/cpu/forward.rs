@@ -10,35 +10,12 @@ use rayon::prelude::*;
 use super::layers::Layer;
 use crate::Result;
 
-/// How many parts a batch of `rows` is split into: one per thread of rayon's pool.
-fn part_count(rows: usize) -> usize {
-    rayon::current_num_threads().clamp(1, rows.max(1))
-}
-
-/// The rows of part `part` when `rows` rows are split in parts of `per_part`.
-fn part_rows(part: usize, per_part: usize, rows: usize) -> Range<usize> {
-    (part * per_part).min(rows)..((part + 1) * per_part).min(rows)
-}
-
 /// `buffers` resized to one buffer per length; contents are left as they are.
 pub(super) fn sized(buffers: &mut Vec<Vec<f32>>, lengths: impl ExactSizeIterator<Item = usize>) {
     buffers.resize_with(lengths.len(), Vec::new);
     for (buffer, length) in buffers.iter_mut().zip(lengths) {
         buffer.resize(length, 0.0);
     }
-}
-
-/// Splits `buffer` (rows of `width`) into the parts' row chunks, one per part (empty chunks for
-/// parts past the end).
-pub(super) fn split_rows(
-    buffer: &mut [f32],
-    per_part: usize,
-    width: usize,
-    parts: usize,
-) -> Vec<&mut [f32]> {
-    let mut chunks: Vec<&mut [f32]> = buffer.chunks_mut((per_part * width).max(1)).collect();
-    chunks.resize_with(parts, Default::default);
-    chunks
 }
 
 /// One part of the batch in the forward pass: its rows of every layer's output.
@@ -61,8 +38,9 @@ pub(super) struct PartSplit {
 }
 
 impl PartSplit {
+    /// One part per thread of rayon's pool (at most one per row).
     pub(super) fn of(rows: usize) -> Self {
-        let parts = part_count(rows);
+        let parts = rayon::current_num_threads().clamp(1, rows.max(1));
         Self {
             rows,
             parts,
@@ -72,7 +50,34 @@ impl PartSplit {
 
     /// The rows of part `part`.
     pub(super) fn rows_of(&self, part: usize) -> Range<usize> {
-        part_rows(part, self.per_part, self.rows)
+        (part * self.per_part).min(self.rows)..((part + 1) * self.per_part).min(self.rows)
+    }
+
+    /// `buffer` (rows of `width`) cut into the parts' rows, one chunk per part (empty chunks
+    /// for parts past the end).
+    pub(super) fn split<'b>(&self, buffer: &'b mut [f32], width: usize) -> Vec<&'b mut [f32]> {
+        let mut chunks: Vec<&mut [f32]> =
+            buffer.chunks_mut((self.per_part * width).max(1)).collect();
+        chunks.resize_with(self.parts, Default::default);
+        chunks
+    }
+
+    /// Each of `buffers` (rows of the matching width) cut into the parts' rows: per part, its
+    /// chunk of every buffer, in order.
+    pub(super) fn split_each<'b>(
+        &self,
+        buffers: &'b mut [Vec<f32>],
+        widths: impl Iterator<Item = usize>,
+    ) -> Vec<Vec<&'b mut [f32]>> {
+        let mut per_part: Vec<Vec<&mut [f32]>> = (0..self.parts)
+            .map(|_| Vec::with_capacity(buffers.len()))
+            .collect();
+        for (buffer, width) in buffers.iter_mut().zip(widths) {
+            for (part, chunk) in per_part.iter_mut().zip(self.split(buffer, width)) {
+                part.push(chunk);
+            }
+        }
+        per_part
     }
 }
 
@@ -103,11 +108,7 @@ pub(super) fn forward_parts<E: Send, R: Send>(
 ) -> Result<Vec<R>> {
     let depth = layers.len();
     let classes = layers[depth - 1].outputs;
-    let &PartSplit {
-        rows: batch,
-        parts,
-        per_part,
-    } = split;
+    let batch = split.rows;
     sized(
         &mut buffers.pre_activations,
         layers.iter().map(|l| batch * l.outputs),
@@ -116,42 +117,21 @@ pub(super) fn forward_parts<E: Send, R: Send>(
         &mut buffers.activations,
         layers[..depth - 1].iter().map(|l| batch * l.outputs),
     );
-    let mut forward_parts: Vec<ForwardPart> = (0..parts)
-        .map(|part| ForwardPart {
+    let widths = || layers.iter().map(|l| l.outputs);
+    let pre_activations = split.split_each(&mut buffers.pre_activations, widths());
+    let activations = split.split_each(&mut buffers.activations, widths());
+    let mut logits_grads = split.split(&mut buffers.logits_grad, classes).into_iter();
+    let forward_parts: Vec<ForwardPart> = pre_activations
+        .into_iter()
+        .zip(activations)
+        .enumerate()
+        .map(|(part, (pre_activations, activations))| ForwardPart {
             rows: split.rows_of(part),
-            pre_activations: Vec::with_capacity(depth),
-            activations: Vec::with_capacity(depth),
-            logits_grad: &mut [],
+            pre_activations,
+            activations,
+            logits_grad: logits_grads.next().unwrap_or_default(),
         })
         .collect();
-    for (buffer, layer) in buffers.pre_activations.iter_mut().zip(layers) {
-        for (part, chunk) in
-            forward_parts
-                .iter_mut()
-                .zip(split_rows(buffer, per_part, layer.outputs, parts))
-        {
-            part.pre_activations.push(chunk);
-        }
-    }
-    for (buffer, layer) in buffers.activations.iter_mut().zip(layers) {
-        for (part, chunk) in
-            forward_parts
-                .iter_mut()
-                .zip(split_rows(buffer, per_part, layer.outputs, parts))
-        {
-            part.activations.push(chunk);
-        }
-    }
-    if !buffers.logits_grad.is_empty() {
-        for (part, chunk) in forward_parts.iter_mut().zip(split_rows(
-            &mut buffers.logits_grad,
-            per_part,
-            classes,
-            parts,
-        )) {
-            part.logits_grad = chunk;
-        }
-    }
     forward_parts
         .into_par_iter()
         .zip(extras)

@@ -7,7 +7,7 @@
 use actfn_activations::Activation;
 use rayon::prelude::*;
 
-use super::forward::{ForwardPart, PartSplit, forward_parts, sized, split_rows};
+use super::forward::{ForwardPart, PartSplit, forward_parts, sized};
 use super::layers::Layer;
 use super::matmul::{Matrix, matmul, matmul_into};
 use super::{Scratch, StepOutput};
@@ -110,21 +110,17 @@ pub(crate) fn loss_and_gradients(
     backward
         .shares
         .resize_with(split.parts.saturating_sub(1), || Gradients::empty(depth));
-    let mut extras: Vec<BackwardPart> = (0..split.parts)
-        .map(|_| BackwardPart {
-            input_grads: Vec::with_capacity(depth),
-            share: None,
+    let input_grads = split.split_each(&mut backward.input_grads, layers.iter().map(|l| l.inputs));
+    let mut shares = backward.shares.iter_mut();
+    let extras: Vec<BackwardPart> = input_grads
+        .into_iter()
+        .enumerate()
+        .map(|(part, input_grads)| BackwardPart {
+            input_grads,
+            // The first part allocates the gradients handed out; the others fill the scratch.
+            share: if part == 0 { None } else { shares.next() },
         })
         .collect();
-    for (buffer, layer) in backward.input_grads.iter_mut().zip(layers) {
-        let chunks = split_rows(buffer, split.per_part, layer.inputs, split.parts);
-        for (extra, chunk) in extras.iter_mut().zip(chunks) {
-            extra.input_grads.push(chunk);
-        }
-    }
-    for (extra, share) in extras.iter_mut().skip(1).zip(&mut backward.shares) {
-        extra.share = Some(share);
-    }
 
     let results = forward_parts(
         layers,
