@@ -3,15 +3,26 @@
 
 use crate::project_root;
 
-/// The CPU's model name, from `/proc/cpuinfo`.
+/// The CPU's model name, from `/proc/cpuinfo`, with its family and model numbers: the name
+/// alone may not tell CPU generations apart (a virtual machine may report only "AMD EPYC").
 fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            let line = info.lines().find(|l| l.starts_with("model name"))?;
-            line.split(':').nth(1).map(|name| name.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into())
+    std::fs::read_to_string("/proc/cpuinfo").map_or_else(|_| "unknown CPU".into(), |i| model_of(&i))
+}
+
+/// The first CPU's model in the text of `/proc/cpuinfo`, e.g. `AMD EPYC, family 26 model 2`.
+fn model_of(cpuinfo: &str) -> String {
+    let field = |key: &str| {
+        cpuinfo
+            .lines()
+            .find(|l| l.split(':').next().map(str::trim) == Some(key))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|value| value.trim().to_string())
+    };
+    let name = field("model name").unwrap_or_else(|| "unknown CPU".into());
+    match (field("cpu family"), field("model")) {
+        (Some(family), Some(model)) => format!("{name}, family {family} model {model}"),
+        _ => name,
+    }
 }
 
 /// The vector extensions the CPU offers that the matrix products and kernels can use.
@@ -41,7 +52,7 @@ pub fn vector_extensions() -> Vec<&'static str> {
 }
 
 /// The CPU model, its core count and vector extensions, e.g.
-/// `Intel(R) Xeon(R) Processor (2 cores; avx2, fma, avx512f)`.
+/// `AMD EPYC, family 26 model 2 (2 cores; avx2, fma, avx512f)`.
 pub fn cpu_description() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let extensions = vector_extensions();
@@ -109,4 +120,18 @@ pub fn environment(device_name: &str, threads: u16) -> Vec<(&'static str, String
             format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::model_of;
+
+    #[test]
+    fn the_cpu_model_names_its_family_and_model_apart_from_its_name() {
+        let info = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\n\
+                    model name\t: AMD EPYC\nprocessor\t: 1\ncpu family\t: 26\n";
+        assert_eq!(model_of(info), "AMD EPYC, family 26 model 2");
+        assert_eq!(model_of("model name\t: Some CPU\n"), "Some CPU");
+        assert_eq!(model_of(""), "unknown CPU");
+    }
 }

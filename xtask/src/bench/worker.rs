@@ -56,9 +56,11 @@ pub struct Measurement {
     pub validation_s: Timing,
     /// Peak resident memory of the process, in MiB.
     pub peak_mib: f64,
-    /// actfn only: a 1024x1024x1024 f32 matrix product through candle, in GFLOP/s.
+    /// actfn only: a 1024x1024x1024 f32 matrix product by gemm (candle's CPU matmul library),
+    /// in milliseconds: the ceiling the step is compared with, median to median and best to
+    /// best.
     #[serde(default)]
-    pub matmul_gflops: Option<f64>,
+    pub matmul_ms: Option<Timing>,
     /// actfn only: finding, reading, verifying, normalizing and splitting the data set, in
     /// seconds.
     #[serde(default)]
@@ -111,17 +113,61 @@ fn time<T>(work: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<f64> {
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// The GFLOP/s of an n x n x n f32 product, best of a few.
-fn matmul_gflops(n: usize, device: &Device) -> anyhow::Result<f64> {
-    let values: Vec<f32> = (0..n * n).map(|i| (i % 17) as f32 * 0.01).collect();
-    let a = Tensor::from_vec(values, (n, n), device)?;
-    let b = a.t()?.contiguous()?;
-    a.matmul(&b)?.sum_all()?.to_scalar::<f32>()?;
-    let best = (0..5)
-        .map(|_| time(|| Ok(a.matmul(&b)?.sum_all()?.to_scalar::<f32>()?)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let seconds = best.into_iter().fold(f64::MAX, f64::min);
-    Ok(2.0 * (n * n * n) as f64 / seconds / 1e9)
+/// Side of the square f32 product that measures the matrix-product ceiling.
+pub const CEILING_N: usize = 1024;
+
+/// Runs of the ceiling's product timed after one warm-up: enough for its median to be read
+/// with the same statistic as the step's on a machine whose speed drifts from run to run.
+const CEILING_REPEATS: usize = 15;
+
+/// The time of an n x n x n f32 product, in milliseconds: median and best of
+/// [`CEILING_REPEATS`]. It calls gemm, the library behind candle's CPU matmul, as candle does
+/// (split between the threads of rayon's pool), but into one output kept from run to run: a
+/// candle matmul also allocates and faults in its output, which is not the product's work, and
+/// counting it would lower the ceiling the step is held to.
+fn matmul_ms(n: usize) -> anyhow::Result<Timing> {
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 17) as f32 * 0.01).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| (i % 13) as f32 * 0.01).collect();
+    let mut c = vec![0f32; n * n];
+    let stride = isize::try_from(n)?;
+    let mut product = || {
+        // SAFETY: the three row-major n x n matrices (row stride n, column stride 1) each hold
+        // n * n elements, `c` is borrowed mutably and overlaps neither `a` nor `b`, and with
+        // alpha unused (`read_dst` false) gemm only writes `c`.
+        #[allow(unsafe_code)]
+        unsafe {
+            gemm::gemm(
+                n,
+                n,
+                n,
+                c.as_mut_ptr(),
+                1,
+                stride,
+                false,
+                a.as_ptr(),
+                1,
+                stride,
+                b.as_ptr(),
+                1,
+                stride,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(rayon::current_num_threads()),
+            );
+        }
+    };
+    product();
+    let samples = (0..CEILING_REPEATS)
+        .map(|_| {
+            let started = Instant::now();
+            product();
+            1e3 * started.elapsed().as_secs_f64()
+        })
+        .collect();
+    Timing::of(samples)
 }
 
 /// The step's matrix products alone, on the shapes of the study's MLP at `batch`, through
@@ -225,7 +271,7 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
         epoch_s: Timing::of(epochs)?,
         validation_s: Timing::of(validations)?,
         peak_mib: peak_mib(),
-        matmul_gflops: Some(matmul_gflops(1024, &device)?),
+        matmul_ms: Some(matmul_ms(CEILING_N)?),
         autograd_step_ms: Some(Timing::of(autograd_times)?),
         products_ms: Some(products_ms(256, args.repeats * 5, &device)?),
         data_load_s: Some(Timing::of(loads)?),
