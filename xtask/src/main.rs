@@ -58,7 +58,7 @@ pub struct ComputeArgs {
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// CPU threads for candle and the kernels. Two is the default: on the project's 2-core
-    /// reference machines two threads train an epoch 1.4 to 1.7 times faster than one (see
+    /// reference machines two threads train an epoch 1.4 to 1.8 times faster than one (see
     /// docs/bench/); more threads than cores only add contention.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: u16,
