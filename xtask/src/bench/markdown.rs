@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::Report;
-use super::worker::{CEILING_N, Measurement, Timing};
+use super::worker::{Measurement, Timing, ceiling_flop};
 
 fn ratio(a: f64, b: Option<f64>) -> String {
     b.map_or("-".into(), |b| format!("{:.2}", a / b))
@@ -67,7 +67,7 @@ pub(super) fn markdown(report: &Report) -> String {
         );
     }
     md.push_str("\n| threads | matrix-product ceiling (1024³ f32, gemm) | training step achieved | share of the ceiling | the step's products alone (candle) | plain candle autograd step |\n|---:|---:|---:|---:|---:|---:|\n");
-    let ceiling_gflop = 2.0 * (CEILING_N as f64).powi(3) / 1e9;
+    let ceiling_gflop = ceiling_flop() / 1e9;
     for a in &report.actfn {
         // GFLOP/s of a median and a best time: the ceiling and the step are read with the
         // same statistic, so that a machine slower in one part of the run than in another
@@ -164,7 +164,7 @@ mod tests {
     /// says 50% (100%), each statistic against its own kind.
     #[test]
     fn the_step_is_held_to_the_ceiling_median_to_median_and_best_to_best() {
-        let ceiling_gflop = 2.0 * (CEILING_N as f64).powi(3) / 1e9;
+        let ceiling_gflop = ceiling_flop() / 1e9;
         // The step's GFLOP equal the ceiling's: the shares are the ratios of the times.
         let measurement = Measurement {
             threads: 1,

@@ -114,18 +114,24 @@ fn time<T>(work: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<f64> {
 }
 
 /// Side of the square f32 product that measures the matrix-product ceiling.
-pub const CEILING_N: usize = 1024;
+const CEILING_N: usize = 1024;
+
+/// Floating-point operations of the ceiling's product (2 per multiply-add).
+pub fn ceiling_flop() -> f64 {
+    2.0 * (CEILING_N as f64).powi(3)
+}
 
 /// Runs of the ceiling's product timed after one warm-up: enough for its median to be read
 /// with the same statistic as the step's on a machine whose speed drifts from run to run.
 const CEILING_REPEATS: usize = 15;
 
-/// The time of an n x n x n f32 product, in milliseconds: median and best of
+/// The time of the [`CEILING_N`]³ f32 product, in milliseconds: median and best of
 /// [`CEILING_REPEATS`]. It calls gemm, the library behind candle's CPU matmul, as candle does
 /// (split between the threads of rayon's pool), but into one output kept from run to run: a
 /// candle matmul also allocates and faults in its output, which is not the product's work, and
 /// counting it would lower the ceiling the step is held to.
-fn matmul_ms(n: usize) -> anyhow::Result<Timing> {
+fn matmul_ms() -> anyhow::Result<Timing> {
+    let n = CEILING_N;
     let a: Vec<f32> = (0..n * n).map(|i| (i % 17) as f32 * 0.01).collect();
     let b: Vec<f32> = (0..n * n).map(|i| (i % 13) as f32 * 0.01).collect();
     let mut c = vec![0f32; n * n];
@@ -162,11 +168,13 @@ fn matmul_ms(n: usize) -> anyhow::Result<Timing> {
     product();
     let samples = (0..CEILING_REPEATS)
         .map(|_| {
-            let started = Instant::now();
-            product();
-            1e3 * started.elapsed().as_secs_f64()
+            time(|| {
+                product();
+                Ok(())
+            })
+            .map(|s| 1e3 * s)
         })
-        .collect();
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Timing::of(samples)
 }
 
@@ -271,7 +279,7 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
         epoch_s: Timing::of(epochs)?,
         validation_s: Timing::of(validations)?,
         peak_mib: peak_mib(),
-        matmul_ms: Some(matmul_ms(CEILING_N)?),
+        matmul_ms: Some(matmul_ms()?),
         autograd_step_ms: Some(Timing::of(autograd_times)?),
         products_ms: Some(products_ms(256, args.repeats * 5, &device)?),
         data_load_s: Some(Timing::of(loads)?),
