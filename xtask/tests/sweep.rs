@@ -61,6 +61,15 @@ fn assert_success(output: &Output) {
     );
 }
 
+/// Sends `signal` (`-KILL`, `-STOP`, ...) to `target`, a process id or `-group`.
+fn send(signal: &str, target: &str) {
+    let status = Command::new("kill")
+        .args([signal, "--", target])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} {target} failed");
+}
+
 #[test]
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn a_killed_sweep_ends_as_an_uninterrupted_one_and_a_finished_one_reruns_at_once() {
@@ -108,11 +117,7 @@ fn a_killed_sweep_ends_as_an_uninterrupted_one_and_a_finished_one_reruns_at_once
         std::thread::sleep(Duration::from_millis(10));
     }
     std::thread::sleep(Duration::from_millis(300));
-    let status = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", child.id())])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    send("-KILL", &format!("-{}", child.id()));
     child.wait().unwrap();
     let finished = std::fs::read_dir(killed.path().join("runs"))
         .unwrap()
@@ -343,14 +348,19 @@ fn two_tasks_on_one_run_one_trains_and_the_other_names_it() {
         .join("relu-h512x256x256x128-p7-split42-seed0")
         .join("claim.lock");
     let started = Instant::now();
-    while !claim.is_file() {
+    let first_pid = format!("pid={}\n", first.id());
+    while !std::fs::read_to_string(&claim).is_ok_and(|text| text.contains(&first_pid)) {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the first task claimed nothing"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    // The first task is paused while the second asks, so that a busy machine cannot let it
+    // finish first (the second would then find the run done and succeed).
+    send("-STOP", &first.id().to_string());
     let second = task().wait_with_output().unwrap();
+    send("-CONT", &first.id().to_string());
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(!second.status.success());
     assert!(

@@ -140,6 +140,21 @@ pub fn host_name() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The lock file's text and its holder. A lock file that does not parse may be one that its
+/// holder has created and not yet written (the two are not one step): it is read again until it
+/// parses or [`DYING_GRACE`] has passed, and only then is it taken for one a crash left torn.
+fn read_when_written(lock: &Path) -> (String, Option<Holder>) {
+    let deadline = Instant::now() + DYING_GRACE;
+    loop {
+        let text = std::fs::read_to_string(lock).unwrap_or_default();
+        let holder = Holder::parse(&text);
+        if holder.is_some() || Instant::now() >= deadline {
+            return (text, holder);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A folder claimed by this process until the claim is dropped.
 #[derive(Debug)]
 pub struct Claim {
@@ -172,8 +187,8 @@ impl Claim {
                     return Ok(Claim { lock });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let text = std::fs::read_to_string(&lock).unwrap_or_default();
-                    match Holder::parse(&text) {
+                    let (text, holder) = read_when_written(&lock);
+                    match holder {
                         Some(other) if !other.is_dead_or_dying() => {
                             return Err(Error::Claimed {
                                 dir: dir.to_path_buf(),
@@ -268,6 +283,27 @@ mod tests {
         drop(claim);
         std::fs::write(&lock, "host=").unwrap();
         Claim::take(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_lock_file_being_written_is_waited_for_not_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join(LOCK_NAME);
+        // A holder between `create_new` and its write: the file is there, still empty.
+        std::fs::write(&lock, "").unwrap();
+        let writer = {
+            let lock = lock.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(300));
+                std::fs::write(&lock, Holder::this_process().to_text()).unwrap();
+            })
+        };
+        let taken = Claim::take(dir.path());
+        writer.join().unwrap();
+        assert!(
+            matches!(taken, Err(Error::Claimed { ref holder, .. }) if holder.pid == std::process::id()),
+            "{taken:?}"
+        );
     }
 
     #[test]
