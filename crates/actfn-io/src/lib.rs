@@ -25,18 +25,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! API boundary: [`atomic_write`] and [`sync_dir`], [`Claim`] with its [`Holder`], and
-//! [`host_name`]; nothing here knows about networks or training.
+//! [`read_text_at_most`] reads a file that may be damaged or crafted without trusting its size.
+//!
+//! API boundary: [`atomic_write`] and [`sync_dir`], [`read_text_at_most`], [`Claim`] with its
+//! [`Holder`], and [`host_name`]; nothing here knows about networks or training.
 
 mod atomic;
 mod claim;
+mod read;
 
 pub use atomic::{atomic_write, sync_dir};
 pub use claim::{Claim, Holder, host_name};
+pub use read::read_text_at_most;
 
 use std::path::PathBuf;
 
-/// A failure to write a file or to claim a folder.
+/// A failure to read or write a file or to claim a folder.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Reading, writing, renaming or syncing failed.
@@ -47,6 +51,14 @@ pub enum Error {
         /// The underlying error.
         #[source]
         source: std::io::Error,
+    },
+    /// A file is longer than the most its reader takes: damaged, or not the file it should be.
+    #[error("{}: more than {limit} bytes, far more than such a file holds", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The most bytes its reader takes.
+        limit: u64,
     },
     /// Another live process holds the folder.
     #[error(
