@@ -1,4 +1,5 @@
-//! Checkpoint files: paths, and weights checked tensor by tensor against a config.
+//! Checkpoint files: paths, and weights checked tensor by tensor against a config (names, dtype,
+//! shapes, finite values).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -71,6 +72,19 @@ pub(crate) fn check_weights(
             return Err(bad(format!(
                 "tensor {name} has shape {:?}, but the config needs {shape:?}",
                 tensor.dims()
+            )));
+        }
+        // A diverged run or a damaged file can hold NaN: such weights evaluate to chance
+        // without a word, so they are refused here, where every checkpoint is read.
+        let values = tensor
+            .flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(|e| bad(format!("cannot read tensor {name} ({e})")))?;
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(bad(format!(
+                "tensor {name} holds {} at flat index {i}: the run that saved it diverged or the \
+                 file is damaged; train it again",
+                values[i]
             )));
         }
     }

@@ -209,6 +209,32 @@ fn truncated_and_missing_files_are_errors_naming_the_file() {
 }
 
 #[test]
+fn a_checkpoint_with_non_finite_weights_is_refused_by_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (net, _) = BaseNetwork::seeded(BaseNetworkConfig::default(), 1, &Device::Cpu).unwrap();
+    for (bad, name) in [(f32::NAN, "nan"), (f32::INFINITY, "inf")] {
+        let mut tensors: std::collections::HashMap<String, Tensor> =
+            net.named_parameters().into_iter().collect();
+        // One value of the third layer's bias, as a diverged run would leave it.
+        let mut bias = tensors["layers.4.bias"].to_vec1::<f32>().unwrap();
+        bias[5] = bad;
+        tensors.insert(
+            "layers.4.bias".into(),
+            Tensor::new(bias.as_slice(), &Device::Cpu).unwrap(),
+        );
+        net.save(dir.path(), name).unwrap();
+        candle_core::safetensors::save(&tensors, weights_path(dir.path(), name)).unwrap();
+        let err = BaseNetwork::load(dir.path(), name, &Device::Cpu).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, Error::Checkpoint { .. }), "{message}");
+        assert!(
+            message.contains("layers.4.bias") && message.contains("flat index 5"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
 fn a_label_that_is_not_a_class_is_refused_by_name() {
     let (net, _vars) = BaseNetwork::seeded(BaseNetworkConfig::default(), 1, &Device::Cpu).unwrap();
     let images = Tensor::zeros((2, 784), DType::F32, &Device::Cpu).unwrap();

@@ -269,3 +269,17 @@ fn a_zip_storage_size_that_overflows_is_refused() {
     let err = read(&zip_file(&patched)).unwrap_err();
     assert!(err.contains("too large"), "{err}");
 }
+
+#[test]
+fn a_zip_whose_pickle_nests_200000_tuples_is_refused_by_name() {
+    // Issue 26: `None` wrapped in 200,000 one-tuples (TUPLE1) once overflowed the stack when the
+    // value was freed, aborting `import`; it is refused with one line naming the file.
+    let mut pickle = b"\x80\x02N".to_vec();
+    pickle.extend(std::iter::repeat_n(0x85, 200_000));
+    pickle.push(b'.');
+    let err = read(&zip_file(&pickle)).unwrap_err();
+    assert!(err.contains("net.tar"), "{err}");
+    assert!(err.contains("archive/data.pkl"), "{err}");
+    assert!(err.contains("nests deeper than"), "{err}");
+    assert!(!err.contains('\n'), "{err}");
+}

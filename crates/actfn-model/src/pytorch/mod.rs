@@ -6,6 +6,7 @@
 //! before anything is allocated.
 
 mod pickle;
+mod value;
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -14,7 +15,7 @@ use std::path::Path;
 use candle_core::{Device, Tensor};
 
 use crate::{BaseNetwork, BaseNetworkConfig, Error, Result};
-use pickle::{StorageRef, TensorRef, Value};
+use value::{StorageRef, TensorRef, Value};
 
 /// The legacy format's first pickle: protocol 2, then the 10-byte long 0x1950a86a20f9469cfc6c
 /// (`torch.serialization.MAGIC_NUMBER`), then STOP.
@@ -77,7 +78,7 @@ fn state_dict_entries(
             value.kind()
         ));
     };
-    dict.borrow()
+    dict.items()
         .iter()
         .map(|(key, value)| match (key, value) {
             (Value::Str(name), Value::Tensor(tensor)) => Ok((name.to_string(), tensor.clone())),
@@ -108,7 +109,7 @@ fn read_legacy(
     pickle::read(bytes, &mut pos, protocol).map_err(|e| format!("protocol version: {e}"))?;
     let big_endian = |v: Value| {
         Ok(match &v {
-            Value::Dict(entries) => entries.borrow().iter().any(|(k, v)| {
+            Value::Dict(entries) => entries.items().iter().any(|(k, v)| {
                 matches!((k, v), (Value::Str(k), Value::Bool(false)) if &**k == "little_endian")
             }),
             _ => false,
@@ -119,9 +120,9 @@ fn read_legacy(
     }
     let entries = pickle::read(bytes, &mut pos, |v| state_dict_entries(&v))
         .map_err(|e| format!("state dict: {e}"))?;
-    let storage_keys = |v: Value| match v {
+    let storage_keys = |v: Value| match &v {
         Value::List(list) => list
-            .borrow()
+            .items()
             .iter()
             .map(|v| match v {
                 Value::Str(s) => Ok(s.to_string()),

@@ -6,85 +6,21 @@
 //! declared length before reading it, overflows a shift on 10-byte longs (the legacy magic
 //! number is one), and clones memoized objects, so a small file can ask for unbounded memory.
 //! This reader checks every length against the bytes left and shares memoized objects.
+//!
+//! The values it builds, and the bound on how deeply they nest, are [`super::value`]'s.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+
+use super::value::{Container, Global, StorageRef, TensorRef, Value, tuple};
 
 /// Most objects the stack may hold at once; far above what any state dict needs.
 const MAX_STACK: usize = 1 << 20;
 
 /// Most lists and dictionaries one pickle may create: a state dict needs two or three per tensor.
-/// The bound also bounds how deeply they can nest, and so the depth of the recursion that frees
-/// them.
+/// The bound keeps the memo's cleanup in [`read`] short; how deeply they nest is
+/// [`MAX_DEPTH`](super::value::MAX_DEPTH)'s.
 const MAX_CONTAINERS: usize = 1 << 13;
-
-/// A pickled value, as far as a PyTorch state dict needs them.
-#[derive(Clone)]
-pub(crate) enum Value {
-    Mark,
-    None,
-    Bool(bool),
-    Int(i64),
-    /// A float; its value plays no part in a state dict.
-    Float,
-    Str(Rc<str>),
-    Tuple(Rc<[Value]>),
-    List(Rc<RefCell<Vec<Value>>>),
-    Dict(Rc<RefCell<Vec<(Value, Value)>>>),
-    Global(Global),
-    Storage(Rc<StorageRef>),
-    Tensor(Rc<TensorRef>),
-}
-
-impl Value {
-    /// A short name of the value's kind, for errors (never the value: it may be cyclic).
-    pub(crate) fn kind(&self) -> &'static str {
-        match self {
-            Value::Mark => "mark",
-            Value::None => "None",
-            Value::Bool(_) => "bool",
-            Value::Int(_) => "int",
-            Value::Float => "float",
-            Value::Str(_) => "str",
-            Value::Tuple(_) => "tuple",
-            Value::List(_) => "list",
-            Value::Dict(_) => "dict",
-            Value::Global(_) => "class",
-            Value::Storage(_) => "storage",
-            Value::Tensor(_) => "tensor",
-        }
-    }
-}
-
-/// The classes a state dict may name.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Global {
-    OrderedDict,
-    RebuildTensorV2,
-    /// `torch.<Kind>Storage`, e.g. `FloatStorage`.
-    StorageType(String),
-}
-
-/// A storage a tensor refers to by persistent id.
-#[derive(Debug, PartialEq)]
-pub(crate) struct StorageRef {
-    /// The storage class, e.g. `FloatStorage`.
-    pub class: String,
-    /// The key under which the storage's bytes are saved.
-    pub key: String,
-    /// Number of elements.
-    pub numel: usize,
-}
-
-/// A tensor as `torch._utils._rebuild_tensor_v2` describes it.
-#[derive(Debug, PartialEq)]
-pub(crate) struct TensorRef {
-    pub storage: Rc<StorageRef>,
-    pub offset: usize,
-    pub size: Vec<usize>,
-    pub stride: Vec<usize>,
-}
 
 /// Reads one pickle from `bytes` starting at `*pos`, leaving `*pos` after its STOP opcode, and
 /// hands the value to `extract`, which must copy out what it needs. Errors say what is wrong and
@@ -108,8 +44,8 @@ pub(crate) fn read<T>(
     let result = machine.run().and_then(extract);
     for value in machine.memo.values().chain(&machine.stack) {
         match value {
-            Value::Dict(dict) => dict.borrow_mut().clear(),
-            Value::List(list) => list.borrow_mut().clear(),
+            Value::Dict(dict) => dict.clear(),
+            Value::List(list) => list.clear(),
             _ => {}
         }
     }
@@ -261,10 +197,10 @@ impl Machine<'_, '_> {
                 0x88 => self.push(Value::Bool(true))?,
                 0x89 => self.push(Value::Bool(false))?,
                 b'(' => self.push(Value::Mark)?,
-                b')' => self.push(Value::Tuple(Rc::from(Vec::new())))?,
+                b')' => self.push(tuple(Vec::new())?)?,
                 b't' => {
                     let items = self.pop_to_mark()?;
-                    self.push(Value::Tuple(Rc::from(items)))?
+                    self.push(tuple(items).map_err(|e| format!("byte {at}: {e}"))?)?
                 }
                 0x85..=0x87 => {
                     let n = usize::from(op - 0x84);
@@ -275,11 +211,11 @@ impl Machine<'_, '_> {
                         ));
                     }
                     let items = self.stack.split_off(self.stack.len() - n);
-                    self.push(Value::Tuple(Rc::from(items)))?
+                    self.push(tuple(items).map_err(|e| format!("byte {at}: {e}"))?)?
                 }
                 b']' => {
                     self.new_container()?;
-                    self.push(Value::List(Rc::new(RefCell::new(Vec::new()))))?
+                    self.push(Value::List(Container::new()))?
                 }
                 b'a' | b'e' => {
                     let items = if op == b'a' {
@@ -288,13 +224,15 @@ impl Machine<'_, '_> {
                         self.pop_to_mark()?
                     };
                     match self.top()? {
-                        Value::List(list) => list.borrow_mut().extend(items),
+                        Value::List(list) => list
+                            .add(items, "list", |list, items| list.extend(items))
+                            .map_err(|e| format!("byte {at}: {e}"))?,
                         other => return Err(format!("byte {at}: APPEND to a {}", other.kind())),
                     }
                 }
                 b'}' => {
                     self.new_container()?;
-                    self.push(Value::Dict(Rc::new(RefCell::new(Vec::new()))))?
+                    self.push(Value::Dict(Container::new()))?
                 }
                 b's' | b'u' => {
                     let items = if op == b's' {
@@ -306,12 +244,16 @@ impl Machine<'_, '_> {
                     if items.len() % 2 != 0 {
                         return Err(format!("byte {at}: SETITEMS with an odd number of objects"));
                     }
-                    let pairs: Vec<(Value, Value)> = items
-                        .chunks_exact(2)
-                        .map(|kv| (kv[0].clone(), kv[1].clone()))
-                        .collect();
+                    let pairs = |dict: &mut Vec<(Value, Value)>, items: Vec<Value>| {
+                        let mut items = items.into_iter();
+                        while let (Some(key), Some(value)) = (items.next(), items.next()) {
+                            dict.push((key, value));
+                        }
+                    };
                     match self.top()? {
-                        Value::Dict(dict) => dict.borrow_mut().extend(pairs),
+                        Value::Dict(dict) => dict
+                            .add(items, "dictionary", pairs)
+                            .map_err(|e| format!("byte {at}: {e}"))?,
                         other => return Err(format!("byte {at}: SETITEM on a {}", other.kind())),
                     }
                 }
@@ -363,13 +305,13 @@ impl Machine<'_, '_> {
                     let args = self.pop()?;
                     let callable = self.pop()?;
                     let value = match (&callable, &args) {
-                        (Value::Global(Global::OrderedDict), Value::Tuple(items))
+                        (Value::Global(Global::OrderedDict), Value::Tuple { items, .. })
                             if items.is_empty() =>
                         {
                             self.new_container()?;
-                            Value::Dict(Rc::new(RefCell::new(Vec::new())))
+                            Value::Dict(Container::new())
                         }
-                        (Value::Global(Global::RebuildTensorV2), Value::Tuple(items)) => {
+                        (Value::Global(Global::RebuildTensorV2), Value::Tuple { items, .. }) => {
                             Value::Tensor(Rc::new(
                                 tensor_ref(items).map_err(|e| format!("byte {at}: {e}"))?,
                             ))
@@ -418,14 +360,14 @@ fn int(value: &Value, what: &str) -> Result<usize, String> {
 
 fn ints(value: &Value, what: &str) -> Result<Vec<usize>, String> {
     match value {
-        Value::Tuple(items) => items.iter().map(|v| int(v, what)).collect(),
+        Value::Tuple { items, .. } => items.iter().map(|v| int(v, what)).collect(),
         other => Err(format!("{what} is a {}, expected a tuple", other.kind())),
     }
 }
 
 /// `('storage', torch.FloatStorage, key, location, numel[, view_metadata])`.
 fn storage_ref(id: &Value) -> Result<StorageRef, String> {
-    let Value::Tuple(items) = id else {
+    let Value::Tuple { items, .. } = id else {
         return Err(format!(
             "a persistent id is a {}, expected a tuple",
             id.kind()
@@ -470,14 +412,15 @@ fn tensor_ref(args: &[Value]) -> Result<TensorRef, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::value::MAX_DEPTH;
     use super::*;
 
     #[test]
     fn a_dictionary_that_contains_itself_is_freed() {
         // EMPTY_DICT, BINPUT 0, MARK, 'a', BINGET 0, SETITEMS, STOP: d = {}; d['a'] = d.
         let bytes = [b'}', b'q', 0, b'(', 0x8c, 1, b'a', b'h', 0, b'u', b'.'];
-        let weak = read(&bytes, &mut 0, |value| match value {
-            Value::Dict(dict) => Ok(Rc::downgrade(&dict)),
+        let weak = read(&bytes, &mut 0, |value| match &value {
+            Value::Dict(dict) => Ok(Rc::downgrade(dict)),
             other => Err(other.kind().to_string()),
         })
         .unwrap();
@@ -485,6 +428,91 @@ mod tests {
             weak.upgrade().is_none(),
             "the cycle kept the dictionary alive"
         );
+    }
+
+    /// Reads `bytes` on a thread with a 256 KiB stack, an eighth of a spawned thread's default:
+    /// a recursion over a deep value would overflow it and abort the whole test binary.
+    fn read_on_a_small_stack(bytes: Vec<u8>) -> Result<(), String> {
+        std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || read(&bytes, &mut 0, |_| Ok(())))
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    /// `None` wrapped in `depth` one-tuples (TUPLE1), as in the crafted file of issue 26.
+    fn one_tuples(depth: usize) -> Vec<u8> {
+        let mut bytes = b"\x80\x02N".to_vec();
+        bytes.extend(std::iter::repeat_n(0x85, depth));
+        bytes.push(b'.');
+        bytes
+    }
+
+    #[test]
+    fn a_deep_chain_of_one_tuples_is_refused_on_a_small_stack() {
+        for depth in [200_000, 1_000_000] {
+            let err = read_on_a_small_stack(one_tuples(depth)).unwrap_err();
+            assert!(err.contains(&format!("deeper than {MAX_DEPTH}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn nesting_up_to_the_bound_reads_and_one_more_level_is_refused() {
+        read_on_a_small_stack(one_tuples(MAX_DEPTH as usize)).unwrap();
+        let err = read_on_a_small_stack(one_tuples(MAX_DEPTH as usize + 1)).unwrap_err();
+        assert!(err.contains(&format!("deeper than {MAX_DEPTH}")), "{err}");
+    }
+
+    #[test]
+    fn deep_chains_of_marked_tuples_lists_and_dicts_are_refused_on_a_small_stack() {
+        let n = MAX_CONTAINERS;
+        // MARK x n, None, TUPLE x n: ((...(None,)...),).
+        let mut marked = vec![b'('; 200_000];
+        marked.push(b'N');
+        marked.extend(std::iter::repeat_n(b't', 200_000));
+        // EMPTY_LIST x n, APPEND x (n - 1): each list appended to the one before it.
+        let mut lists = vec![b']'; n];
+        lists.extend(std::iter::repeat_n(b'a', n - 1));
+        // (EMPTY_DICT, None) x (n - 1), EMPTY_DICT, SETITEM x (n - 1): {None: {None: ...}}.
+        let mut dicts = b"}N".repeat(n - 1);
+        dicts.push(b'}');
+        dicts.extend(std::iter::repeat_n(b's', n - 1));
+        // EMPTY_LIST x n, then (TUPLE1, APPEND) x (n - 1): lists and one-tuples alternate.
+        let mut mixed = vec![b']'; n];
+        mixed.extend(b"\x85a".repeat(n - 1));
+        for (what, mut bytes) in [
+            ("marked tuples", marked),
+            ("lists", lists),
+            ("dicts", dicts),
+            ("lists in tuples", mixed),
+        ] {
+            bytes.push(b'.');
+            let err = read_on_a_small_stack(bytes).unwrap_err();
+            assert!(
+                err.contains(&format!("deeper than {MAX_DEPTH}")),
+                "{what}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_list_that_grows_after_it_was_nested_is_refused() {
+        // A chain of lists, each appended to the one before it while still empty and filled
+        // afterwards through the memo: every list is shallow when it is nested, yet the chain
+        // would end up n deep, past the bound unnoticed. EMPTY_LIST, then n times: EMPTY_LIST,
+        // LONG_BINPUT i, APPEND, LONG_BINGET i. The second list's growth is refused.
+        let n = MAX_CONTAINERS as u32 - 1;
+        let mut bytes = vec![b']'];
+        for i in 0..n {
+            bytes.extend_from_slice(b"]r");
+            bytes.extend_from_slice(&i.to_le_bytes());
+            bytes.extend_from_slice(b"aj");
+            bytes.extend_from_slice(&i.to_le_bytes());
+        }
+        bytes.push(b'.');
+        let err = read_on_a_small_stack(bytes).unwrap_err();
+        assert!(err.contains("after it was put inside"), "{err}");
     }
 
     #[test]
