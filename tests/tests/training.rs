@@ -88,7 +88,7 @@ fn identical_runs_give_identical_metrics_and_an_existing_checkpoint_skips_traini
 
 #[test]
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
-fn a_finished_run_is_reused_only_with_its_settings_and_corrupt_records_are_errors() {
+fn a_finished_run_is_reused_only_with_its_settings_and_a_damaged_one_is_set_aside_and_retrained() {
     let splits = study_splits();
     let config = TrainConfig {
         max_epochs: 1,
@@ -128,23 +128,44 @@ fn a_finished_run_is_reused_only_with_its_settings_and_corrupt_records_are_error
         other => panic!("expected SettingsDiffer, got {other}"),
     }
 
-    // A corrupt record of a finished run is an error naming the file, not an absent record.
+    // A corrupt record of a finished run, or a saved state that does not read, is set aside
+    // (kept, with the reason) and the run trained again, to the same numbers.
     let run_folder = run_dir(dir.path(), "relu");
-    for file in ["summary.json", "metrics.csv", "dynamics.csv"] {
-        let path = run_folder.join(file);
-        let good = std::fs::read(&path).unwrap();
-        std::fs::write(&path, b"{ not what was written").unwrap();
-        let err = train(
+    type Spoil = fn(&std::path::Path);
+    let spoil: [(&str, Spoil); 4] = [
+        ("summary.json", |p| {
+            std::fs::write(p, b"{ not what was written").unwrap()
+        }),
+        ("metrics.csv", |p| {
+            std::fs::write(p, b"{ not what was written").unwrap()
+        }),
+        ("dynamics.csv", |p| {
+            std::fs::write(p, b"{ not what was written").unwrap()
+        }),
+        // An interrupted run whose saved state was cut short.
+        ("resume.safetensors", |p| {
+            std::fs::remove_file(p.with_file_name("summary.json")).unwrap();
+            std::fs::write(p, b"\x10\x00\x00\x00\x00\x00\x00\x00{").unwrap();
+        }),
+    ];
+    for (round, (file, spoil)) in spoil.into_iter().enumerate() {
+        spoil(&run_folder.join(file));
+        let again = train(
             &run(&net, &config, dir.path(), "relu"),
             &splits,
             &mut Silent,
         )
-        .unwrap_err();
-        assert!(
-            matches!(err, actfn_train::Error::Corrupt { ref path, .. } if path.ends_with(file)),
-            "{file}: {err}"
-        );
-        std::fs::write(&path, good).unwrap();
+        .unwrap();
+        assert!(again.trained, "{file}");
+        assert_eq!(again.metrics.len(), first.metrics.len(), "{file}");
+        assert_eq!(again.dynamics, first.dynamics, "{file}");
+        let aside = dir
+            .path()
+            .join("set-aside")
+            .join(format!("relu-{}", round + 1));
+        let reason = std::fs::read_to_string(aside.join("reason.txt")).unwrap();
+        assert!(reason.contains(file), "{file}: {reason}");
+        assert!(aside.join("relu").join(file).is_file(), "{file}");
     }
     let again = train(
         &run(&net, &config, dir.path(), "relu"),
@@ -184,4 +205,49 @@ fn a_prelu_network_learns_its_slopes_and_reaches_78_percent_in_two_epochs() {
         .collect();
     assert_eq!(slopes.len(), 4);
     assert!(slopes.iter().all(|s| (s - 0.25).abs() > 1e-4), "{slopes:?}");
+}
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn an_overwrite_that_diverges_leaves_nothing_of_the_run_it_replaced() {
+    let splits = study_splits();
+    let config = TrainConfig {
+        max_epochs: 1,
+        subset: Some(1024),
+        ..TrainConfig::default()
+    };
+    let net = BaseNetworkConfig::default();
+    let dir = tempfile::tempdir().unwrap();
+    train(
+        &run(&net, &config, dir.path(), "relu"),
+        &splits,
+        &mut Silent,
+    )
+    .unwrap();
+    let diverging = TrainConfig {
+        optimizer: actfn_train::SgdConfig {
+            lr: 1e6,
+            ..actfn_train::SgdConfig::default()
+        },
+        ..config.clone()
+    };
+    let overwrite = Run {
+        existing: Existing::Overwrite,
+        ..run(&net, &diverging, dir.path(), "relu")
+    };
+    let err = train(&overwrite, &splits, &mut Silent).unwrap_err();
+    assert!(
+        matches!(err, actfn_train::Error::Diverged { epoch: 1, .. }),
+        "{err}"
+    );
+    // The new settings are not left beside the old records and checkpoint: nothing of the old
+    // run remains to be taken for this one.
+    let folder = run_dir(dir.path(), "relu");
+    assert!(!folder.join("metrics.csv").exists());
+    assert!(!folder.join("summary.json").exists());
+    assert!(!dir.path().join("relu.safetensors").exists());
+    assert!(matches!(
+        actfn_train::inspect(dir.path(), "relu"),
+        actfn_train::RunState::Unfinished
+    ));
 }

@@ -29,6 +29,7 @@ mod error;
 mod evaluate;
 mod metrics;
 mod observer;
+mod record;
 mod resume;
 mod session;
 mod settings;
@@ -43,9 +44,10 @@ pub use metrics::{
     write_dynamics_csv, write_metrics_csv,
 };
 pub use observer::{Observer, Silent};
+pub use record::{Damage, RunRecord, RunState, inspect, run_dir, set_aside};
 pub use settings::first_difference;
 pub use sgd::{Sgd, SgdConfig};
-pub use trainer::{Existing, Outcome, PROBE_IMAGES, Run, TrainConfig, run_dir, train};
+pub use trainer::{Existing, Outcome, PROBE_IMAGES, Run, TrainConfig, memory_estimate, train};
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use actfn_diagnostics::LayerProbe;
 
-use crate::error::io_error;
 use crate::{Error, Result, TrainConfig};
 
 /// One epoch's numbers.
@@ -74,9 +73,10 @@ pub fn write_metrics_csv(path: &Path, metrics: &[EpochMetrics]) -> Result<()> {
 
 /// Reads a `metrics.csv` written by [`write_metrics_csv`].
 pub fn read_metrics_csv(path: &Path) -> Result<Vec<EpochMetrics>> {
-    read_csv(path, METRICS_HEADER, |number| {
+    read_csv(path, METRICS_HEADER, |number, integer| {
         Ok(EpochMetrics {
-            epoch: number(0)? as usize,
+            // Whole numbers only: a cast would turn -1 into 0 and 1e300 into usize::MAX.
+            epoch: integer(0)?,
             train_loss: number(1)?,
             train_acc: number(2)?,
             val_acc: number(3)?,
@@ -86,14 +86,33 @@ pub fn read_metrics_csv(path: &Path) -> Result<Vec<EpochMetrics>> {
     })
 }
 
+/// The largest record file read: far above any real run's (50 epochs of the study's network
+/// make 3 KB of metrics and 20 KB of dynamics), so that a crafted file cannot exhaust memory.
+const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// Reads a record file as text, refusing one larger than [`MAX_RECORD_BYTES`] unread.
+fn read_record(path: &Path) -> Result<String> {
+    actfn_io::read_text_at_most(path, MAX_RECORD_BYTES).map_err(|e| match e {
+        actfn_io::Error::TooLarge { path, limit } => Error::Corrupt {
+            path,
+            reason: format!("larger than {limit} bytes: not a run's record"),
+        },
+        other => Error::File(other),
+    })
+}
+
+/// A row's `k`-th field, parsed.
+type Field<'a, T> = &'a dyn Fn(usize) -> Result<T>;
+
 /// Reads the rows of a CSV file with the given header, each through `row`, which gets the
-/// row's `k`-th field as a number (an error naming the line when it is none).
+/// row's `k`-th field as a number and as a whole number (an error naming the line when it is
+/// not one).
 fn read_csv<T>(
     path: &Path,
     header: &str,
-    row: impl Fn(&dyn Fn(usize) -> Result<f64>) -> Result<T>,
+    row: impl Fn(Field<f64>, Field<usize>) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    let text = read_record(path)?;
     let mut lines = text.lines();
     if lines.next() != Some(header.trim_end()) {
         return Err(Error::Corrupt {
@@ -106,17 +125,17 @@ fn read_csv<T>(
         .enumerate()
         .map(|(i, line)| {
             let fields: Vec<&str> = line.split(',').collect();
-            let number = |k: usize| -> Result<f64> {
-                fields
-                    .get(k)
-                    .filter(|_| fields.len() == columns)
-                    .and_then(|f| f.parse().ok())
-                    .ok_or_else(|| Error::Corrupt {
-                        path: path.to_path_buf(),
-                        reason: format!("line {}: expected {columns} numbers, got {line:?}", i + 2),
-                    })
+            let bad = || Error::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!("line {}: expected {columns} numbers, got {line:?}", i + 2),
             };
-            row(&number)
+            let field = |k: usize| fields.get(k).filter(|_| fields.len() == columns);
+            let number =
+                |k: usize| -> Result<f64> { field(k).and_then(|f| f.parse().ok()).ok_or_else(bad) };
+            let integer = |k: usize| -> Result<usize> {
+                field(k).and_then(|f| f.parse().ok()).ok_or_else(bad)
+            };
+            row(&number, &integer)
         })
         .collect()
 }
@@ -187,7 +206,7 @@ pub fn write_dynamics_csv(path: &Path, rows: &[LayerDynamics]) -> Result<()> {
 
 /// Reads a `dynamics.csv` written by [`write_dynamics_csv`].
 pub fn read_dynamics_csv(path: &Path) -> Result<Vec<LayerDynamics>> {
-    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    let text = read_record(path)?;
     let corrupt = |line: usize, text: &str| Error::Corrupt {
         path: path.to_path_buf(),
         reason: format!(
@@ -242,9 +261,9 @@ pub(crate) fn write_summary(path: &Path, summary: &RunSummary) -> Result<()> {
 
 /// Reads a `summary.json`.
 pub fn read_summary(path: &Path) -> Result<RunSummary> {
-    let text = std::fs::read_to_string(path).map_err(io_error(path))?;
+    let text = read_record(path)?;
     serde_json::from_str(&text).map_err(|e| Error::Corrupt {
         path: path.to_path_buf(),
-        reason: format!("not a run summary ({e}); delete the run folder or rerun with --overwrite"),
+        reason: format!("not a run summary ({e})"),
     })
 }

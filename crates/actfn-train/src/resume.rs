@@ -78,7 +78,7 @@ pub(crate) fn save(
 pub(crate) fn load(path: &Path, device: &Device) -> Result<(EpochState, HashMap<String, Tensor>)> {
     let corrupt = |reason: String| Error::Corrupt {
         path: path.to_path_buf(),
-        reason: format!("{reason}; delete it or rerun with --overwrite to start over"),
+        reason,
     };
     let bytes = std::fs::read(path).map_err(io_error(path))?;
     let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes)

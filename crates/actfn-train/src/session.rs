@@ -14,8 +14,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::io_error;
 use crate::metrics::{LayerDynamics, write_dynamics_csv, write_summary};
+use crate::record::RunFiles;
 use crate::resume::{self, Settings};
-use crate::trainer::{Outcome, Run, RunFiles};
+use crate::trainer::{Outcome, Run};
 use crate::{
     EarlyStopping, EpochMetrics, Error, Observer, Result, RunSummary, Sgd, StepResult, Verdict,
     accuracy, first_difference, train_step, write_metrics_csv,
@@ -99,7 +100,7 @@ impl Session {
         }
         let missing = |key: &str| Error::Corrupt {
             path: path.to_path_buf(),
-            reason: format!("tensor {key} is missing; rerun with --overwrite to start over"),
+            reason: format!("tensor {key} is missing"),
         };
         let mut buffers = Vec::with_capacity(self.vars.len());
         for (name, var) in &self.vars {
@@ -110,7 +111,7 @@ impl Session {
         self.optimizer.set_buffers(buffers)?;
         let word_pos: u128 = state.shuffle_word_pos.parse().map_err(|_| Error::Corrupt {
             path: path.to_path_buf(),
-            reason: "a corrupt generator position; rerun with --overwrite to start over".into(),
+            reason: "a corrupt generator position".into(),
         })?;
         self.shuffle.set_word_pos(word_pos);
         self.stopping = state.stopping;

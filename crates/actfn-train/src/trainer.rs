@@ -2,21 +2,18 @@
 //! test accuracy, and the run's records: what a run is, its files, and whether to reuse, resume
 //! or start it; the run in progress is `session`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use actfn_data::{EVAL_BATCH_SIZE, Splits};
-use actfn_model::{BaseNetwork, BaseNetworkConfig, Init, weights_path};
+use actfn_model::{BaseNetwork, BaseNetworkConfig, Init};
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::error::io_error;
-use crate::metrics::{LayerDynamics, read_dynamics_csv};
-use crate::resume;
+use crate::metrics::LayerDynamics;
+use crate::record::{RunFiles, RunState, experiment_difference, inspect, set_aside};
 use crate::session::{EpochData, Session};
-use crate::{
-    EpochMetrics, Error, Observer, Result, RunSummary, SgdConfig, accuracy, first_difference,
-    read_metrics_csv, read_summary,
-};
+use crate::{EpochMetrics, Error, Observer, Result, RunSummary, SgdConfig, accuracy};
 
 /// Training images on which the dynamics (dead neurons, activation statistics) are measured
 /// after every epoch: the first of the training split. 1024 images cost about 1% of an epoch
@@ -97,21 +94,49 @@ impl TrainConfig {
     }
 }
 
-/// The folder that holds a run's `train_config.json`, `metrics.csv`, `dynamics.csv` and
-/// `summary.json`: `<checkpoint_dir>/<name>/`, beside the checkpoint
-/// `<checkpoint_dir>/<name>.{config,safetensors}`.
-pub fn run_dir(checkpoint_dir: &Path, name: &str) -> PathBuf {
-    checkpoint_dir.join(name)
+/// Bytes that the data set occupies while a run trains: Fashion-MNIST's 70,000 images as f32
+/// (219 MB), with room for its labels and the split's copies of them.
+const DATA_BYTES: u64 = 250 << 20;
+
+/// A rough upper estimate of the memory a run of `net` with `config` takes on `threads` CPU
+/// threads, in bytes: the weights, their gradients, the momentum buffers and each thread's share
+/// of the gradients, every layer's activations for the larger of the training and evaluation
+/// batches (four buffers a layer: pre-activation, activation, derivative, gradient), and the
+/// data set. The study's network comes to about 300 MB (its peak is measured in docs/bench/):
+/// the estimate is for refusing a network that cannot fit before allocating it.
+pub fn memory_estimate(net: &BaseNetworkConfig, config: &TrainConfig, threads: usize) -> u64 {
+    let shapes = net.layer_shapes();
+    let parameters: u64 = shapes
+        .iter()
+        .map(|&(inputs, outputs)| (inputs as u64 + 1).saturating_mul(outputs as u64))
+        .fold(0, u64::saturating_add);
+    let widths: u64 = shapes
+        .iter()
+        .map(|&(inputs, outputs)| inputs as u64 + outputs as u64)
+        .fold(0, u64::saturating_add);
+    let rows = config.batch_size.max(config.eval_batch_size) as u64;
+    let f32s = parameters
+        .saturating_mul(3 + threads as u64)
+        .saturating_add(rows.saturating_mul(widths).saturating_mul(4));
+    f32s.saturating_mul(4).saturating_add(DATA_BYTES)
 }
 
-/// What [`train`] does when the run's checkpoint exists.
+/// What [`train`] does with a run already on disk. Whatever the choice, a run that looks
+/// finished but fails the soundness check ([`inspect`](crate::inspect)) is set aside (never
+/// deleted) and trained again, and so is an interrupted run whose saved state does not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Existing {
-    /// Load a finished run instead of training (its settings must be the ones asked for) and
-    /// continue an interrupted one from its last finished epoch.
+    /// Load a finished run instead of training and continue an interrupted one from its last
+    /// finished epoch; a run made with other settings is refused, naming the setting.
     #[default]
     Reuse,
-    /// Forget the previous run and train from the start.
+    /// As `Reuse`, but a run made with other settings is set aside and trained anew with these,
+    /// and so is a checkpoint without records: for a caller that made every run of its folder
+    /// and whose settings are the authority over it (a sweep).
+    Replace,
+    /// Forget the previous run (its records and checkpoint are removed) and train from the
+    /// start.
     Overwrite,
 }
 
@@ -123,7 +148,7 @@ pub struct Run {
     /// How to train it.
     pub config: TrainConfig,
     /// The checkpoint folder: `<dir>/<name>.{config,safetensors}` and the run folder
-    /// [`run_dir`].
+    /// [`run_dir`](crate::run_dir).
     pub dir: PathBuf,
     /// The checkpoint's name, e.g. `FashionMNIST_relu`.
     pub name: String,
@@ -150,60 +175,35 @@ pub struct Outcome {
     pub dynamics: Vec<LayerDynamics>,
 }
 
-/// The paths of one run's files.
-pub(crate) struct RunFiles {
-    run: PathBuf,
-    weights: PathBuf,
-    pub(crate) summary: PathBuf,
-    pub(crate) metrics: PathBuf,
-    pub(crate) dynamics: PathBuf,
-    pub(crate) state: PathBuf,
-    train_config: PathBuf,
-}
-
-impl RunFiles {
-    fn new(dir: &Path, name: &str) -> Self {
-        let run = run_dir(dir, name);
-        Self {
-            weights: weights_path(dir, name),
-            summary: run.join("summary.json"),
-            metrics: run.join("metrics.csv"),
-            dynamics: run.join("dynamics.csv"),
-            state: resume::state_path(&run),
-            train_config: run.join("train_config.json"),
-            run,
-        }
-    }
-
-    /// A finished run: a checkpoint whose run folder holds a summary, or a checkpoint without a
-    /// run folder (made elsewhere). A run folder without a summary has not finished.
-    fn finished(&self) -> bool {
-        self.weights.is_file() && (self.summary.is_file() || !self.run.exists())
-    }
-}
-
 /// Trains a network as the study's `train_model` does, or loads the finished run (see
 /// [`Existing`]).
 ///
 /// The network starts from the seeded initial weights (the same for every activation). After
 /// each epoch a new best validation accuracy saves the checkpoint; `patience` epochs without one
 /// stop the run. The best checkpoint is then reloaded and its test accuracy measured. The run
-/// folder ([`run_dir`]) receives `train_config.json`, `metrics.csv` and `dynamics.csv`
+/// folder ([`run_dir`](crate::run_dir)) receives `train_config.json`, `metrics.csv` and `dynamics.csv`
 /// (rewritten after every epoch) and `summary.json`.
 ///
 /// After every epoch the whole training state is saved atomically to `resume.safetensors` in
 /// the run folder; a run that was killed continues from its last finished epoch and ends exactly
 /// as an uninterrupted run would. A saved run whose settings differ is refused, naming the
-/// setting ([`Error::SettingsDiffer`]).
+/// setting ([`Error::SettingsDiffer`]), or set aside with [`Existing::Replace`]. A run that looks
+/// finished but fails the soundness check ([`inspect`](crate::inspect)), or whose saved state
+/// does not read, is set aside ([`set_aside`](crate::set_aside)) and trained again.
 pub fn train(run: &Run, splits: &Splits, observer: &mut dyn Observer) -> Result<Outcome> {
     run.config.validate()?;
     run.net.validate()?;
     let files = RunFiles::new(&run.dir, &run.name);
     let device = splits.train.images.device().clone();
-    if let Some(outcome) = reuse_or_forget(run, &files, splits, &device, observer)? {
-        return Ok(outcome);
-    }
     let train_split = match run.config.subset {
+        // `head` would quietly take the whole split: a run that says it trained on more
+        // images than there are would be a false record.
+        Some(n) if n > splits.train.len() => {
+            return Err(Error::InvalidSetting(format!(
+                "--subset {n} is above the {} images of the training split: give at most that",
+                splits.train.len()
+            )));
+        }
         Some(n) => splits.train.head(n)?,
         None => splits.train.clone(),
     };
@@ -215,6 +215,27 @@ pub fn train(run: &Run, splits: &Splits, observer: &mut dyn Observer) -> Result<
             run.config.batch_size
         )));
     }
+    if let Some(outcome) = reuse_or_forget(run, &files, splits, &device, observer)? {
+        return Ok(outcome);
+    }
+    let mut session = Session::start(run, &device)?;
+    if files.state.is_file()
+        && let Err(e) = session.restore(&files.state, &run.name, observer)
+    {
+        let unreadable = matches!(e, Error::Corrupt { .. });
+        let replaced =
+            matches!(e, Error::SettingsDiffer { .. }) && run.existing == Existing::Replace;
+        if !unreadable && !replaced {
+            return Err(e);
+        }
+        let aside = set_aside(&run.dir, &run.name, &e.to_string())?;
+        observer.message(&format!(
+            "{}: cannot continue ({e}); set aside in {} and started over",
+            run.name,
+            aside.display()
+        ));
+        session = Session::start(run, &device)?;
+    }
     std::fs::create_dir_all(&files.run).map_err(io_error(&files.run))?;
     let config_json = serde_json::to_string_pretty(&run.config).map_err(|e| Error::Corrupt {
         path: files.train_config.clone(),
@@ -222,10 +243,6 @@ pub fn train(run: &Run, splits: &Splits, observer: &mut dyn Observer) -> Result<
     })?;
     actfn_io::atomic_write(&files.train_config, config_json.as_bytes())?;
 
-    let mut session = Session::start(run, &device)?;
-    if files.state.is_file() {
-        session.restore(&files.state, &run.name, observer)?;
-    }
     let probe = train_split.head(PROBE_IMAGES)?.images;
     while let Some(epoch) = session.next_epoch(run.config.max_epochs) {
         let data = EpochData {
@@ -239,8 +256,8 @@ pub fn train(run: &Run, splits: &Splits, observer: &mut dyn Observer) -> Result<
     session.finish(run, &files, &splits.test)
 }
 
-/// Loads a finished run when asked to reuse it; forgets the previous run's records when asked
-/// to overwrite. `None` means: train.
+/// Loads a finished run when asked to reuse it, sets aside what cannot be reused, and forgets
+/// the previous run when asked to overwrite. `None` means: train.
 fn reuse_or_forget(
     run: &Run,
     files: &RunFiles,
@@ -249,72 +266,92 @@ fn reuse_or_forget(
     observer: &mut dyn Observer,
 ) -> Result<Option<Outcome>> {
     let name = &run.name;
-    let finished = files.finished();
     if run.existing == Existing::Overwrite {
-        // Forget the previous run first, so that a retraining killed midway never looks finished.
-        for path in [&files.state, &files.summary] {
-            if path.is_file() {
+        // Forget the previous run wholly, first, so that a retraining that fails midway never
+        // leaves the new settings beside the old records and checkpoint.
+        let mut forgot = false;
+        if files.run.exists() {
+            std::fs::remove_dir_all(&files.run).map_err(io_error(&files.run))?;
+            forgot = true;
+        }
+        for path in [&files.weights, &files.config] {
+            if path.exists() {
                 std::fs::remove_file(path).map_err(io_error(path))?;
+                forgot = true;
             }
         }
-        if finished {
+        if forgot {
             observer.message(&format!(
-                "{name}: checkpoint exists, but will be overwritten"
+                "{name}: the previous run is removed (--overwrite)"
             ));
         }
         return Ok(None);
     }
-    if !finished {
-        return Ok(None);
-    }
-    let network = BaseNetwork::load(&run.dir, name, device)?;
-    // A checkpoint made elsewhere (e.g. imported) has no run folder and no records; a run
-    // folder's records must read.
-    let (summary, metrics, dynamics) = if files.run.exists() {
-        let dynamics = if files.dynamics.is_file() {
-            read_dynamics_csv(&files.dynamics)?
-        } else {
-            // Runs recorded before the dynamics existed have none.
-            Vec::new()
-        };
-        (
-            Some(read_summary(&files.summary)?),
-            read_metrics_csv(&files.metrics)?,
-            dynamics,
-        )
-    } else {
-        (None, Vec::new(), Vec::new())
+    // The settings the saved run was made with, and the file that records them.
+    let (saved_net, saved_train, record_path, record) = match inspect(&run.dir, name) {
+        RunState::Absent | RunState::Unfinished => return Ok(None),
+        RunState::Damaged(damage) => {
+            let aside = set_aside(&run.dir, name, &damage.to_string())?;
+            observer.message(&format!(
+                "{name}: damaged ({damage}); set aside in {} and trained again",
+                aside.display()
+            ));
+            return Ok(None);
+        }
+        // A caller that made every run of its folder has lost this one's records.
+        RunState::Imported(_) if run.existing == Existing::Replace => {
+            let reason = format!(
+                "{}: missing, so the checkpoint beside it has no records",
+                files.run.display()
+            );
+            let aside = set_aside(&run.dir, name, &reason)?;
+            observer.message(&format!(
+                "{name}: damaged ({reason}); set aside in {} and trained again",
+                aside.display()
+            ));
+            return Ok(None);
+        }
+        // A checkpoint made elsewhere has no records: only its network can be compared.
+        RunState::Imported(net) => (net, run.config.clone(), files.config.clone(), None),
+        RunState::Finished(record) => (
+            record.net.clone(),
+            record.summary.train_config.clone(),
+            files.summary.clone(),
+            Some(*record),
+        ),
     };
-    // What defines the experiment; the device and the thread count only change the last bits.
-    #[derive(Serialize)]
-    struct Experiment<'a> {
-        net: &'a BaseNetworkConfig,
-        train: &'a TrainConfig,
-    }
-    let saved = Experiment {
-        net: network.config(),
-        train: summary.as_ref().map_or(&run.config, |s| &s.train_config),
-    };
-    let now = Experiment {
-        net: &run.net,
-        train: &run.config,
-    };
-    let difference = first_difference(&saved, &now).map_err(|e| Error::Corrupt {
-        path: files.summary.clone(),
-        reason: format!("cannot compare the saved settings: {e}"),
-    })?;
+    let difference = experiment_difference(&saved_net, &saved_train, &run.net, &run.config)
+        .map_err(|e| Error::Corrupt {
+            path: record_path.clone(),
+            reason: format!("cannot compare the saved settings: {e}"),
+        })?;
     if let Some(difference) = difference {
-        let path = if summary.is_some() {
-            files.summary.clone()
-        } else {
-            actfn_model::config_path(&run.dir, name)
-        };
-        return Err(Error::SettingsDiffer { path, difference });
+        if run.existing != Existing::Replace {
+            return Err(Error::SettingsDiffer {
+                path: record_path,
+                difference,
+            });
+        }
+        let aside = set_aside(
+            &run.dir,
+            name,
+            &format!("made with other settings ({difference})"),
+        )?;
+        observer.message(&format!(
+            "{name}: made with other settings ({difference}); set aside in {} and trained anew",
+            aside.display()
+        ));
+        return Ok(None);
     }
     observer.message(&format!(
         "{name}: checkpoint exists, skipping training (--overwrite retrains)"
     ));
+    let network = BaseNetwork::load(&run.dir, name, device)?;
     let test_acc = accuracy(&network, &splits.test, run.config.eval_batch_size)?;
+    let (summary, metrics, dynamics) = match record {
+        Some(r) => (Some(r.summary), r.metrics, r.dynamics),
+        None => (None, Vec::new(), Vec::new()),
+    };
     Ok(Some(Outcome {
         network,
         test_acc,
