@@ -1,7 +1,9 @@
 //! The sweep as a Slurm job array, against a real one-node Slurm (`scripts/slurm-local.sh
 //! start`, which `.ci/run` runs): the array's runs equal the local sweep's, and a cancelled task
-//! is reported and resubmitted alone.
+//! is reported and resubmitted alone. Without a cluster: the script hands hostile folder names
+//! to the task intact and passes shellcheck, and arrays and seed lists too large are refused.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -213,4 +215,268 @@ fn a_cancelled_task_is_reported_and_resubmitted_alone() {
         runs_without_time(local.path())
     );
     assert_eq!(checkpoints(cluster.path()), checkpoints(local.path()));
+}
+
+/// `--emit slurm` of a grid of `seeds` seeds of one activation into `out`, with `extra` flags.
+fn emit(out: &Path, seeds: &str, extra: &[&str]) -> Command {
+    let mut command = xtask();
+    command
+        .args([
+            "sweep",
+            "--acts",
+            "relu",
+            "--seeds",
+            seeds,
+            "--threads",
+            "1",
+        ])
+        .args(["--emit", "slurm", "--out"])
+        .arg(out)
+        .args(extra);
+    command
+}
+
+/// Every path under `root`, relative to it.
+fn tree(root: &Path) -> Vec<PathBuf> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            all.extend(
+                tree(&path)
+                    .into_iter()
+                    .map(|p| path.strip_prefix(root).unwrap().join(p)),
+            );
+        }
+        all.push(path.strip_prefix(root).unwrap().to_path_buf());
+    }
+    all
+}
+
+#[test]
+fn hostile_folder_names_reach_the_task_intact_and_run_nothing() {
+    let temp = tempfile::tempdir().unwrap();
+    let cwd = temp.path().join("cwd");
+    std::fs::create_dir(&cwd).unwrap();
+    let names = [
+        "q$(touch PWNED)",
+        "a'b;touch PWNED2",
+        "`touch PWNED3`",
+        "my sweep",
+    ];
+    for name in names {
+        let dir = temp.path().join(name);
+        assert_success(&emit(&dir, "1", &[]).output().unwrap());
+        // An index past the grid's one run: the task reads the sweep's settings from the folder
+        // it was given and stops, naming it, without training (and without the data).
+        let output = Command::new("bash")
+            .arg(dir.join("sweep.sbatch"))
+            .env("SLURM_ARRAY_TASK_ID", "7")
+            .current_dir(&cwd)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{stderr}");
+        let expected = format!(
+            "task index 7 is out of range: the sweep in {} has 1 runs",
+            dir.display()
+        );
+        assert!(stderr.contains(&expected), "{name}: {stderr}");
+    }
+    assert_eq!(
+        tree(&cwd),
+        Vec::<PathBuf>::new(),
+        "the script wrote into its cwd"
+    );
+    let mut top: Vec<String> = std::fs::read_dir(temp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    top.sort();
+    let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    expected.push("cwd".into());
+    expected.sort();
+    assert_eq!(top, expected, "something outside the sweep folders");
+    let pwned: Vec<PathBuf> = tree(temp.path())
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("PWNED"))
+        })
+        .collect();
+    assert!(pwned.is_empty(), "{pwned:?}");
+    assert!(!Path::new("PWNED").exists() && !Path::new("PWNED2").exists());
+}
+
+#[test]
+fn folder_names_sbatch_cannot_take_are_refused_before_the_script() {
+    let temp = tempfile::tempdir().unwrap();
+    for name in [
+        "new\nline",
+        "tab\there",
+        "100%",
+        "a#b",
+        "a\"b",
+        "back\\slash",
+        "my-HetJob",
+        "packjob",
+    ] {
+        let dir = temp.path().join(name);
+        let output = emit(&dir, "1", &[]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{name:?}: {stderr}");
+        assert!(
+            stderr.contains("sbatch cannot take") && stderr.contains("--out"),
+            "{name:?}: {stderr}"
+        );
+        assert!(!dir.join("sweep.sbatch").exists(), "{name:?}");
+        assert!(!dir.join("slurm").exists(), "{name:?}");
+    }
+}
+
+#[test]
+#[ignore = "needs shellcheck; .ci/run installs it"]
+fn generated_scripts_pass_shellcheck() {
+    let found = Command::new("shellcheck").arg("--version").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "shellcheck is not installed: apt-get install shellcheck (.ci/run installs it)"
+    );
+    let temp = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str]); 4] = [
+        ("plain", &[]),
+        ("q$(touch PWNED)", &["--partition", "gpu_a100"]),
+        ("a'b;touch PWNED2", &["--max-parallel", "3"]),
+        ("my sweep", &["--time", "2-00:00:00", "--mem", "4G"]),
+    ];
+    for (name, extra) in cases {
+        let dir = temp.path().join(name);
+        assert_success(&emit(&dir, "3", extra).output().unwrap());
+        let output = Command::new("shellcheck")
+            .arg(dir.join("sweep.sbatch"))
+            .output()
+            .unwrap();
+        assert_success(&output);
+    }
+}
+
+#[test]
+#[ignore = "needs a local Slurm (scripts/slurm-local.sh start); .ci/run runs it"]
+fn sbatch_takes_a_folder_with_a_space_a_quote_and_a_dollar() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("my sweep's q$(touch PWNED)");
+    // With the cluster's config, scontrol answers: its MaxArraySize (the default here) is read.
+    let output = emit(&dir, "1002", &[])
+        .env("SLURM_CONF", slurm_conf())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("this cluster's MaxArraySize is 1001"),
+        "{stderr}"
+    );
+    let dir = temp.path().join("my sweep's q$(touch PWNED2)");
+    assert_success(&emit(&dir, "1", &[]).output().unwrap());
+    // Task 5 is past the grid's one run: it stops at once, without the data, naming the
+    // folder, in the output file sbatch took from the script's `#SBATCH --output`.
+    let output = slurm("sbatch")
+        .args(["--parsable", "--array=5"])
+        .arg(dir.join("sweep.sbatch"))
+        .current_dir(temp.path())
+        .output()
+        .unwrap();
+    assert_success(&output);
+    wait(String::from_utf8_lossy(&output.stdout).trim());
+    let log = std::fs::read_to_string(dir.join("slurm").join("task-5.out")).unwrap();
+    let expected = format!(
+        "task index 5 is out of range: the sweep in {} has 1 runs",
+        dir.display()
+    );
+    assert!(log.contains(&expected), "{log}");
+    let pwned: Vec<PathBuf> = tree(temp.path())
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("PWNED"))
+        })
+        .collect();
+    assert!(pwned.is_empty(), "{pwned:?}");
+}
+
+/// `PATH` with a folder first whose `scontrol` is a shell script running `body`.
+fn with_scontrol(folder: &Path, body: &str) -> OsString {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(folder).unwrap();
+    let script = folder.join("scontrol");
+    std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut path = OsString::from(folder);
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    path
+}
+
+#[test]
+fn arrays_past_max_array_size_are_refused_with_the_numbers() {
+    let temp = tempfile::tempdir().unwrap();
+    // The cluster's limit, as `scontrol show config` gives it: indices 0 to 99.
+    let path = with_scontrol(
+        &temp.path().join("small"),
+        "printf 'MaxArraySize            = 100\\nMaxJobCount             = 10000\\n'",
+    );
+    let fits = temp.path().join("fits");
+    assert_success(&emit(&fits, "100", &[]).env("PATH", &path).output().unwrap());
+    let script = std::fs::read_to_string(fits.join("sweep.sbatch")).unwrap();
+    assert!(script.contains("#SBATCH --array=0-99%16"), "{script}");
+
+    let over = temp.path().join("over");
+    let output = emit(&over, "101", &[]).env("PATH", &path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("largest array index is 100")
+            && stderr.contains("MaxArraySize is 100")
+            && !stderr.contains("default"),
+        "{stderr}"
+    );
+    assert!(!over.join("sweep.sbatch").exists());
+
+    // An scontrol that never answers: Slurm's default, said to be one, after a short wait.
+    let path = with_scontrol(&temp.path().join("hangs"), "exec sleep 60");
+    let over = temp.path().join("over-default");
+    let started = Instant::now();
+    let output = emit(&over, "1002", &[])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(started.elapsed() < Duration::from_secs(30), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("largest array index is 1001")
+            && stderr.contains("MaxArraySize is 1001")
+            && stderr.contains("Slurm's default"),
+        "{stderr}"
+    );
+    assert!(!over.join("sweep.sbatch").exists());
+}
+
+#[test]
+fn seed_lists_too_long_are_refused_before_they_are_built() {
+    let temp = tempfile::tempdir().unwrap();
+    for (seeds, count) in [
+        ("0-18446744073709551615", "18446744073709551616"),
+        ("1000000000000", "1000000000000"),
+        ("100001", "100001"),
+    ] {
+        let output = emit(&temp.path().join("big"), seeds, &[]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // A usage error from the argument parser, not a panic (101) or an abort.
+        assert_eq!(output.status.code(), Some(2), "{seeds}: {stderr}");
+        assert!(
+            stderr.contains(&format!("gives {count} seeds; at most 100000 are allowed")),
+            "{seeds}: {stderr}"
+        );
+    }
+    assert!(!temp.path().join("big").exists());
 }

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 
+use super::array_size::{array_limit, check_array_size};
 use super::grid::{RunSpec, SweepDir};
-use super::records::{self, RunStatus};
+use super::records;
 
 /// How the job array is submitted.
 #[derive(Args, Debug, Clone)]
@@ -116,23 +117,98 @@ pub fn output_file(dir: &SweepDir, index: usize) -> PathBuf {
     output_dir(dir).join(format!("task-{index}.out"))
 }
 
-/// The job script.
+/// `text` as one word of a POSIX shell: as it is when no character of it means anything to
+/// the shell, else in single quotes, which keep every character but `'` as it is, each `'`
+/// written as `'\''` (close, an escaped quote, reopen).
+pub fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// What in `path` sbatch cannot take inside a double-quoted `#SBATCH` value, if anything.
+///
+/// sbatch reads `#SBATCH` lines with its own small parser, not the shell's, and the parser has
+/// changed between Slurm versions. In all of them a `"`-quoted value keeps its spaces and `'`
+/// (an unquoted space ends the value: `my sweep` was an "Invalid directive"); but `\` escapes
+/// the next character, a line ends the directive, `#` starts a comment (in older versions even
+/// inside quotes), and older versions blank out the words `packjob` and `hetjob`, in any case,
+/// anywhere on the line, as the separator of a heterogeneous job. In `--output`, `%` starts a
+/// file name pattern (`%a`). Escaping each would depend on the cluster's version, so such a
+/// folder is refused, naming the character, and the user renames it.
+fn directive_trouble(path: &str) -> Option<&'static str> {
+    let lower = path.to_ascii_lowercase();
+    if path.chars().any(char::is_control) {
+        Some("a line break, tab or other control character")
+    } else if path.contains('"') {
+        Some("`\"`")
+    } else if path.contains('\\') {
+        Some("`\\`")
+    } else if path.contains('#') {
+        Some("`#`")
+    } else if path.contains('%') {
+        Some("`%`")
+    } else if lower.contains("hetjob") || lower.contains("packjob") {
+        Some("the word `hetjob` or `packjob`")
+    } else {
+        None
+    }
+}
+
+/// A path as the script writes it, or an error: the script is text, and a path that is not
+/// UTF-8 would name another file in it.
+fn text_of<'a>(path: &'a Path, what: &str) -> anyhow::Result<&'a str> {
+    path.to_str().with_context(|| {
+        format!(
+            "{what} {} is not UTF-8, which the job script cannot name",
+            path.display()
+        )
+    })
+}
+
+/// The job script, or an error naming a path it cannot hold. The paths are absolute or
+/// relative to where sbatch is run, as given.
 fn script(
     dir: &SweepDir,
     indices: &[usize],
     args: &SlurmArgs,
     threads: u16,
     binary: &Path,
-) -> String {
-    let name = dir
+) -> anyhow::Result<String> {
+    let root = text_of(&dir.root, "the sweep folder")?;
+    if let Some(trouble) = directive_trouble(root) {
+        bail!(
+            "sbatch cannot take the sweep folder {root:?} in the job script's `#SBATCH --output` \
+             line: it holds {trouble}; give --out a folder without it"
+        );
+    }
+    let output = text_of(&output_dir(dir), "the sweep folder")?.to_string();
+    let binary = text_of(binary, "this binary")?;
+    // The job's name is a label in squeue: what would need quoting becomes `_`.
+    let name: String = dir
         .root
         .file_name()
-        .map_or("sweep".into(), |n| n.to_string_lossy().to_string());
+        .map_or("sweep".into(), |n| n.to_string_lossy().to_string())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let mut text = String::from("#!/bin/bash\n");
+    // The folder holds no line break (`directive_trouble`), so it stays in this comment.
     let _ = writeln!(
         text,
-        "# The actfn sweep {} as a job array: one task per run.",
-        dir.root.display()
+        "# The actfn sweep {root} as a job array: one task per run."
     );
     text.push_str(
         "# Written by `cargo xtask sweep --emit slurm`; submit with sbatch. Each task runs the\n\
@@ -152,19 +228,32 @@ fn script(
     if let Some(partition) = &args.partition {
         let _ = writeln!(text, "#SBATCH --partition={partition}");
     }
-    let _ = writeln!(
-        text,
-        "#SBATCH --output={}/task-%a.out",
-        output_dir(dir).display()
-    );
+    let _ = writeln!(text, "#SBATCH --output=\"{output}/task-%a.out\"");
     text.push_str("set -euo pipefail\n");
+    // A `$` or backquote in a quoted path is the folder's name, not an expansion.
+    text.push_str("# shellcheck disable=SC2016\n");
     let _ = writeln!(
         text,
         "exec {} sweep task --dir {} --index \"$SLURM_ARRAY_TASK_ID\"",
-        binary.display(),
-        dir.root.display()
+        shell_quote(binary),
+        shell_quote(root)
     );
-    text
+    Ok(text)
+}
+
+/// Checks, before anything of the sweep folder is written, that an array of `runs` tasks can be
+/// written for its folder (a path sbatch can take) and submitted (within the cluster's
+/// MaxArraySize).
+pub fn preflight(
+    dir: &SweepDir,
+    runs: usize,
+    args: &SlurmArgs,
+    threads: u16,
+) -> anyhow::Result<()> {
+    let indices: Vec<usize> = (0..runs).collect();
+    let binary = std::env::current_exe().context("cannot find this binary's path")?;
+    script(dir, &indices, args, threads, &binary)?;
+    check_array_size(runs.saturating_sub(1), &array_limit()).map_err(anyhow::Error::msg)
 }
 
 /// Writes `sweep.sbatch` for the runs of `runs` (all, or with `only_missing` those neither
@@ -175,15 +264,10 @@ pub fn emit(
     args: &SlurmArgs,
     threads: u16,
 ) -> anyhow::Result<Option<String>> {
+    let settings = dir.read_settings()?;
     let indices: Vec<usize> = runs
         .iter()
-        .filter(|run| {
-            !args.only_missing
-                || matches!(
-                    records::status(dir, run),
-                    RunStatus::Missing | RunStatus::Failed(_)
-                )
-        })
+        .filter(|run| !args.only_missing || records::status(dir, &settings, run).needs_training())
         .map(|run| run.index)
         .collect();
     if indices.is_empty() {
@@ -196,16 +280,17 @@ pub fn emit(
             binary.display()
         );
     }
+    // Both checks come before anything of the array is written.
+    let text = script(dir, &indices, args, threads, &binary)?;
+    let largest = indices.iter().copied().max().unwrap_or_default();
+    check_array_size(largest, &array_limit()).map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(output_dir(dir))
         .with_context(|| format!("cannot create {}", output_dir(dir).display()))?;
     let path = dir.root.join("sweep.sbatch");
-    actfn_io::atomic_write(
-        &path,
-        script(dir, &indices, args, threads, &binary).as_bytes(),
-    )?;
+    actfn_io::atomic_write(&path, text.as_bytes())?;
     Ok(Some(format!(
         "sbatch {}   # {} tasks, at most {} at once",
-        path.display(),
+        shell_quote(text_of(&path, "the sweep folder")?),
         indices.len(),
         args.max_parallel
     )))
@@ -235,5 +320,26 @@ mod tests {
             assert!(parse_memory(bad).is_err(), "{bad}");
         }
         assert!(parse_partition("gpu_a100").is_ok() && parse_partition("a b").is_err());
+    }
+
+    #[test]
+    fn shell_words_are_quoted_when_they_need_it() {
+        assert_eq!(shell_quote("/scratch/sweeps/big"), "/scratch/sweeps/big");
+        assert_eq!(shell_quote("my sweep"), "'my sweep'");
+        assert_eq!(shell_quote("q$(touch x)"), "'q$(touch x)'");
+        assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn folders_sbatch_cannot_take_are_named() {
+        for fine in ["/scratch/my sweep", "a'b;c", "q$(x)", "Données"] {
+            assert_eq!(directive_trouble(fine), None, "{fine}");
+        }
+        for bad in [
+            "a\nb", "a\tb", "a\"b", r"a\b", "a#b", "100%", "x-HetJob", "packjob",
+        ] {
+            assert!(directive_trouble(bad).is_some(), "{bad:?}");
+        }
     }
 }
