@@ -32,7 +32,7 @@ pub struct DataArgs {
 pub fn run(args: &DataArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let (dir, data) = find_or_fetch(!args.offline)?;
-    println!(
+    say!(
         "Fashion-MNIST verified in {}: {} training and {} test images ({:.1} s)",
         dir.display(),
         data.train_len(),
@@ -51,7 +51,11 @@ pub fn find_or_fetch(download: bool) -> anyhow::Result<(PathBuf, FashionMnist)> 
     let mut refused = Vec::new();
     let found = |dir: PathBuf, data, refused: &[String]| {
         for why in refused {
-            eprintln!("warning: refused a copy of Fashion-MNIST: {why}");
+            // Not eprintln!, which panics when standard error is closed.
+            let _ = writeln!(
+                std::io::stderr(),
+                "warning: refused a copy of Fashion-MNIST: {why}"
+            );
         }
         Ok((dir, data))
     };

@@ -76,11 +76,18 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         .map(|name| Ok((name, BaseNetwork::load(&dir, name, &device)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let splits = crate::data::load_splits(args.split_seed, &device)?;
-    println!("| network | activation | test accuracy |\n|---|---|---:|");
+    say!("| network | activation | test accuracy |\n|---|---|---:|");
     for (name, net) in &networks {
         let acc = actfn_train::accuracy(net, &splits.test, EVAL_BATCH_SIZE)?;
-        println!(
-            "| {name} | {} | {:.2}% |",
+        // A checkpoint of a run that has not finished is its best epoch so far: said, so that it
+        // is not taken for the finished run's.
+        let unfinished = matches!(
+            actfn_train::inspect(&dir, name),
+            actfn_train::RunState::Unfinished
+        );
+        say!(
+            "| {name}{} | {} | {:.2}% |",
+            if unfinished { " (unfinished run)" } else { "" },
             net.activation().name(),
             100.0 * acc
         );
@@ -91,7 +98,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
             .filter(|(_, net)| net.activation() == Activation::ReLU);
         for (name, net) in relu_networks {
             let dead = actfn_diagnostics::dead_neurons(net, &splits.train, EVAL_BATCH_SIZE)?;
-            println!(
+            say!(
                 "{name}: dead neurons {:?} = {}",
                 dead.dead,
                 dead.percentages_text()

@@ -67,12 +67,12 @@ pub fn import_dir(from: &Path, to: &Path) -> anyhow::Result<Vec<String>> {
 pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
     let to = args.to.clone().unwrap_or_else(default_import_dir);
     for name in import_dir(&args.from, &to)? {
-        println!(
+        say!(
             "imported {name} -> {}",
             actfn_model::weights_path(&to, &name).display()
         );
     }
-    println!(
+    say!(
         "Evaluate them with: cargo xtask eval --checkpoint-dir {} --all",
         to.display()
     );

@@ -25,6 +25,20 @@ fn model_of(cpuinfo: &str) -> String {
     }
 }
 
+/// The machine's memory in bytes (`MemTotal` of `/proc/meminfo`), where it can tell.
+pub fn memory_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    kib.checked_mul(1024)
+}
+
 /// The vector extensions the CPU offers that the matrix products and kernels can use.
 pub fn vector_extensions() -> Vec<&'static str> {
     #[cfg(target_arch = "x86_64")]

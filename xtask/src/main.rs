@@ -1,17 +1,26 @@
 //! `cargo xtask`: the project's own tool. One module per subcommand, in the rust-analyzer style.
 
+/// `println!` that never panics: see [`output`].
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::output::line(format_args!($($arg)*))
+    };
+}
+
 mod bench;
 mod data;
 mod document;
 mod eval;
 mod import;
 mod machine;
+mod output;
 mod peer;
 mod progress;
 mod reproduce;
 mod sweep;
 mod train;
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -142,10 +151,17 @@ fn main() -> ExitCode {
         Command::TraceInputs(args) => peer::trace_inputs(&args),
         Command::Sweep(args) => sweep::run(&args),
     };
+    let result = result.and_then(|()| match output::failure() {
+        Some(e) => Err(anyhow::anyhow!(
+            "cannot write to standard output ({e}); send it to a file or a terminal with room"
+        )),
+        None => Ok(()),
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Not eprintln!, which panics when standard error is closed too.
+            let _ = writeln!(std::io::stderr(), "error: {err:#}");
             ExitCode::FAILURE
         }
     }

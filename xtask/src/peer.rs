@@ -103,6 +103,6 @@ pub fn trace_inputs(args: &TraceInputsArgs) -> anyhow::Result<()> {
     let path = args.out.join("trace_inputs.safetensors");
     let bytes = safetensors::serialize(&tensors, Some(metadata))?;
     actfn_io::atomic_write(&path, &bytes)?;
-    println!("{}", path.display());
+    say!("{}", path.display());
     Ok(())
 }

@@ -64,7 +64,7 @@ impl Observer for EpochProgress {
             Verdict::Continue => "",
             Verdict::Stop => "  (early stopping: no improvement within the patience)",
         };
-        println!(
+        say!(
             "[Epoch {:2}] train acc {:05.2}%, val acc {:05.2}%, loss {:.4}, {:.1} s, {:.0} samples/s{note}",
             m.epoch,
             100.0 * m.train_acc,
@@ -76,6 +76,6 @@ impl Observer for EpochProgress {
     }
 
     fn message(&mut self, text: &str) {
-        println!("{text}");
+        say!("{text}");
     }
 }

@@ -151,7 +151,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         let outcome = train_one(&net, &config, &splits, &dir, existing)?;
         outcomes.push((act, outcome));
     }
-    print!("{}", accuracy_table(&outcomes, false).markdown());
+    say!("{}", accuracy_table(&outcomes, false).markdown().trim_end());
     Ok(())
 }
 
@@ -165,7 +165,7 @@ pub fn train_one(
     existing: Existing,
 ) -> anyhow::Result<Outcome> {
     let name = checkpoint_name(net.act_fn);
-    println!("Training BaseNetwork with {} activation...", net.act_fn);
+    say!("Training BaseNetwork with {} activation...", net.act_fn);
     let run = Run {
         net: net.clone(),
         config: config.clone(),
@@ -174,7 +174,7 @@ pub fn train_one(
         existing,
     };
     let outcome = actfn_train::train(&run, splits, &mut EpochProgress::new(&name))?;
-    println!("{name}: test accuracy {:.2}%\n", 100.0 * outcome.test_acc);
+    say!("{name}: test accuracy {:.2}%\n", 100.0 * outcome.test_acc);
     Ok(outcome)
 }
 

@@ -317,3 +317,79 @@ fn missing_data_lists_every_source_and_leaves_no_partial_file() {
         "a partial download was left behind"
     );
 }
+
+#[test]
+fn a_full_standard_output_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    // A sweep folder with its settings and no finished run (`--emit slurm` trains nothing).
+    let emitted = xtask()
+        .args(["sweep", "--acts", "relu", "--seeds", "2", "--out"])
+        .arg(dir.path())
+        .args(["--emit", "slurm"])
+        .output()
+        .unwrap();
+    assert!(emitted.status.success());
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = xtask()
+        .args(["sweep", "report", "--dir"])
+        .arg(dir.path())
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_clean_failure(&output, "cannot write to standard output");
+}
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn a_subset_larger_than_the_split_is_refused_not_shrunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = xtask()
+        .args([
+            "train", "--act", "relu", "--epochs", "1", "--subset", "99999999",
+        ])
+        .arg("--checkpoint-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_clean_failure(&output, "--subset 99999999 is above the 50000 images");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn eval_says_when_a_checkpoint_is_of_a_run_that_has_not_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let trained = xtask()
+        .args([
+            "train", "--act", "relu", "--subset", "2048", "--epochs", "1",
+        ])
+        .arg("--checkpoint-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(trained.status.success());
+    let eval = || {
+        let output = xtask()
+            .args(["eval", "--all", "--checkpoint-dir"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    assert!(
+        eval().contains("| FashionMNIST_relu | ReLU |"),
+        "{}",
+        eval()
+    );
+    // As a retraining that diverged after its first best epoch leaves it.
+    std::fs::remove_file(dir.path().join("FashionMNIST_relu").join("summary.json")).unwrap();
+    let said = eval();
+    assert!(
+        said.contains("| FashionMNIST_relu (unfinished run) | ReLU |"),
+        "{said}"
+    );
+}

@@ -248,7 +248,15 @@ fn bad_sweep_input_is_one_error_line_and_changes_nothing() {
     std::fs::write(out.join("sweep.json"), settings).unwrap();
     let before = snapshot(dir.path());
     let out_arg = out.to_str().unwrap();
-    let cases: [(&[&str], &str); 10] = [
+    let cases: [(&[&str], &str); 12] = [
+        (
+            &["sweep", "--hidden", "2700000"],
+            "--hidden 2700000 needs about",
+        ),
+        (
+            &["sweep", "--seeds", "100000", "--split-seeds", "100000"],
+            "has more than 1000000 runs",
+        ),
         (
             &["sweep", "--emit", "slurm", "--time", "1h"],
             "is not a Slurm time",
@@ -431,4 +439,68 @@ fn a_report_opens_with_its_title_and_findings_and_a_missing_findings_file_change
     assert!(title < first && first < second && second < runs, "{report}");
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(html.contains("Two seeds of ReLU") && html.contains("<strong>Tanh</strong>"));
+}
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn a_task_ends_with_the_sweep_that_started_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // One long run (the whole split, up to 50 epochs), so that the task is still training when
+    // its sweep is killed.
+    let mut parent = xtask()
+        .args([
+            "sweep",
+            "--acts",
+            "relu",
+            "--seeds",
+            "0,",
+            "--threads",
+            "1",
+            "--out",
+        ])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let claim = dir
+        .path()
+        .join("runs")
+        .join("relu-h512x256x256x128-p7-split42-seed0")
+        .join("claim.lock");
+    let started = Instant::now();
+    let child = loop {
+        let pid = std::fs::read_to_string(&claim).ok().and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("pid="))
+                .and_then(|p| p.trim().parse::<u32>().ok())
+        });
+        if let Some(pid) = pid {
+            break pid;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no task claimed its run"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    send("-KILL", &parent.id().to_string());
+    parent.wait().unwrap();
+    // The task notices within its polling period; a zombie waiting for its new parent to reap
+    // it has ended too.
+    let ended = || {
+        std::fs::read_to_string(format!("/proc/{child}/stat")).map_or(true, |stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|state| state.trim_start().starts_with('Z'))
+        })
+    };
+    let killed = Instant::now();
+    while !ended() {
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "task {child} trains on after its sweep was killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

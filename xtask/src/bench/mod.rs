@@ -95,7 +95,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         sweeps: Vec::new(),
     };
     for &threads in &args.threads {
-        println!("==> actfn, {threads} thread(s)");
+        say!("==> actfn, {threads} thread(s)");
         let mut command = Command::new(&exe);
         command.args([
             "bench-worker",
@@ -110,7 +110,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             .extend(collect(&mut command, "the actfn benchmark worker")?);
         if let Some(python) = &args.pytorch {
             for mode in ["memory", "dataloader"] {
-                println!("==> PyTorch ({mode}), {threads} thread(s)");
+                say!("==> PyTorch ({mode}), {threads} thread(s)");
                 let mut command = Command::new(python);
                 command.arg(crate::peer::script("bench.py"));
                 command
@@ -153,7 +153,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     )?;
     let table = markdown(&report);
     actfn_io::atomic_write(&out.join("README.md"), table.as_bytes())?;
-    println!("\n{table}");
+    say!("\n{table}");
     Ok(())
 }
 
@@ -165,12 +165,12 @@ fn whole_commands(
     args: &BenchArgs,
     report: &mut Report,
 ) -> anyhow::Result<()> {
-    println!("==> reproduce --quick (peak memory)");
+    say!("==> reproduce --quick (peak memory)");
     report.reproduce_quick = Some(whole::reproduce_quick(exe, scratch)?);
     let cores = args.threads.iter().copied().max().unwrap_or(1);
     for jobs in [usize::from(cores), 1] {
         let threads = (cores / jobs as u16).max(1);
-        println!("==> sweep throughput, {jobs} job(s) x {threads} thread(s)");
+        say!("==> sweep throughput, {jobs} job(s) x {threads} thread(s)");
         report.sweeps.push(whole::sweep(
             exe,
             scratch,

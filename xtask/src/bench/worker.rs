@@ -285,7 +285,7 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
         data_load_s: Some(Timing::of(loads)?),
         batch_epoch_s: Some(Timing::of(slicing)?),
     };
-    println!("{}", serde_json::to_string(&measurement)?);
+    say!("{}", serde_json::to_string(&measurement)?);
     Ok(())
 }
 

@@ -59,11 +59,11 @@ fn stage<T>(
     timings: &mut Vec<(&'static str, f64)>,
     work: impl FnOnce() -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    println!("==> {what}");
+    say!("==> {what}");
     let started = Instant::now();
     let result = work().with_context(|| format!("while {}", what.to_lowercase()))?;
     let seconds = started.elapsed().as_secs_f64();
-    println!("    done in {seconds:.1} s");
+    say!("    done in {seconds:.1} s");
     timings.push((what, seconds));
     Ok(result)
 }
@@ -179,8 +179,8 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
     };
     let document = report::assemble(sections, &config, scale, &results);
     let html = document.write(&out)?;
-    println!("\n{}", accuracy_table(&outcomes, false).markdown());
-    println!(
+    say!("\n{}", accuracy_table(&outcomes, false).markdown());
+    say!(
         "Report: {} and {} ({:.1} s in all)",
         html.display(),
         out.join("report.md").display(),
@@ -202,7 +202,7 @@ fn evaluate_pretrained(
         .map(|&act| {
             let net = BaseNetwork::load(to, &checkpoint_name(act), device)?;
             let accuracy = actfn_train::accuracy(&net, &splits.test, EVAL_BATCH_SIZE)?;
-            println!(
+            say!(
                 "    original {}: test accuracy {:.2}%",
                 act.name(),
                 100.0 * accuracy
@@ -242,7 +242,7 @@ fn count_dead_neurons(
         ("trained ReLU", &counts.trained),
         ("deep untrained ReLU", &counts.deep),
     ] {
-        println!("    dead neurons, {what}: {:?}", d.dead);
+        say!("    dead neurons, {what}: {:?}", d.dead);
     }
     Ok(counts)
 }

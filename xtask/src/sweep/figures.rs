@@ -58,8 +58,8 @@ pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
 /// What the runs cost: the wall time of the local sessions and the run time summed over runs.
 fn cost(inputs: &Inputs) -> String {
     let hours = |seconds: f64| format!("{:.1} h", seconds / 3600.0);
-    let actfn: f64 = inputs.records.iter().map(|r| r.summary.seconds).sum();
-    let peer: f64 = inputs.peer.iter().map(|(_, p)| p.seconds).sum();
+    let actfn: f64 = inputs.records.iter().map(|r| r.run.summary.seconds).sum();
+    let peer: f64 = inputs.peer.iter().map(|p| p.result.seconds).sum();
     let mut text = format!(
         "Run time summed over runs: actfn {} ({} runs)",
         hours(actfn),
@@ -152,7 +152,7 @@ pub fn validation_bands(
         .filter_map(|(label, runs)| {
             let curves: Vec<Vec<f64>> = runs
                 .iter()
-                .map(|r| r.metrics.iter().map(|m| 100.0 * m.val_acc).collect())
+                .map(|r| r.run.metrics.iter().map(|m| 100.0 * m.val_acc).collect())
                 .collect();
             mean_band(label, &curves)
         })
@@ -187,9 +187,9 @@ fn dynamics_panels(
         .filter_map(|(label, runs)| {
             let layers = runs
                 .iter()
-                .flat_map(|r| r.dynamics.iter().map(|d| d.layer + 1))
+                .flat_map(|r| r.run.dynamics.iter().map(|d| d.layer + 1))
                 .max()?;
-            let epochs = runs.iter().map(|r| r.metrics.len()).max()?;
+            let epochs = runs.iter().map(|r| r.run.metrics.len()).max()?;
             let mut xs = Vec::new();
             let mut series: Vec<(String, Vec<f32>)> = (0..layers)
                 .map(|l| (format!("layers.{}", 2 * l), Vec::new()))
@@ -199,7 +199,7 @@ fn dynamics_panels(
                     .map(|layer| {
                         let values: Vec<f64> = runs
                             .iter()
-                            .flat_map(|r| &r.dynamics)
+                            .flat_map(|r| &r.run.dynamics)
                             .filter(|d| d.epoch == epoch && d.layer == layer)
                             .filter_map(&value)
                             .collect();

@@ -10,6 +10,10 @@ use actfn_train::{SgdConfig, TrainConfig};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
+/// The most seeds one axis may list: far above any real sweep's, and small enough that the
+/// list, and `tasks.tsv`, stay a few megabytes.
+pub const MAX_SEEDS: usize = 100_000;
+
 /// Parses a seed axis: a count (`10`: seeds 0 to 9), a list (`0,3,7`; one seed: `7,`) or an
 /// inclusive range (`5-9` or `5..9`).
 pub fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
@@ -30,16 +34,31 @@ pub fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
             .parse::<u64>()
             .map_err(|_| format!("{s:?} is not a seed (a whole number)"))
     };
+    // The count is checked before the list is built: `0-18446744073709551615` would overflow
+    // the allocation's size and `1000000000000` ask for 8 TB. It is a u128 because the range
+    // over every u64 has one more element than u64 holds.
+    let at_most = |count: u128| {
+        if count > MAX_SEEDS as u128 {
+            Err(format!(
+                "{text:?} gives {count} seeds; at most {MAX_SEEDS} are allowed"
+            ))
+        } else {
+            Ok(())
+        }
+    };
     let seeds = if text.contains(',') {
+        at_most(text.split(',').count() as u128)?;
         text.split(',').map(number).collect::<Result<Vec<_>, _>>()?
     } else if let Some((a, b)) = text.split_once("..").or_else(|| text.split_once('-')) {
         let (a, b) = (number(a)?, number(b)?);
         if a > b {
             return Err(format!("the range {text:?} is empty: {a} is above {b}"));
         }
+        at_most(u128::from(b - a) + 1)?;
         (a..=b).collect()
     } else {
         let count = number(text)?;
+        at_most(u128::from(count))?;
         (0..count).collect()
     };
     if seeds.is_empty() {
@@ -70,6 +89,14 @@ pub fn parse_hidden(text: &str) -> Result<Vec<usize>, String> {
         .collect::<Result<Vec<_>, _>>()?;
     Ok(sizes)
 }
+
+/// The most runs one sweep holds: far above what a cluster runs in a week, small enough that
+/// the grid and its tasks.tsv fit in memory.
+pub const MAX_RUNS: usize = 1_000_000;
+
+/// The most bytes a sweep folder's JSON records (`sweep.json`, `sessions.json`, a peer's
+/// result) are read to: a file larger than that is damaged or not the sweep's.
+pub const RECORD_BYTES: u64 = 64 << 20;
 
 /// Everything that defines a sweep's runs and their results, recorded in `sweep.json`. A rerun
 /// with other settings is refused by the name of the first that differs.
@@ -154,6 +181,22 @@ impl SweepSettings {
             if len == 0 {
                 bail!("{flag} is empty: a sweep needs at least one value on every axis");
             }
+        }
+        // The grid is built in memory and written as tasks.tsv: its size is checked first.
+        let runs = axes
+            .iter()
+            .try_fold(1usize, |product, (_, len)| product.checked_mul(*len))
+            .filter(|&runs| runs <= MAX_RUNS);
+        if runs.is_none() {
+            let sizes: Vec<String> = axes
+                .iter()
+                .map(|(flag, len)| format!("{flag} {len}"))
+                .collect();
+            bail!(
+                "the grid ({}) has more than {MAX_RUNS} runs: split it into several sweeps \
+                 (`sweep report` takes several --dir)",
+                sizes.join(" x ")
+            );
         }
         for act in &self.acts {
             act.parse::<Activation>()?;
@@ -261,7 +304,7 @@ impl SweepDir {
     /// Reads `sweep.json`.
     pub fn read_settings(&self) -> anyhow::Result<SweepSettings> {
         let path = self.settings();
-        let text = std::fs::read_to_string(&path).with_context(|| {
+        let text = actfn_io::read_text_at_most(&path, RECORD_BYTES).with_context(|| {
             format!(
                 "{} is not a sweep folder (no readable sweep.json); create one with `cargo xtask sweep`",
                 self.root.display()
@@ -315,6 +358,25 @@ mod tests {
         assert_eq!(parse_seeds("7,").unwrap(), [7]);
         for bad in ["0", "a", "3,x", "9-5", "1,1", ""] {
             assert!(parse_seeds(bad).is_err(), "{bad:?}");
+        }
+        // Too many seeds are refused before the list is built, with the count.
+        let most = MAX_SEEDS.to_string();
+        assert_eq!(parse_seeds(&most).unwrap().len(), MAX_SEEDS);
+        assert_eq!(parse_seeds("5-100004").unwrap().len(), MAX_SEEDS);
+        let list: Vec<String> = (0..=MAX_SEEDS).map(|s| s.to_string()).collect();
+        for (text, count) in [
+            ("0-18446744073709551615", "18446744073709551616"),
+            ("0..18446744073709551615", "18446744073709551616"),
+            ("1000000000000", "1000000000000"),
+            ("18446744073709551615", "18446744073709551615"),
+            ("5-100005", "100001"),
+            (&list.join(","), "100001"),
+        ] {
+            assert_eq!(
+                parse_seeds(text).unwrap_err(),
+                format!("{text:?} gives {count} seeds; at most {MAX_SEEDS} are allowed"),
+                "{count}"
+            );
         }
     }
 

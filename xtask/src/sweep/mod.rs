@@ -4,10 +4,14 @@
 //! - `grid`: the axes, the settings a sweep folder records, the runs;
 //! - `task`: one run (`sweep task`), in a child process of the local sweep or a Slurm task;
 //! - `schedule`: the child processes, a few at a time, with progress;
-//! - `records`, `stats`, `figures`, `report`, `preface`: what the runs left, and the report.
+//! - `slurm`, `array_size`: the job array for a cluster, and how large an array it takes;
+//! - `records`, `groups`, `stats`, `figures`, `report`, `preface`: what the runs left, and the
+//!   report.
 
+mod array_size;
 mod figures;
 mod grid;
+mod groups;
 mod preface;
 mod records;
 mod report;
@@ -24,6 +28,7 @@ use clap::{Args, Subcommand};
 
 use crate::at_least_one;
 use grid::{SweepDir, SweepSettings, parse_hidden, parse_seeds};
+use records::RunStatus;
 use schedule::Job;
 
 /// Arguments of `cargo xtask sweep`.
@@ -208,33 +213,74 @@ fn prepare(dir: &SweepDir, settings: &SweepSettings) -> anyhow::Result<()> {
     dir.write_settings(settings)
 }
 
+/// Refuses a grid with a network that could not train in this machine's memory, with the
+/// numbers, before anything is written or allocated. (A cluster's nodes are not this machine:
+/// there `--mem` is the limit, which Slurm enforces.)
+fn fits_in_memory(settings: &SweepSettings) -> anyhow::Result<()> {
+    let Some(memory) = crate::machine::memory_bytes() else {
+        return Ok(());
+    };
+    let config = settings.train_config(0, 0, 0)?;
+    for hidden in &settings.hidden {
+        let net = actfn_model::BaseNetworkConfig {
+            hidden_sizes: hidden.clone(),
+            ..actfn_model::BaseNetworkConfig::default()
+        };
+        let needed = actfn_train::memory_estimate(&net, &config, settings.threads.into());
+        if needed > memory {
+            let sizes: Vec<String> = hidden.iter().map(|h| h.to_string()).collect();
+            let gib = |bytes: u64| bytes as f64 / f64::from(1u32 << 30);
+            bail!(
+                "--hidden {} needs about {:.1} GiB to train (weights, gradients, momentum, \
+                 activations and the data), more than this machine's {:.1} GiB: give smaller layers",
+                sizes.join(","),
+                gib(needed),
+                gib(memory)
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The local sweep: every run that has not finished, as child processes, then the report. With
 /// `--emit slurm`, the job array instead.
 fn run_local(args: &RunArgs) -> anyhow::Result<()> {
     let dir = SweepDir::new(&args.folder());
     let settings = args.settings();
+    // Whatever would refuse the sweep refuses it before its folder is written.
+    settings.validate()?;
+    match args.emit {
+        Some(Emit::Slurm) => {
+            slurm::preflight(&dir, settings.runs()?.len(), &args.slurm, settings.threads)?;
+        }
+        None => fits_in_memory(&settings)?,
+    }
     prepare(&dir, &settings)?;
     let runs = settings.runs()?;
     if args.emit == Some(Emit::Slurm) {
         match slurm::emit(&dir, &runs, &args.slurm, settings.threads)? {
-            Some(command) => println!(
+            Some(command) => say!(
                 "Job array written to {}; submit it with:\n  {command}\nthen watch it with \
                  `squeue --me`, and build the report with `cargo xtask sweep report --dir {}`",
                 dir.root.display(),
-                dir.root.display()
+                slurm::shell_quote(&dir.root.to_string_lossy())
             ),
-            None => println!(
+            None => say!(
                 "Every run of {} has finished or is running: no array to write",
                 dir.root.display()
             ),
         }
         return Ok(());
     }
-    let pending: Vec<_> = runs
-        .iter()
-        .filter(|run| !records::is_finished(&dir, run))
-        .cloned()
-        .collect();
+    let mut pending = Vec::new();
+    for (run, status) in records::statuses(&dir, &settings)? {
+        if let RunStatus::Unsound(reason) = &status {
+            say!("{}: {reason}; it is set aside and trained again", run.id());
+        }
+        if !matches!(status, RunStatus::Finished(_)) {
+            pending.push(run);
+        }
+    }
     let peer_pending: Vec<_> = match &args.peer {
         Some(_) => runs
             .iter()
@@ -245,7 +291,7 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
     };
     let report_path = dir.root.join("report.html");
     if pending.is_empty() && peer_pending.is_empty() && report_path.is_file() {
-        println!(
+        say!(
             "All {} runs of {} are finished; nothing to train. Report: {}",
             runs.len(),
             dir.root.display(),
@@ -253,7 +299,7 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    println!(
+    say!(
         "Sweep {}: {} runs, {} to train, {} at a time with {} thread(s) each",
         dir.root.display(),
         runs.len(),
@@ -269,20 +315,22 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
             let mut command = Command::new(&exe);
             command.arg("sweep").arg("task").arg("--dir").arg(&dir.root);
             command.args(["--index", &run.index.to_string()]);
-            let (result_dir, spec) = (dir.clone(), run.clone());
+            let (result_dir, spec, settings) = (dir.clone(), run.clone(), settings.clone());
             Ok(Job {
                 label: format!("{} (task {})", run.id(), run.index),
                 command,
                 log: dir.log(run),
-                result: Box::new(move || match records::status(&result_dir, &spec) {
-                    records::RunStatus::Finished(r) => format!(
-                        "test accuracy {:.2}% after {} epochs ({:.0} s)",
-                        r.test_percent(),
-                        r.summary.epochs_run,
-                        r.summary.seconds
-                    ),
-                    _ => "finished".into(),
-                }),
+                result: Box::new(
+                    move || match records::status(&result_dir, &settings, &spec) {
+                        RunStatus::Finished(r) => format!(
+                            "test accuracy {:.2}% after {} epochs ({:.0} s)",
+                            r.test_percent(),
+                            r.run.summary.epochs_run,
+                            r.run.summary.seconds
+                        ),
+                        _ => "finished".into(),
+                    },
+                ),
             })
         })
         .collect::<anyhow::Result<_>>()?;
@@ -308,7 +356,7 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
     )?;
     let inputs = report::gather(std::slice::from_ref(&dir.root))?;
     let path = report::write(&inputs, &dir.root, &report::Preface::default())?;
-    println!("Report: {}", path.display());
+    say!("Report: {}", path.display());
     let failed: Vec<_> = ended.iter().filter(|e| !e.success).collect();
     if !failed.is_empty() {
         let names: Vec<String> = failed

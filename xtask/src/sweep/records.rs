@@ -4,37 +4,37 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use actfn_train::{EpochMetrics, LayerDynamics, RunSummary};
+use actfn_train::RunState;
 use serde::{Deserialize, Serialize};
 
-use super::grid::{RunSpec, SweepDir, SweepSettings};
+use super::grid::{RECORD_BYTES, RunSpec, SweepDir, SweepSettings};
 use super::schedule::last_line;
 use crate::train::checkpoint_name;
 
-/// A finished run's records.
+/// A finished run of a sweep: its place in the grid and its records.
 #[derive(Debug, Clone)]
 pub struct RunRecord {
     pub spec: RunSpec,
-    pub summary: RunSummary,
-    pub metrics: Vec<EpochMetrics>,
-    pub dynamics: Vec<LayerDynamics>,
-    /// The slopes its activation learned per hidden layer (PReLU), from its checkpoint.
-    pub slopes: Vec<f64>,
+    pub run: actfn_train::RunRecord,
 }
 
 impl RunRecord {
     /// Test accuracy in percent.
     pub fn test_percent(&self) -> f64 {
-        100.0 * self.summary.test_acc
+        100.0 * self.run.summary.test_acc
     }
 }
 
 /// Where a run stands.
 #[derive(Debug)]
 pub enum RunStatus {
+    /// Finished, sound, and made with the sweep's settings.
     Finished(Box<RunRecord>),
     /// A live task holds the run's folder.
     Running(actfn_io::Holder),
+    /// It looks finished but fails the soundness check or was made with other settings than
+    /// the sweep's: the next task sets it aside and trains it again. Says why.
+    Unsound(String),
     /// Started but not finished, and no task holds it: failed or killed. The last line of its
     /// log says which.
     Failed(Option<String>),
@@ -42,50 +42,45 @@ pub enum RunStatus {
     Missing,
 }
 
-/// The run folder inside a run's checkpoint folder (`FashionMNIST_<act>/`).
-fn run_folder(dir: &SweepDir, spec: &RunSpec) -> PathBuf {
-    actfn_train::run_dir(&dir.run(spec), &checkpoint_name(spec.act))
-}
-
-/// Whether a run has finished (its summary is written), without reading anything.
-pub fn is_finished(dir: &SweepDir, spec: &RunSpec) -> bool {
-    run_folder(dir, spec).join("summary.json").is_file()
-}
-
-/// The status of one run.
-pub fn status(dir: &SweepDir, spec: &RunSpec) -> RunStatus {
-    let folder = run_folder(dir, spec);
-    let summary = folder.join("summary.json");
-    if summary.is_file() {
-        let read = || -> anyhow::Result<RunRecord> {
-            let dynamics_path = folder.join("dynamics.csv");
-            let slopes = if spec.act.learned_parameter() {
-                learned_slopes(&dir.run(spec), &checkpoint_name(spec.act))?
-            } else {
-                Vec::new()
-            };
-            Ok(RunRecord {
-                slopes,
-                spec: spec.clone(),
-                summary: actfn_train::read_summary(&summary)?,
-                metrics: actfn_train::read_metrics_csv(&folder.join("metrics.csv"))?,
-                dynamics: if dynamics_path.is_file() {
-                    actfn_train::read_dynamics_csv(&dynamics_path)?
-                } else {
-                    Vec::new()
-                },
-            })
-        };
-        return match read() {
-            Ok(record) => RunStatus::Finished(Box::new(record)),
-            Err(e) => RunStatus::Failed(Some(format!("unreadable records: {e}"))),
-        };
+impl RunStatus {
+    /// Whether a task has something to do for the run.
+    pub fn needs_training(&self) -> bool {
+        matches!(self, Self::Unsound(_) | Self::Failed(_) | Self::Missing)
     }
+}
+
+/// The status of one run: its records are checked ([`actfn_train::inspect`]) and its settings
+/// compared with the sweep's.
+pub fn status(dir: &SweepDir, settings: &SweepSettings, spec: &RunSpec) -> RunStatus {
     let checkpoint_dir = dir.run(spec);
+    let name = checkpoint_name(spec.act);
+    let unsound = match actfn_train::inspect(&checkpoint_dir, &name) {
+        RunState::Finished(run) => {
+            let expected = settings.train_config(spec.seed, spec.split_seed, spec.patience);
+            match expected.map(|config| run.differs_from(&spec.network(), &config)) {
+                Ok(None) => {
+                    return RunStatus::Finished(Box::new(RunRecord {
+                        spec: spec.clone(),
+                        run: *run,
+                    }));
+                }
+                Ok(Some(difference)) => Some(format!(
+                    "made with other settings than the sweep's ({difference})"
+                )),
+                Err(e) => Some(e.to_string()),
+            }
+        }
+        RunState::Damaged(damage) => Some(format!("damaged: {damage}")),
+        RunState::Imported(_) => Some(format!("damaged: its records ({name}/) are missing")),
+        _ => None,
+    };
     if let Some(holder) = actfn_io::Claim::holder(&checkpoint_dir)
         && actfn_io::Claim::is_held(&checkpoint_dir)
     {
         return RunStatus::Running(holder);
+    }
+    if let Some(reason) = unsound {
+        return RunStatus::Unsound(reason);
     }
     if checkpoint_dir.exists() {
         // The local sweep's log, or a Slurm task's output: whichever was written last.
@@ -101,20 +96,6 @@ pub fn status(dir: &SweepDir, spec: &RunSpec) -> RunStatus {
     }
 }
 
-/// The learned activation parameters of a checkpoint, per hidden layer.
-pub fn learned_slopes(dir: &Path, name: &str) -> anyhow::Result<Vec<f64>> {
-    let net = actfn_model::BaseNetwork::load(dir, name, &candle_core::Device::Cpu)?;
-    net.slopes()
-        .iter()
-        .map(|s| {
-            Ok(s.flatten_all()?
-                .to_vec1::<f32>()?
-                .first()
-                .map_or(0.0, |&v| f64::from(v)))
-        })
-        .collect()
-}
-
 /// Every run's status, in grid order.
 pub fn statuses(
     dir: &SweepDir,
@@ -124,7 +105,7 @@ pub fn statuses(
         .runs()?
         .into_iter()
         .map(|spec| {
-            let status = status(dir, &spec);
+            let status = status(dir, settings, &spec);
             (spec, status)
         })
         .collect())
@@ -155,19 +136,21 @@ pub fn peer_path(dir: &SweepDir, spec: &RunSpec) -> PathBuf {
 
 /// The peer's result of a run, if it finished (an unreadable file counts as not finished).
 pub fn peer_result(dir: &SweepDir, spec: &RunSpec) -> Option<PeerResult> {
-    let text = std::fs::read_to_string(peer_path(dir, spec)).ok()?;
+    let text = actfn_io::read_text_at_most(&peer_path(dir, spec), RECORD_BYTES).ok()?;
     serde_json::from_str(&text).ok()
 }
 
-/// `runs.csv`: one row per finished run, every setting and result.
-pub fn runs_csv(settings: &SweepSettings, records: &[&RunRecord]) -> String {
+/// `runs.csv`: one row per finished run, every setting (as the run itself recorded it) and
+/// result.
+pub fn runs_csv(records: &[&RunRecord]) -> String {
     let mut csv = String::from(
         "index,id,act,seed,split_seed,hidden,patience,init,max_epochs,batch_size,lr,momentum,\
          subset,device,threads,epochs_run,best_epoch,best_val_acc,test_acc,stopped_early,seconds,\
          host\n",
     );
     for r in records {
-        let s = &r.summary;
+        let s = &r.run.summary;
+        let config = &s.train_config;
         let hidden: Vec<String> = r.spec.hidden.iter().map(|h| h.to_string()).collect();
         let _ = writeln!(
             csv,
@@ -179,12 +162,12 @@ pub fn runs_csv(settings: &SweepSettings, records: &[&RunRecord]) -> String {
             r.spec.split_seed,
             hidden.join("x"),
             r.spec.patience,
-            r.spec.init,
-            settings.max_epochs,
-            settings.batch_size,
-            settings.optimizer.lr,
-            settings.optimizer.momentum,
-            settings.subset.map_or(String::new(), |n| n.to_string()),
+            config.init,
+            config.max_epochs,
+            config.batch_size,
+            config.optimizer.lr,
+            config.optimizer.momentum,
+            config.subset.map_or(String::new(), |n| n.to_string()),
             s.device,
             s.threads,
             s.epochs_run,
@@ -200,15 +183,8 @@ pub fn runs_csv(settings: &SweepSettings, records: &[&RunRecord]) -> String {
 }
 
 /// Writes `runs.csv` into the sweep folder.
-pub fn write_runs_csv(
-    root: &Path,
-    settings: &SweepSettings,
-    records: &[&RunRecord],
-) -> anyhow::Result<()> {
-    actfn_io::atomic_write(
-        &root.join("runs.csv"),
-        runs_csv(settings, records).as_bytes(),
-    )?;
+pub fn write_runs_csv(root: &Path, records: &[&RunRecord]) -> anyhow::Result<()> {
+    actfn_io::atomic_write(&root.join("runs.csv"), runs_csv(records).as_bytes())?;
     Ok(())
 }
 
@@ -237,8 +213,7 @@ pub fn sessions(dir: &SweepDir) -> anyhow::Result<Vec<Session>> {
     if !path.is_file() {
         return Ok(Vec::new());
     }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let text = actfn_io::read_text_at_most(&path, RECORD_BYTES)?;
     serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "{} is not a list of sweep sessions ({e}); remove it to start the record afresh",

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::grid::{RunSpec, SweepDir, SweepSettings};
+use super::groups::{GroupKey, Setting, Varies, key_of, label};
 pub use super::preface::Preface;
 use super::records::{self, PeerResult, RunRecord, RunStatus};
 use super::stats::{self, Group};
@@ -26,21 +27,26 @@ pub struct ReportArgs {
     pub preface: Preface,
 }
 
-/// The runs of one group: activation, architecture, patience and initialization.
-type GroupKey = (String, Vec<usize>, usize, actfn_model::Init);
-
 /// What a report is made from.
 pub struct Inputs {
     pub settings: Vec<SweepSettings>,
     pub records: Vec<RunRecord>,
-    pub peer: Vec<(RunSpec, PeerResult)>,
+    pub peer: Vec<PeerRun>,
     /// The local sessions of every folder.
     pub sessions: Vec<records::Session>,
     /// Runs that have not finished: `(sweep folder, task index, id, what)`.
     pub unfinished: Vec<(PathBuf, usize, String, String)>,
 }
 
-/// Reads every run's status and records, and the peer's results, from `dirs`.
+/// A run of the PyTorch peer, with the settings of the sweep that ran it.
+pub struct PeerRun {
+    pub spec: RunSpec,
+    pub config: actfn_train::TrainConfig,
+    pub result: PeerResult,
+}
+
+/// Reads every run's status and records, and the peer's results, from `dirs`. A folder named
+/// twice (however its path is spelled) is read once.
 pub fn gather(dirs: &[PathBuf]) -> anyhow::Result<Inputs> {
     let mut inputs = Inputs {
         settings: Vec::new(),
@@ -49,12 +55,22 @@ pub fn gather(dirs: &[PathBuf]) -> anyhow::Result<Inputs> {
         sessions: Vec::new(),
         unfinished: Vec::new(),
     };
+    let mut seen = std::collections::BTreeSet::new();
     for root in dirs {
         let dir = SweepDir::new(root);
         let settings = dir.read_settings()?;
+        let canonical = std::fs::canonicalize(root)
+            .with_context(|| format!("cannot resolve {}", root.display()))?;
+        if !seen.insert(canonical) {
+            continue;
+        }
         for (spec, status) in records::statuses(&dir, &settings)? {
-            if let Some(peer) = records::peer_result(&dir, &spec) {
-                inputs.peer.push((spec.clone(), peer));
+            if let Some(result) = records::peer_result(&dir, &spec) {
+                inputs.peer.push(PeerRun {
+                    config: settings.train_config(spec.seed, spec.split_seed, spec.patience)?,
+                    spec: spec.clone(),
+                    result,
+                });
             }
             let what = match status {
                 RunStatus::Finished(record) => {
@@ -62,6 +78,7 @@ pub fn gather(dirs: &[PathBuf]) -> anyhow::Result<Inputs> {
                     continue;
                 }
                 RunStatus::Running(holder) => format!("running: {holder}"),
+                RunStatus::Unsound(reason) => reason,
                 RunStatus::Failed(line) => {
                     format!(
                         "failed or interrupted: {}",
@@ -80,36 +97,6 @@ pub fn gather(dirs: &[PathBuf]) -> anyhow::Result<Inputs> {
     Ok(inputs)
 }
 
-/// A group's label: the activation, plus the architecture and patience when the report holds
-/// more than one of them.
-fn label(key: &GroupKey, many_hidden: bool, many_patience: bool) -> String {
-    let (act, hidden, patience, init) = key;
-    let name = act
-        .parse::<actfn_activations::Activation>()
-        .map_or(act.clone(), |a| a.name().to_string());
-    let mut text = name;
-    if many_hidden {
-        let sizes: Vec<String> = hidden.iter().map(|h| h.to_string()).collect();
-        text.push_str(&format!(" {}", sizes.join("-")));
-    }
-    if many_patience {
-        text.push_str(&format!(" p{patience}"));
-    }
-    if *init != actfn_model::Init::PyTorch {
-        text.push_str(&format!(" ({init})"));
-    }
-    text
-}
-
-fn key_of(spec: &RunSpec) -> GroupKey {
-    (
-        spec.act.key().to_string(),
-        spec.hidden.clone(),
-        spec.patience,
-        spec.init,
-    )
-}
-
 /// Writes `runs.csv`, the figures, `report.md` and `report.html` into `out`; returns the HTML
 /// report's path.
 pub fn write(inputs: &Inputs, out: &Path, preface: &Preface) -> anyhow::Result<PathBuf> {
@@ -120,11 +107,7 @@ pub fn write(inputs: &Inputs, out: &Path, preface: &Preface) -> anyhow::Result<P
     std::fs::create_dir_all(&figures_dir)
         .with_context(|| format!("cannot create {}", figures_dir.display()))?;
     let records: Vec<&RunRecord> = inputs.records.iter().collect();
-    let settings = inputs
-        .settings
-        .first()
-        .context("no sweep folder was given")?;
-    records::write_runs_csv(out, settings, &records)?;
+    records::write_runs_csv(out, &records)?;
 
     let mut by_group: BTreeMap<(usize, GroupKey), Vec<&RunRecord>> = BTreeMap::new();
     let order = |key: &GroupKey| -> usize {
@@ -133,33 +116,28 @@ pub fn write(inputs: &Inputs, out: &Path, preface: &Preface) -> anyhow::Result<P
             .settings
             .iter()
             .flat_map(|s| s.acts.iter())
-            .position(|a| *a == key.0)
+            .position(|a| *a == key.act)
             .unwrap_or(usize::MAX)
     };
     for r in &inputs.records {
-        let key = key_of(&r.spec);
+        let key = key_of(&r.spec, &r.run.summary.train_config);
         by_group.entry((order(&key), key)).or_default().push(r);
     }
-    let many_hidden = by_group
-        .keys()
-        .map(|(_, k)| &k.1)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len()
-        > 1;
-    let many_patience = by_group
-        .keys()
-        .map(|(_, k)| k.2)
-        .collect::<std::collections::BTreeSet<_>>()
-        .len()
-        > 1;
+    let varies = Varies::of(&by_group.keys().map(|(_, k)| k).collect::<Vec<_>>());
     let groups: Vec<(GroupKey, Group, Vec<&RunRecord>)> = by_group
         .into_iter()
         .map(|((_, key), runs)| {
             let group = Group {
-                label: label(&key, many_hidden, many_patience),
+                label: label(&key, &varies),
                 test: runs.iter().map(|r| r.test_percent()).collect(),
-                epochs: runs.iter().map(|r| r.summary.epochs_run as f64).collect(),
-                best_epochs: runs.iter().map(|r| r.summary.best_epoch as f64).collect(),
+                epochs: runs
+                    .iter()
+                    .map(|r| r.run.summary.epochs_run as f64)
+                    .collect(),
+                best_epochs: runs
+                    .iter()
+                    .map(|r| r.run.summary.best_epoch as f64)
+                    .collect(),
             };
             (key, group, runs)
         })
@@ -185,24 +163,27 @@ pub fn write(inputs: &Inputs, out: &Path, preface: &Preface) -> anyhow::Result<P
             Block::Table(stats::description_table(&plain)),
         ]);
         doc.extend(super::figures::test_accuracy(&figures_dir, &plain)?);
-        // Comparisons between activations, within each architecture and patience.
-        let mut sets: BTreeMap<(Vec<usize>, usize), Vec<Group>> = BTreeMap::new();
+        // Comparisons between activations, within each setting.
+        let mut sets: BTreeMap<&Setting, Vec<Group>> = BTreeMap::new();
         for (key, group, _) in &groups {
-            sets.entry((key.1.clone(), key.2))
+            sets.entry(&key.setting)
                 .or_default()
                 .push(clone_group(group));
         }
-        for ((hidden, patience), set) in &sets {
+        for (setting, set) in &sets {
             if set.len() < 2 {
                 continue;
             }
             let (table, differ) = stats::pairwise_table(set);
-            let sizes: Vec<String> = hidden.iter().map(|h| h.to_string()).collect();
+            let sizes: Vec<String> = setting.hidden.iter().map(|h| h.to_string()).collect();
+            let mut what = format!("hidden {}, patience {}", sizes.join("-"), setting.patience);
+            for (name, value) in &setting.protocol {
+                if varies.protocol.contains(name) {
+                    what.push_str(&format!(", {name} {value}"));
+                }
+            }
             doc.extend([
-                heading(format!(
-                    "Pairwise comparisons (hidden {}, patience {patience})",
-                    sizes.join("-")
-                )),
+                heading(format!("Pairwise comparisons ({what})")),
                 paragraph(
                     "Row minus column: the difference of the mean test accuracies, Welch's p-value \
                      corrected by Holm over every pair of the table, and Cohen's d. Bold: beyond \
@@ -243,11 +224,11 @@ fn clone_group(g: &Group) -> Group {
 fn slope_blocks(groups: &[(GroupKey, Group, Vec<&RunRecord>)]) -> Vec<Block> {
     let learned: Vec<_> = groups
         .iter()
-        .filter(|(_, _, runs)| runs.iter().any(|r| !r.slopes.is_empty()))
+        .filter(|(_, _, runs)| runs.iter().any(|r| !r.run.slopes.is_empty()))
         .collect();
     let Some(layers) = learned
         .iter()
-        .flat_map(|(_, _, runs)| runs.iter().map(|r| r.slopes.len()))
+        .flat_map(|(_, _, runs)| runs.iter().map(|r| r.run.slopes.len()))
         .max()
     else {
         return Vec::new();
@@ -263,7 +244,7 @@ fn slope_blocks(groups: &[(GroupKey, Group, Vec<&RunRecord>)]) -> Vec<Block> {
         for layer in 0..layers {
             let values: Vec<f64> = runs
                 .iter()
-                .filter_map(|r| r.slopes.get(layer).copied())
+                .filter_map(|r| r.run.slopes.get(layer).copied())
                 .collect();
             row.push(
                 actfn_stats::describe(&values).map_or("-".into(), |d| match d.sd {
@@ -292,37 +273,67 @@ fn peer_blocks(inputs: &Inputs, groups: &[(GroupKey, Group, Vec<&RunRecord>)]) -
     let torch = inputs
         .peer
         .first()
-        .map_or(String::new(), |(_, p)| p.torch.clone());
-    let theirs: Vec<Group> = groups
+        .map_or(String::new(), |p| p.result.torch.clone());
+    // Each group's runs on both sides, restricted to the (split, seed) pairs both ran: the
+    // comparison is then on the same splits, whatever else either side has.
+    let mut splits = std::collections::BTreeSet::new();
+    let pairs: Vec<(Group, Group)> = groups
         .iter()
-        .map(|(key, ours, _)| {
-            let runs: Vec<&PeerResult> = inputs
+        .filter_map(|(key, ours, runs)| {
+            let theirs: Vec<&PeerRun> = inputs
                 .peer
                 .iter()
-                .filter(|(spec, _)| key_of(spec) == *key)
-                .map(|(_, p)| p)
+                .filter(|p| key_of(&p.spec, &p.config) == *key)
+                .filter(|p| {
+                    runs.iter().any(|r| {
+                        (r.spec.split_seed, r.spec.seed) == (p.spec.split_seed, p.spec.seed)
+                    })
+                })
                 .collect();
-            Group {
-                label: ours.label.clone(),
-                test: runs.iter().map(|p| 100.0 * p.test_acc).collect(),
-                epochs: runs.iter().map(|p| p.epochs_run as f64).collect(),
-                best_epochs: runs.iter().map(|p| p.best_epoch as f64).collect(),
+            if theirs.is_empty() {
+                return None;
             }
+            let ours_shared: Vec<&&RunRecord> = runs
+                .iter()
+                .filter(|r| {
+                    theirs.iter().any(|p| {
+                        (r.spec.split_seed, r.spec.seed) == (p.spec.split_seed, p.spec.seed)
+                    })
+                })
+                .collect();
+            splits.extend(theirs.iter().map(|p| p.spec.split_seed));
+            let ours = Group {
+                label: ours.label.clone(),
+                test: ours_shared.iter().map(|r| r.test_percent()).collect(),
+                epochs: ours_shared
+                    .iter()
+                    .map(|r| r.run.summary.epochs_run as f64)
+                    .collect(),
+                best_epochs: ours_shared
+                    .iter()
+                    .map(|r| r.run.summary.best_epoch as f64)
+                    .collect(),
+            };
+            let theirs = Group {
+                label: ours.label.clone(),
+                test: theirs.iter().map(|p| 100.0 * p.result.test_acc).collect(),
+                epochs: theirs.iter().map(|p| p.result.epochs_run as f64).collect(),
+                best_epochs: theirs.iter().map(|p| p.result.best_epoch as f64).collect(),
+            };
+            Some((ours, theirs))
         })
         .collect();
-    let pairs: Vec<(&Group, &Group)> = groups
-        .iter()
-        .map(|(_, g, _)| g)
-        .zip(&theirs)
-        .filter(|(_, t)| !t.test.is_empty())
-        .collect();
+    let splits: Vec<String> = splits.iter().map(|s| s.to_string()).collect();
+    let pairs: Vec<(&Group, &Group)> = pairs.iter().map(|(a, b)| (a, b)).collect();
     vec![
         heading("actfn beside PyTorch"),
         paragraph(format!(
             "The same grid run by the study's PyTorch code (PyTorch {torch}, \
-             `xtask/pytorch/peer.py`): the same splits and protocol, each seed given to \
-             `torch.manual_seed`. The difference's interval and p-value are Welch's; the trained \
-             shares are compared with Fisher's exact test."
+             `xtask/pytorch/peer.py`): the same protocol, and on both sides only the runs of the \
+             (split, seed) pairs both ran (split seed {}), each seed given to `torch.manual_seed`. \
+             The difference's interval and p-value are Welch's; the trained shares are compared \
+             with Fisher's exact test.",
+            splits.join(", ")
         )),
         Block::Table(stats::peer_table(&pairs)),
     ]
@@ -399,14 +410,14 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     let inputs = gather(&args.dir)?;
     let out = args.out.clone().unwrap_or_else(|| args.dir[0].clone());
     let path = write(&inputs, &out, &args.preface)?;
-    println!(
+    say!(
         "{} runs finished, {} not; report: {}",
         inputs.records.len(),
         inputs.unfinished.len(),
         path.display()
     );
     for (root, index, id, what) in &inputs.unfinished {
-        println!("  {} task {index} ({id}): {what}", root.display());
+        say!("  {} task {index} ({id}): {what}", root.display());
     }
     Ok(())
 }

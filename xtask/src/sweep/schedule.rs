@@ -1,8 +1,10 @@
 //! Runs a list of jobs as child processes, a few at a time: each job's output goes to its log
 //! file, a line is printed as each one ends, and a bar shows the jobs done, left and an ETA.
 
+use std::io::{BufRead as _, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -26,13 +28,66 @@ pub struct Ended {
     pub last_line: Option<String>,
 }
 
-/// The last non-empty line of a log file.
+/// The last non-empty line of a log file, read from its last 64 KiB only (a log can be large,
+/// or not a file at all).
 pub fn last_line(log: &std::path::Path) -> Option<String> {
-    let text = std::fs::read_to_string(log).ok()?;
-    text.lines()
+    const TAIL: u64 = 64 << 10;
+    let mut file = std::fs::File::open(log).ok()?;
+    let metadata = file.metadata().ok()?;
+    if !metadata.is_file() {
+        return None;
+    }
+    file.seek(SeekFrom::Start(metadata.len().saturating_sub(TAIL)))
+        .ok()?;
+    let mut bytes = Vec::new();
+    file.take(TAIL).read_to_end(&mut bytes).ok()?;
+    String::from_utf8_lossy(&bytes)
+        .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
         .map(|l| l.trim().to_string())
+}
+
+/// A job's process, and the thread that copies its standard error into its log.
+struct Running {
+    job: Job,
+    child: Child,
+    /// Returns the last non-empty line the job wrote to its standard error.
+    errors: JoinHandle<Option<String>>,
+}
+
+impl Running {
+    /// Starts `job`: its standard output goes to its log, its standard error through a thread
+    /// that appends each line to the log and keeps the last one, which so survives a log that
+    /// cannot be written.
+    fn start(mut job: Job) -> anyhow::Result<Self> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&job.log)
+            .with_context(|| format!("cannot open {}", job.log.display()))?;
+        let mut child = job
+            .command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start {}", job.label))?;
+        let stderr = child.stderr.take().context("the job's standard error")?;
+        let errors = std::thread::spawn(move || {
+            let mut log = log;
+            let mut last = None;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // A failed write (a full disk) loses the line from the log, not from `last`.
+                let _ = writeln!(log, "{line}");
+                if !line.trim().is_empty() {
+                    last = Some(line.trim().to_string());
+                }
+            }
+            last
+        });
+        Ok(Self { job, child, errors })
+    }
 }
 
 /// Runs `jobs`, at most `parallel` at once, and returns how each ended, in the order they end.
@@ -48,33 +103,30 @@ pub fn run_all(jobs: Vec<Job>, parallel: usize, what: &str) -> anyhow::Result<Ve
     bar.enable_steady_tick(Duration::from_millis(500));
     let started = Instant::now();
     let mut waiting = jobs.into_iter();
-    let mut running: Vec<(Job, Child)> = Vec::new();
+    let mut running: Vec<Running> = Vec::new();
     let mut ended = Vec::new();
     loop {
         while running.len() < parallel.max(1) {
-            let Some(mut job) = waiting.next() else { break };
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&job.log)
-                .with_context(|| format!("cannot open {}", job.log.display()))?;
-            let child = job
-                .command
-                .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log)
-                .spawn()
-                .with_context(|| format!("cannot start {}", job.label))?;
-            running.push((job, child));
+            let Some(job) = waiting.next() else { break };
+            running.push(Running::start(job)?);
         }
         if running.is_empty() {
             break;
         }
         let mut still = Vec::with_capacity(running.len());
-        for (job, mut child) in running {
-            match child.try_wait()? {
-                None => still.push((job, child)),
+        for mut run in running {
+            match run.child.try_wait()? {
+                None => still.push(run),
                 Some(status) => {
+                    let job = run.job;
+                    // The log's last line, or, where the log could not be written (a full
+                    // disk), the last line the job wrote to its standard error.
+                    let reason = (!status.success())
+                        .then(|| {
+                            let said = run.errors.join().ok().flatten();
+                            last_line(&job.log).or(said)
+                        })
+                        .flatten();
                     let done = ended.len() + 1;
                     let line = if status.success() {
                         format!("[{done}/{total}] {}: {}", job.label, (job.result)())
@@ -83,12 +135,12 @@ pub fn run_all(jobs: Vec<Job>, parallel: usize, what: &str) -> anyhow::Result<Ve
                             "[{done}/{total}] {}: FAILED ({status}); log {}: {}",
                             job.label,
                             job.log.display(),
-                            last_line(&job.log).unwrap_or_default()
+                            reason.clone().unwrap_or_default()
                         )
                     };
                     // A hidden bar (no terminal) drops `println`: logs get the line directly.
                     if bar.is_hidden() {
-                        println!("{line}");
+                        say!("{line}");
                     } else {
                         bar.println(line);
                     }
@@ -97,7 +149,7 @@ pub fn run_all(jobs: Vec<Job>, parallel: usize, what: &str) -> anyhow::Result<Ve
                     ended.push(Ended {
                         label: job.label.clone(),
                         success: status.success(),
-                        last_line: (!status.success()).then(|| last_line(&job.log)).flatten(),
+                        last_line: reason,
                     });
                 }
             }
@@ -106,7 +158,7 @@ pub fn run_all(jobs: Vec<Job>, parallel: usize, what: &str) -> anyhow::Result<Ve
         std::thread::sleep(Duration::from_millis(100));
     }
     bar.finish_and_clear();
-    println!(
+    say!(
         "{what}: {total} finished in {:.1} min",
         started.elapsed().as_secs_f64() / 60.0
     );

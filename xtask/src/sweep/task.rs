@@ -2,7 +2,9 @@
 //! The local sweep runs each run this way in a child process, and a Slurm array runs one per
 //! array task, so both take the same code path.
 
+use std::io::Write as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use actfn_train::Existing;
 use anyhow::{Context, bail};
@@ -56,7 +58,8 @@ pub fn run(args: &TaskArgs) -> anyhow::Result<()> {
     // One task per run at a time: a second one (a resubmission while the first still runs)
     // refuses, naming the holder.
     let _claim = actfn_io::Claim::take(&folder)?;
-    println!(
+    end_with_parent();
+    say!(
         "sweep task {} ({}) on {}, pid {}",
         run.index,
         run.id(),
@@ -74,11 +77,32 @@ pub fn run(args: &TaskArgs) -> anyhow::Result<()> {
         );
     }
     let splits = crate::data::load_splits(run.split_seed, &device)?;
-    let outcome = train_one(&run.network(), &config, &splits, &folder, Existing::Reuse)?;
-    println!(
+    let outcome = train_one(&run.network(), &config, &splits, &folder, Existing::Replace)?;
+    say!(
         "sweep task {} finished: test accuracy {:.2}%",
         run.index,
         100.0 * outcome.test_acc
     );
     Ok(())
+}
+
+/// Ends this process when its parent ends (the local sweep killed, say), so that no task trains
+/// on as an orphan and holds its run's claim against the next sweep. The run resumes from its
+/// last finished epoch, and the claim of a process that has ended is taken over.
+fn end_with_parent() {
+    let parent = std::os::unix::process::parent_id();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            if std::os::unix::process::parent_id() != parent {
+                // Not eprintln!, which panics when standard error is closed.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "sweep task: its parent process {parent} has ended, so it ends too; the run \
+                     continues from its last finished epoch when the sweep runs again"
+                );
+                std::process::exit(1);
+            }
+        }
+    });
 }

@@ -1,0 +1,112 @@
+//! A report's groups: the runs that differ only in their seeds, keyed by the activation and
+//! every setting the runs themselves recorded, and the labels that name them by what differs
+//! between groups.
+
+use super::grid::RunSpec;
+
+/// Everything a group's runs share but the activation: the runs differ only in their seeds (of
+/// the weights and of the split), so that every setting that differs between sweeps makes
+/// groups of its own.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Setting {
+    pub hidden: Vec<usize>,
+    pub patience: usize,
+    pub init: actfn_model::Init,
+    /// The rest of the training protocol, as `name value` pairs (numbers as text, so that the
+    /// key orders and compares exactly).
+    pub protocol: Vec<(&'static str, String)>,
+}
+
+/// The runs of one group: an activation under one setting.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GroupKey {
+    pub act: String,
+    pub setting: Setting,
+}
+
+/// The group of a run of `spec` trained with `config`.
+pub fn key_of(spec: &RunSpec, config: &actfn_train::TrainConfig) -> GroupKey {
+    GroupKey {
+        act: spec.act.key().to_string(),
+        setting: Setting {
+            hidden: spec.hidden.clone(),
+            patience: config.patience,
+            init: config.init,
+            protocol: vec![
+                ("lr", config.optimizer.lr.to_string()),
+                ("momentum", config.optimizer.momentum.to_string()),
+                ("batch", config.batch_size.to_string()),
+                ("max epochs", config.max_epochs.to_string()),
+                (
+                    "subset",
+                    config.subset.map_or("all".into(), |n| n.to_string()),
+                ),
+            ],
+        },
+    }
+}
+
+/// Which parts of the setting differ between a report's groups: only those go into the labels.
+pub struct Varies {
+    pub hidden: bool,
+    pub patience: bool,
+    /// The names of the protocol's settings that differ.
+    pub protocol: Vec<&'static str>,
+}
+
+impl Varies {
+    pub fn of(keys: &[&GroupKey]) -> Self {
+        let differ = |part: &dyn Fn(&GroupKey) -> String| {
+            keys.iter()
+                .map(|k| part(k))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                > 1
+        };
+        let names = keys.first().map_or(Vec::new(), |k| {
+            k.setting.protocol.iter().map(|(n, _)| *n).collect()
+        });
+        Self {
+            hidden: differ(&|k| format!("{:?}", k.setting.hidden)),
+            patience: differ(&|k| k.setting.patience.to_string()),
+            protocol: names
+                .into_iter()
+                .filter(|name| {
+                    differ(&|k| {
+                        k.setting
+                            .protocol
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .map_or(String::new(), |(_, v)| v.clone())
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A group's label: the activation, plus the parts of its setting that differ between groups
+/// (and an initialization other than PyTorch's).
+pub fn label(key: &GroupKey, varies: &Varies) -> String {
+    let setting = &key.setting;
+    let mut text = key
+        .act
+        .parse::<actfn_activations::Activation>()
+        .map_or(key.act.clone(), |a| a.name().to_string());
+    if varies.hidden {
+        let sizes: Vec<String> = setting.hidden.iter().map(|h| h.to_string()).collect();
+        text.push_str(&format!(" {}", sizes.join("-")));
+    }
+    if varies.patience {
+        text.push_str(&format!(" p{}", setting.patience));
+    }
+    for (name, value) in &setting.protocol {
+        if varies.protocol.contains(name) {
+            text.push_str(&format!(" {name} {value}"));
+        }
+    }
+    if setting.init != actfn_model::Init::PyTorch {
+        text.push_str(&format!(" ({})", setting.init));
+    }
+    text
+}
