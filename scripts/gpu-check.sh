@@ -19,10 +19,11 @@ bundle_dir=${2:-target/gpu-bundle}
 
 bundle() {
   eval "$(scripts/cuda-toolkit.sh env)"
-  cargo build --release -p xtask --features cuda
+  # The binary and the device tests in one invocation, so that candle's CUDA kernels are built
+  # once (built apart, they unify candle's features differently).
   local tests
-  tests=$(cargo test --release -p actfn-tests --features cuda --test device --no-run \
-    --message-format=json | python3 -c '
+  tests=$(cargo build --release -p xtask -p actfn-tests --features xtask/cuda,actfn-tests/cuda \
+    --bin xtask --test device --message-format=json | python3 -c '
 import json, sys
 for line in sys.stdin:
     msg = json.loads(line)
