@@ -1,9 +1,9 @@
 //! Two samples compared: Welch's t-test with its interval, Holm's correction for many tests,
 //! Cohen's d, and Fisher's exact test of two shares.
 
-use statrs::distribution::{ContinuousCDF, StudentsT};
 use statrs::function::factorial::ln_binomial;
 
+use crate::student::two_sided_p;
 use crate::{Interval, t_quantile};
 
 /// Welch's t-test of the difference of two means (unequal variances).
@@ -44,8 +44,8 @@ pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
     let difference = ma - mb;
     let t = difference / se2.sqrt();
     let df = se2 * se2 / (sa * sa / (a.len() - 1) as f64 + sb * sb / (b.len() - 1) as f64);
-    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
-    let p = (2.0 * (1.0 - dist.cdf(t.abs()))).clamp(0.0, 1.0);
+    // From the survival function: 1 - cdf would round every p below 1e-16 to 0.
+    let p = two_sided_p(t, df)?;
     let q = t_quantile(0.975, df)?;
     Some(Welch {
         difference,
@@ -58,8 +58,12 @@ pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
 
 /// Holm's step-down correction of `p` for multiple comparisons, in the order given: the
 /// smallest p-value is multiplied by m, the next by m - 1, ..., each at least the one before
-/// it, at most 1.
-pub fn holm(p: &[f64]) -> Vec<f64> {
+/// it, at most 1. `None` when a value is not a probability (NaN of either sign included: a NaN
+/// with its sign bit set sorts before every number and would force every adjusted p to 1).
+pub fn holm(p: &[f64]) -> Option<Vec<f64>> {
+    if !p.iter().all(|x| (0.0..=1.0).contains(x)) {
+        return None;
+    }
     let m = p.len();
     let mut order: Vec<usize> = (0..m).collect();
     order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
@@ -69,13 +73,13 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
         running = running.max(((m - rank) as f64 * p[i]).min(1.0));
         adjusted[i] = running;
     }
-    adjusted
+    Some(adjusted)
 }
 
 /// Cohen's d: the difference of the means over the pooled standard deviation; `None` when a
-/// sample has fewer than two values or neither varies.
+/// sample has fewer than two values, a value is not finite, or neither sample varies.
 pub fn cohens_d(a: &[f64], b: &[f64]) -> Option<f64> {
-    if a.len() < 2 || b.len() < 2 {
+    if a.len() < 2 || b.len() < 2 || a.iter().chain(b).any(|v| !v.is_finite()) {
         return None;
     }
     let ((ma, va), (mb, vb)) = (mean_var(a), mean_var(b));
@@ -114,8 +118,9 @@ pub fn fisher_exact(a: (usize, usize), b: (usize, usize)) -> Option<f64> {
 mod tests {
     use super::*;
 
-    // Welch's example 1 on Wikipedia ("Welch's t-test"): t = -2.46, df = 25.0, p = 0.021
-    // (numpy, by the formulas: t = -2.45536, df = 24.9885).
+    // Welch's example 1 on Wikipedia ("Welch's t-test"): t = -2.46, df = 25.0, p = 0.021;
+    // SciPy's ttest_ind(equal_var=False): t = -2.455356398286006, df = 24.988529290231416,
+    // p = 0.021378001462866992 (mpmath agrees to 1e-12).
     const A1: [f64; 15] = [
         27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4,
     ];
@@ -126,9 +131,13 @@ mod tests {
     #[test]
     fn welch_matches_the_published_example() {
         let w = welch(&A1, &A2).unwrap();
-        assert!((w.t - -2.45536).abs() < 1e-5, "t {}", w.t);
-        assert!((w.df - 24.9885).abs() < 1e-4, "df {}", w.df);
-        assert!((w.p - 0.021).abs() < 0.001, "p {}", w.p);
+        assert!((w.t - -2.455356398286006).abs() < 1e-12, "t {}", w.t);
+        assert!((w.df - 24.988529290231416).abs() < 1e-10, "df {}", w.df);
+        assert!(
+            (w.p - 0.021378001462866992).abs() < 1e-11 * 0.0214,
+            "p {}",
+            w.p
+        );
         assert!(w.ci95.contains(w.difference) && w.ci95.hi < 0.0);
         // Swapping the samples flips the sign, nothing else.
         let back = welch(&A2, &A1).unwrap();
@@ -149,13 +158,14 @@ mod tests {
     #[test]
     fn holm_multiplies_in_order_and_keeps_it_monotone() {
         // Sorted: 0.005 x4 = 0.02, 0.01 x3 = 0.03, 0.03 x2 = 0.06, 0.04 x1 = 0.04 -> 0.06.
-        let adjusted = holm(&[0.01, 0.04, 0.03, 0.005]);
+        let adjusted = holm(&[0.01, 0.04, 0.03, 0.005]).unwrap();
         let expected = [0.03, 0.06, 0.06, 0.02];
         for (a, e) in adjusted.iter().zip(expected) {
             assert!((a - e).abs() < 1e-12, "{adjusted:?}");
         }
-        assert_eq!(holm(&[0.5, 0.9]), [1.0, 1.0]);
-        assert!(holm(&[]).is_empty());
+        assert_eq!(holm(&[0.5, 0.9]).unwrap(), [1.0, 1.0]);
+        assert!(holm(&[]).unwrap().is_empty());
+        assert_eq!(holm(&[-f64::NAN, 0.01]), None);
     }
 
     #[test]

@@ -1,20 +1,8 @@
 //! One sample: its description with the mean's t interval, and a share with Wilson's interval.
 
-use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+use statrs::distribution::{ContinuousCDF, Normal};
 
-use crate::Interval;
-
-/// The `p` quantile of Student's t distribution with `df` degrees of freedom (`None` unless
-/// `df > 0` and `0 < p < 1`).
-pub fn t_quantile(p: f64, df: f64) -> Option<f64> {
-    if !(df > 0.0 && p > 0.0 && p < 1.0) {
-        return None;
-    }
-    StudentsT::new(0.0, 1.0, df)
-        .ok()
-        .map(|t| t.inverse_cdf(p))
-        .filter(|q| q.is_finite())
-}
+use crate::{Interval, t_quantile};
 
 /// The two-sided 95% quantile of the standard normal distribution, 1.959964.
 pub(crate) fn z95() -> f64 {

@@ -29,9 +29,9 @@ fn kolmogorov_q(x: f64) -> f64 {
 }
 
 /// Tests whether `values` come from the uniform distribution on `[lo, hi)`. `None` for an empty
-/// sample, a value that is not finite, or `lo >= hi`.
+/// sample, a value or bound that is not finite, or `lo >= hi`.
 pub fn ks_uniform(values: &[f64], lo: f64, hi: f64) -> Option<KsTest> {
-    if values.is_empty() || lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
+    if values.is_empty() || !(lo.is_finite() && hi.is_finite() && lo < hi) {
         return None;
     }
     if values.iter().any(|v| !v.is_finite()) {

@@ -94,7 +94,7 @@ pub fn pairwise_table(groups: &[Group]) -> (Table, Vec<String>) {
         .iter()
         .map(|(_, _, w)| w.map_or(1.0, |w| w.p))
         .collect();
-    let adjusted = holm(&raw);
+    let adjusted = holm(&raw).expect("Welch p-values (or 1 for no test) are probabilities");
     let mut header = vec![String::from("row minus column")];
     header.extend(groups.iter().skip(1).map(|g| g.label.clone()));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();

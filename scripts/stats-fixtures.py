@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""Write the reference outputs that actfn-stats' tests compare against.
+
+The Rust crate crates/actfn-stats computes its statistics itself (with statrs for the
+distributions). This script computes the same quantities for fixed inputs with the field's
+reference tools -- SciPy and statsmodels -- and writes them to
+crates/actfn-stats/tests/fixtures/reference.json, which is committed. The tests in
+crates/actfn-stats/tests/reference.rs read that file; nothing runs Python at test time.
+
+Run it from the repository root, in a throwaway virtual environment:
+
+    python3 -m venv /tmp/v && /tmp/v/bin/pip install scipy statsmodels mpmath \
+        && /tmp/v/bin/python scripts/stats-fixtures.py
+
+Rerun it only when a case is added or changed; review the diff of the JSON like code. A
+quantity the crate reports as "none" (no interval from one value, no test without variance) is
+`null` here.
+
+Sections (each entry one line):
+
+- welch: scipy.stats.ttest_ind(a, b, equal_var=False) -- t, Welch-Satterthwaite df, two-sided
+  p, and the difference's 95% interval from the result's confidence_interval(); each p is
+  checked against mpmath's at 50 digits (for SciPy's t and df) to 1e-12 relative;
+- t_quantile: the quantile solved at 50 digits with mpmath (the regularized incomplete beta
+  function), checked against scipy.stats.t.ppf(p, df); where SciPy differs by more than 1e-12
+  relative its value is kept as "scipy" (it does near p = 0.5: 4e-5 off at df 4, whose closed
+  form in Boost cancels, 1e-11 at df 1 and 1e9);
+- holm: statsmodels.stats.multitest.multipletests(p, method="holm")[1];
+- describe: n, mean, sample sd, the mean's 95% interval mean +- t.ppf(0.975, n - 1) sd / sqrt(n),
+  median, min, max (numpy and scipy);
+- cohens_d: (mean(a) - mean(b)) / pooled sd (a closed form, computed with numpy);
+- fisher_exact: scipy.stats.fisher_exact([[ka, na - ka], [kb, nb - kb]]) two-sided p;
+- ks_uniform: the Kolmogorov-Smirnov distance of scipy.stats.kstest(values, "uniform") (only the
+  statistic: the crate's p-value is Stephens' asymptotic one, not scipy's exact one).
+"""
+
+import json
+import math
+import os
+import sys
+import warnings
+
+import mpmath as mp
+import numpy as np
+import scipy
+import scipy.stats as st
+import statsmodels
+from statsmodels.stats.multitest import multipletests
+
+OUT = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)),
+    "..",
+    "crates",
+    "actfn-stats",
+    "tests",
+    "fixtures",
+    "reference.json",
+)
+
+
+def num(x):
+    """A finite float, or None for NaN (what the crate reports as none)."""
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+# Samples for Welch's test and Cohen's d: (name, a, b).
+WELCH = [
+    # Welch's example 1 on Wikipedia ("Welch's t-test"): p = 0.021.
+    (
+        "wikipedia",
+        [27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4],
+        [27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0, 24.8, 20.2, 21.9, 22.1, 22.9, 20.5, 24.4],
+    ),
+    ("n2", [1.0, 2.0], [3.0, 5.0]),
+    ("n2_vs_n12", [88.1, 88.9], [87.2, 87.9, 88.4, 87.6, 88.0, 87.1, 87.7, 88.2, 87.5, 87.8, 87.3, 88.6]),
+    ("ties", [1.0, 1.0, 2.0, 2.0, 3.0], [2.0, 2.0, 2.0, 3.0, 3.0]),
+    ("zero_variance_a", [5.0, 5.0, 5.0, 5.0], [4.0, 4.5, 5.5, 3.9]),
+    ("no_difference", [1.0, 2.0, 3.0], [3.0, 2.0, 1.0]),
+    ("p_1e-9", [88.6, 88.4, 88.7, 88.3, 88.5, 88.6, 88.4, 88.5], [87.6, 87.4, 87.8, 87.3, 87.5, 87.7, 87.4, 87.5]),
+    ("p_1e-11", [10.1, 9.9, 10.0, 10.2, 9.8, 10.0, 10.15, 9.85], [8.0, 8.2, 7.9, 8.1, 7.8, 8.0, 8.3]),
+    ("p_1e-14", [10.1, 9.9, 10.0, 10.2, 9.8, 10.0, 10.15, 9.85], [6.5, 6.7, 6.4, 6.6, 6.3, 6.5, 6.8]),
+    ("p_1e-20", [10.1, 9.9, 10.0, 10.2, 9.8, 10.0, 10.1, 9.9, 10.0, 10.0, 10.1, 9.9], [7.5, 7.7, 7.4, 7.6, 7.3, 7.5, 7.6, 7.4, 7.5, 7.7]),
+    ("p_1e-36", [10.1, 9.9, 10.0, 10.2, 9.8, 10.0, 10.1, 9.9, 10.0, 10.0, 10.1, 9.9], [-10.0, -9.8, -10.1, -9.9, -10.2, -10.0, -9.9, -10.1, -10.0, -9.8]),
+    # No variance on either side: no test (scipy: NaN).
+    ("all_identical", [88.0, 88.0, 88.0], [88.0, 88.0, 88.0, 88.0]),
+    ("zero_variance_both", [88.0, 88.0], [87.0, 87.0]),
+    # One value: no variance to estimate (scipy: NaN).
+    ("n1", [88.5], [87.0, 88.0, 89.0]),
+]
+
+
+mp.mp.dps = 50
+HALF = mp.mpf(1) / 2
+
+
+def t_ppf(p, df):
+    """Student's t quantile at 50 digits: P(T > t) = 1 - p solved in ln t in the tail, and
+    P(0 < T < t) = p - 1/2 solved in t near the center (both exact in p)."""
+    p, df = mp.mpf(p), mp.mpf(df)
+    if p == HALF:
+        return 0.0
+    center = abs(p - HALF)
+    tail = HALF - center
+    start = abs(float(st.t.ppf(float(p), float(df))))
+    if tail < 0.25:
+        t = mp.exp(
+            mp.findroot(
+                lambda lt: mp.log(mp.betainc(df / 2, HALF, 0, df / (df + mp.exp(2 * lt)), regularized=True) / 2)
+                - mp.log(tail),
+                mp.log(start),
+            )
+        )
+    else:
+        t = mp.findroot(
+            lambda t: mp.betainc(HALF, df / 2, 0, t * t / (df + t * t), regularized=True) / 2 - center,
+            mp.mpf(start),
+        )
+    return float(t if p > HALF else -t)
+
+
+def two_sided_p(t, df):
+    """2 P(T > |t|) at 50 digits."""
+    t, df = mp.mpf(t), mp.mpf(df)
+    return float(mp.betainc(df / 2, HALF, 0, df / (df + t * t), regularized=True))
+
+
+def relative(a, b):
+    return abs(a - b) / abs(b) if b != 0 else abs(a)
+
+
+def t_quantile_case(p, df):
+    q, scipy_q = t_ppf(p, df), float(st.t.ppf(p, df))
+    entry = {"p": p, "df": df, "q": q}
+    if relative(scipy_q, q) > 1e-12:
+        entry["scipy"] = scipy_q
+    return entry
+
+
+def welch_case(name, a, b):
+    entry = {"name": name, "a": a, "b": b}
+    if len(a) < 2 or len(b) < 2 or (np.var(a) == 0 and np.var(b) == 0):
+        # scipy gives NaN (with a warning); the crate gives none.
+        entry.update(t=None, df=None, p=None, ci95=None)
+        return entry
+    with warnings.catch_warnings():
+        # scipy warns of "catastrophic cancellation" for a sample without variance; its
+        # variance is exactly 0 all the same.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = st.ttest_ind(a, b, equal_var=False)
+    ci = r.confidence_interval(0.95)
+    entry.update(t=num(r.statistic), df=num(r.df), p=num(r.pvalue), ci95=[num(ci.low), num(ci.high)])
+    exact = two_sided_p(r.statistic, r.df)
+    assert relative(float(r.pvalue), exact) < 1e-12, (name, float(r.pvalue), exact)
+    return entry
+
+
+def cohens_d_case(name, a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    entry = {"name": name, "a": a.tolist(), "b": b.tolist()}
+    if len(a) < 2 or len(b) < 2:
+        return {**entry, "d": None}
+    pooled = math.sqrt(
+        ((len(a) - 1) * np.var(a, ddof=1) + (len(b) - 1) * np.var(b, ddof=1)) / (len(a) + len(b) - 2)
+    )
+    return {**entry, "d": None if pooled == 0 else float((a.mean() - b.mean()) / pooled)}
+
+
+T_P = [0.025, 0.5 + 1e-6, 0.975, 0.995, 1 - 1e-10]
+T_DF = [1.0, 2.5, 4.0, 30.0, 1e4, 1e5, 1e7, 1e9]
+
+HOLM = [
+    [0.01, 0.04, 0.03, 0.005],
+    [0.02, 0.02, 0.02, 0.5],
+    [0.0, 1.0, 0.03, 0.0],
+    [1e-20, 3e-15, 0.2],
+    [0.01, 0.011, 0.012, 0.5, 0.9],
+    [0.3],
+]
+
+DESCRIBE = [
+    [88.5],
+    [1.0, 2.0],
+    [5.0, 1.0, 3.0, 2.0, 4.0],
+    [2.0, 2.0, 3.0, 3.0, 3.0, 7.0],
+    [88.0, 88.0, 88.0, 88.0, 88.0],
+    [88.61, 88.59, 88.60, 88.62, 88.58, 88.60, 88.615, 88.585, 87.9, 89.3, 88.1, 88.45],
+]
+
+
+def describe_case(values):
+    v = np.asarray(values, dtype=float)
+    n = len(v)
+    mean = float(v.mean())
+    entry = {"values": values, "n": n, "mean": mean}
+    if n < 2:
+        entry.update(sd=None, ci95=None)
+    else:
+        sd = float(v.std(ddof=1))
+        half = float(st.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+        entry.update(sd=sd, ci95=[mean - half, mean + half])
+    entry.update(median=float(np.median(v)), min=float(v.min()), max=float(v.max()))
+    return entry
+
+
+# (successes, trials) of two samples.
+FISHER = [
+    ((3, 4), (1, 4)),
+    ((1, 10), (11, 14)),
+    ((5, 10), (5, 10)),
+    ((0, 10), (10, 10)),
+    ((0, 5), (0, 7)),
+    ((45, 100), (30, 100)),
+    ((1, 1), (0, 1)),
+]
+
+
+def fisher_case(a, b):
+    (ka, na), (kb, nb) = a, b
+    p = st.fisher_exact([[ka, na - ka], [kb, nb - kb]], alternative="two-sided").pvalue
+    return {"a": list(a), "b": list(b), "p": float(p)}
+
+
+KS = [
+    ([0.1, 0.4, 0.35, 0.8], 0.0, 1.0),
+    ([0.5, 0.5, 0.5], 0.0, 1.0),
+    ([0.3], 0.0, 1.0),
+    ([-0.9, -0.2, 0.1, 0.4, 0.45, 0.95], -1.0, 1.0),
+]
+
+
+def ks_case(values, lo, hi):
+    d = st.kstest(values, "uniform", args=(lo, hi - lo)).statistic
+    return {"values": values, "lo": lo, "hi": hi, "d": float(d)}
+
+
+def main():
+    sections = {
+        "welch": [welch_case(*c) for c in WELCH],
+        "t_quantile": [t_quantile_case(p, df) for df in T_DF for p in T_P],
+        "holm": [
+            {"p": p, "adjusted": [float(x) for x in multipletests(p, method="holm")[1]]} for p in HOLM
+        ],
+        "describe": [describe_case(v) for v in DESCRIBE],
+        "cohens_d": [cohens_d_case(*c) for c in WELCH],
+        "fisher_exact": [fisher_case(*c) for c in FISHER],
+        "ks_uniform": [ks_case(*c) for c in KS],
+    }
+    # One entry a line, so that a change shows as a small diff.
+    lines = ["{"]
+    lines.append(
+        '  "generated_by": '
+        + json.dumps(
+            f"scripts/stats-fixtures.py with scipy {scipy.__version__}, "
+            f"statsmodels {statsmodels.__version__}, numpy {np.__version__}, mpmath {mp.__version__}"
+        )
+        + ","
+    )
+    for i, (key, entries) in enumerate(sections.items()):
+        lines.append(f'  "{key}": [')
+        lines.extend(
+            "    " + json.dumps(e, allow_nan=False) + ("," if j + 1 < len(entries) else "")
+            for j, e in enumerate(entries)
+        )
+        lines.append("  ]" + ("," if i + 1 < len(sections) else ""))
+    lines.append("}")
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"wrote {os.path.normpath(OUT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
