@@ -16,6 +16,16 @@ fn run(net: &BaseNetworkConfig, config: &TrainConfig, dir: &std::path::Path, nam
     }
 }
 
+/// One epoch of ReLU on 1024 images: the short run the record tests train, reuse and spoil.
+fn short_relu() -> (BaseNetworkConfig, TrainConfig) {
+    let config = TrainConfig {
+        max_epochs: 1,
+        subset: Some(1024),
+        ..TrainConfig::default()
+    };
+    (BaseNetworkConfig::default(), config)
+}
+
 #[test]
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn relu_reaches_78_percent_validation_accuracy_in_two_epochs() {
@@ -90,12 +100,7 @@ fn identical_runs_give_identical_metrics_and_an_existing_checkpoint_skips_traini
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn a_finished_run_is_reused_only_with_its_settings_and_a_damaged_one_is_set_aside_and_retrained() {
     let splits = study_splits();
-    let config = TrainConfig {
-        max_epochs: 1,
-        subset: Some(1024),
-        ..TrainConfig::default()
-    };
-    let net = BaseNetworkConfig::default();
+    let (net, config) = short_relu();
     let dir = tempfile::tempdir().unwrap();
     let first = train(
         &run(&net, &config, dir.path(), "relu"),
@@ -211,12 +216,7 @@ fn a_prelu_network_learns_its_slopes_and_reaches_78_percent_in_two_epochs() {
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn an_overwrite_that_diverges_leaves_nothing_of_the_run_it_replaced() {
     let splits = study_splits();
-    let config = TrainConfig {
-        max_epochs: 1,
-        subset: Some(1024),
-        ..TrainConfig::default()
-    };
-    let net = BaseNetworkConfig::default();
+    let (net, config) = short_relu();
     let dir = tempfile::tempdir().unwrap();
     train(
         &run(&net, &config, dir.path(), "relu"),

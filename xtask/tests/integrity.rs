@@ -4,12 +4,12 @@
 //! report over one folder named twice counts it once, and over folders with other protocols
 //! keeps each run's own settings and groups.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn xtask() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-}
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{assert_success, runs_without_time, text, xtask};
 
 /// The small grid: two activations, two seeds, one epoch on 2000 images, a small
 /// network; `extra` flags after it.
@@ -48,18 +48,6 @@ fn report(dirs: &[&Path], out: &Path) -> Output {
     command.arg("--out").arg(out).output().unwrap()
 }
 
-fn text(output: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn assert_success(output: &Output) {
-    assert!(output.status.success(), "{}", text(output));
-}
-
 /// The checkpoint folder of a run of the grid, and its checkpoint name.
 fn run(dir: &Path, act: &str, seed: u64) -> (PathBuf, String) {
     (
@@ -67,18 +55,6 @@ fn run(dir: &Path, act: &str, seed: u64) -> (PathBuf, String) {
             .join(format!("{act}-h32x16-p7-split42-seed{seed}")),
         format!("FashionMNIST_{act}"),
     )
-}
-
-/// `runs.csv`'s rows without the time and host columns (the last two).
-fn rows(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("runs.csv"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let fields: Vec<&str> = l.split(',').collect();
-            fields[..fields.len() - 2].join(",")
-        })
-        .collect()
 }
 
 /// The value of `column` in each data row of `runs.csv`.
@@ -113,7 +89,7 @@ fn damaged_finished_runs_are_named_set_aside_and_trained_again_to_the_same_numbe
     let dir = tempfile::tempdir().unwrap();
     let sw = dir.path().join("sw");
     assert_success(&sweep(&sw, &[]));
-    let before = rows(&sw);
+    let before = runs_without_time(&sw);
     assert_eq!(before.len(), 5, "{before:?}");
 
     // Four kinds of damage, one per run.
@@ -157,7 +133,7 @@ fn damaged_finished_runs_are_named_set_aside_and_trained_again_to_the_same_numbe
         4,
         "{said}"
     );
-    assert_eq!(rows(&sw), before);
+    assert_eq!(runs_without_time(&sw), before);
     let reasons = set_aside_reasons(&sw);
     assert_eq!(reasons.len(), 4, "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("NaN")), "{reasons:?}");
@@ -191,7 +167,7 @@ fn runs_are_reported_with_their_own_settings_never_relabelled_nor_counted_twice(
     let spelled = dir.path().join("b").join("..").join("a");
     let out = dir.path().join("twice");
     assert_success(&report(&[&a, &spelled], &out));
-    assert_eq!(rows(&out), rows(&a));
+    assert_eq!(runs_without_time(&out), runs_without_time(&a));
 
     // Two folders whose learning rates differ: each row its own rate, and four groups.
     let out = dir.path().join("ab");

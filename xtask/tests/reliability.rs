@@ -1,13 +1,13 @@
 //! Nothing lost, nothing crashes: a killed training run resumes to the same result, and every
 //! bad input ends in a clear one-line error with a non-zero exit code and no partial file.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-fn xtask() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-}
+use common::{settings_only_sweep, xtask};
 
 fn run(args: &[&str]) -> Output {
     xtask().args(args).output().unwrap()
@@ -321,14 +321,7 @@ fn missing_data_lists_every_source_and_leaves_no_partial_file() {
 #[test]
 fn a_full_standard_output_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
-    // A sweep folder with its settings and no finished run (`--emit slurm` trains nothing).
-    let emitted = xtask()
-        .args(["sweep", "--acts", "relu", "--seeds", "2", "--out"])
-        .arg(dir.path())
-        .args(["--emit", "slurm"])
-        .output()
-        .unwrap();
-    assert!(emitted.status.success());
+    settings_only_sweep(dir.path());
     let full = std::fs::OpenOptions::new()
         .write(true)
         .open("/dev/full")

@@ -3,14 +3,14 @@
 //! is reported and resubmitted alone. Without a cluster: the script hands hostile folder names
 //! to the task intact and passes shellcheck, and arrays and seed lists too large are refused.
 
+mod common;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn xtask() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-}
+use common::{assert_success, runs_without_time, xtask};
 
 /// `SLURM_CONF`, or the local cluster's config; panics with the fix when neither is there.
 fn slurm_conf() -> PathBuf {
@@ -28,15 +28,6 @@ fn slurm(program: &str) -> Command {
     let mut command = Command::new(program);
     command.env("SLURM_CONF", slurm_conf());
     command
-}
-
-fn assert_success(output: &Output) {
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// The grid: two activations, two seeds, on part of the data.
@@ -93,18 +84,6 @@ fn wait(job: &str) {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-/// `runs.csv` without its time and host columns.
-fn runs_without_time(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("runs.csv"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let fields: Vec<&str> = l.split(',').collect();
-            fields[..fields.len() - 2].join(",")
-        })
-        .collect()
 }
 
 /// Every run's checkpoint bytes, by run folder.
@@ -236,6 +215,17 @@ fn emit(out: &Path, seeds: &str, extra: &[&str]) -> Command {
     command
 }
 
+/// The files below `dir` that a command substitution in a hostile folder name would make.
+fn pwned(dir: &Path) -> Vec<PathBuf> {
+    tree(dir)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("PWNED"))
+        })
+        .collect()
+}
+
 /// Every path under `root`, relative to it.
 fn tree(root: &Path) -> Vec<PathBuf> {
     let mut all = Vec::new();
@@ -297,13 +287,7 @@ fn hostile_folder_names_reach_the_task_intact_and_run_nothing() {
     expected.push("cwd".into());
     expected.sort();
     assert_eq!(top, expected, "something outside the sweep folders");
-    let pwned: Vec<PathBuf> = tree(temp.path())
-        .into_iter()
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("PWNED"))
-        })
-        .collect();
+    let pwned = pwned(temp.path());
     assert!(pwned.is_empty(), "{pwned:?}");
     assert!(!Path::new("PWNED").exists() && !Path::new("PWNED2").exists());
 }
@@ -393,13 +377,7 @@ fn sbatch_takes_a_folder_with_a_space_a_quote_and_a_dollar() {
         dir.display()
     );
     assert!(log.contains(&expected), "{log}");
-    let pwned: Vec<PathBuf> = tree(temp.path())
-        .into_iter()
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("PWNED"))
-        })
-        .collect();
+    let pwned = pwned(temp.path());
     assert!(pwned.is_empty(), "{pwned:?}");
 }
 

@@ -2,14 +2,14 @@
 //! mid-run ends as an uninterrupted one, a finished sweep reruns at once, bad input changes
 //! nothing.
 
+mod common;
+
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn xtask() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-}
+use common::{assert_success, claim_pid, runs_without_time, settings_only_sweep, xtask};
 
 /// A small grid: two activations, two seeds, 4 epochs on 8192 images.
 const GRID: [&str; 12] = [
@@ -31,18 +31,6 @@ fn sweep(dir: &Path) -> Output {
     xtask().args(GRID).arg(dir).output().unwrap()
 }
 
-/// `runs.csv` without its time and host columns (the last two).
-fn runs_without_time(dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(dir.join("runs.csv"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let fields: Vec<&str> = l.split(',').collect();
-            fields[..fields.len() - 2].join(",")
-        })
-        .collect()
-}
-
 /// A file's lines without the two timing columns of `metrics.csv`.
 fn metrics_without_time(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
@@ -50,15 +38,6 @@ fn metrics_without_time(path: &Path) -> Vec<String> {
         .lines()
         .map(|l| l.split(',').take(4).collect::<Vec<_>>().join(","))
         .collect()
-}
-
-fn assert_success(output: &Output) {
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// Sends `signal` (`-KILL`, `-STOP`, ...) to `target`, a process id or `-group`.
@@ -313,6 +292,13 @@ fn bad_sweep_input_is_one_error_line_and_changes_nothing() {
     assert_eq!(snapshot(dir.path()), before);
 }
 
+/// The claim file of the first run (ReLU, seed 0) of a sweep of the study's network in `dir`.
+fn first_claim(dir: &Path) -> std::path::PathBuf {
+    dir.join("runs")
+        .join("relu-h512x256x256x128-p7-split42-seed0")
+        .join("claim.lock")
+}
+
 #[test]
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn two_tasks_on_one_run_one_trains_and_the_other_names_it() {
@@ -350,14 +336,9 @@ fn two_tasks_on_one_run_one_trains_and_the_other_names_it() {
             .unwrap()
     };
     let first = task();
-    let claim = dir
-        .path()
-        .join("runs")
-        .join("relu-h512x256x256x128-p7-split42-seed0")
-        .join("claim.lock");
+    let claim = first_claim(dir.path());
     let started = Instant::now();
-    let first_pid = format!("pid={}\n", first.id());
-    while !std::fs::read_to_string(&claim).is_ok_and(|text| text.contains(&first_pid)) {
+    while claim_pid(&claim) != Some(first.id()) {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the first task claimed nothing"
@@ -394,14 +375,7 @@ fn two_tasks_on_one_run_one_trains_and_the_other_names_it() {
 #[test]
 fn a_report_opens_with_its_title_and_findings_and_a_missing_findings_file_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    // A sweep folder with its settings and no finished run (`--emit slurm` trains nothing).
-    let emitted = xtask()
-        .args(["sweep", "--acts", "relu", "--seeds", "2", "--out"])
-        .arg(dir.path())
-        .args(["--emit", "slurm"])
-        .output()
-        .unwrap();
-    assert_success(&emitted);
+    settings_only_sweep(dir.path());
     let before = snapshot(dir.path());
     let refused = xtask()
         .args(["sweep", "report", "--dir"])
@@ -463,19 +437,10 @@ fn a_task_ends_with_the_sweep_that_started_it() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let claim = dir
-        .path()
-        .join("runs")
-        .join("relu-h512x256x256x128-p7-split42-seed0")
-        .join("claim.lock");
+    let claim = first_claim(dir.path());
     let started = Instant::now();
     let child = loop {
-        let pid = std::fs::read_to_string(&claim).ok().and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("pid="))
-                .and_then(|p| p.trim().parse::<u32>().ok())
-        });
-        if let Some(pid) = pid {
+        if let Some(pid) = claim_pid(&claim) {
             break pid;
         }
         assert!(

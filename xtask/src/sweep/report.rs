@@ -127,18 +127,7 @@ pub fn write(inputs: &Inputs, out: &Path, preface: &Preface) -> anyhow::Result<P
     let groups: Vec<(GroupKey, Group, Vec<&RunRecord>)> = by_group
         .into_iter()
         .map(|((_, key), runs)| {
-            let group = Group {
-                label: label(&key, &varies),
-                test: runs.iter().map(|r| r.test_percent()).collect(),
-                epochs: runs
-                    .iter()
-                    .map(|r| r.run.summary.epochs_run as f64)
-                    .collect(),
-                best_epochs: runs
-                    .iter()
-                    .map(|r| r.run.summary.best_epoch as f64)
-                    .collect(),
-            };
+            let group = group_of(label(&key, &varies), &runs);
             (key, group, runs)
         })
         .collect();
@@ -209,6 +198,22 @@ pub fn write(inputs: &Inputs, out: &Path, preface: &Preface) -> anyhow::Result<P
     }
     doc.extend(unfinished_blocks(&inputs.unfinished));
     doc.write(out)
+}
+
+/// The group named `label` of `runs`: their test accuracies, epochs and best epochs.
+fn group_of(label: String, runs: &[&RunRecord]) -> Group {
+    Group {
+        label,
+        test: runs.iter().map(|r| r.test_percent()).collect(),
+        epochs: runs
+            .iter()
+            .map(|r| r.run.summary.epochs_run as f64)
+            .collect(),
+        best_epochs: runs
+            .iter()
+            .map(|r| r.run.summary.best_epoch as f64)
+            .collect(),
+    }
 }
 
 fn clone_group(g: &Group) -> Group {
@@ -293,8 +298,9 @@ fn peer_blocks(inputs: &Inputs, groups: &[(GroupKey, Group, Vec<&RunRecord>)]) -
             if theirs.is_empty() {
                 return None;
             }
-            let ours_shared: Vec<&&RunRecord> = runs
+            let ours_shared: Vec<&RunRecord> = runs
                 .iter()
+                .copied()
                 .filter(|r| {
                     theirs.iter().any(|p| {
                         (r.spec.split_seed, r.spec.seed) == (p.spec.split_seed, p.spec.seed)
@@ -302,18 +308,7 @@ fn peer_blocks(inputs: &Inputs, groups: &[(GroupKey, Group, Vec<&RunRecord>)]) -
                 })
                 .collect();
             splits.extend(theirs.iter().map(|p| p.spec.split_seed));
-            let ours = Group {
-                label: ours.label.clone(),
-                test: ours_shared.iter().map(|r| r.test_percent()).collect(),
-                epochs: ours_shared
-                    .iter()
-                    .map(|r| r.run.summary.epochs_run as f64)
-                    .collect(),
-                best_epochs: ours_shared
-                    .iter()
-                    .map(|r| r.run.summary.best_epoch as f64)
-                    .collect(),
-            };
+            let ours = group_of(ours.label.clone(), &ours_shared);
             let theirs = Group {
                 label: ours.label.clone(),
                 test: theirs.iter().map(|p| 100.0 * p.result.test_acc).collect(),

@@ -1,0 +1,60 @@
+//! Helpers shared by the xtask integration tests: the built tool, what it printed, and the
+//! `runs.csv` a sweep leaves.
+
+// Each test binary compiles this module and uses its own share of it.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The tool, as cargo built it for these tests.
+pub fn xtask() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+}
+
+/// What a command printed, standard output then standard error.
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Asserts that the command succeeded, showing what it printed when it did not.
+pub fn assert_success(output: &Output) {
+    assert!(output.status.success(), "{}", text(output));
+}
+
+/// `runs.csv` without its time and host columns (the last two).
+pub fn runs_without_time(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("runs.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let fields: Vec<&str> = l.split(',').collect();
+            fields[..fields.len() - 2].join(",")
+        })
+        .collect()
+}
+
+/// The process id a run's `claim.lock` names, once the file holds one.
+pub fn claim_pid(claim: &Path) -> Option<u32> {
+    std::fs::read_to_string(claim).ok().and_then(|text| {
+        text.lines()
+            .find_map(|l| l.strip_prefix("pid="))
+            .and_then(|p| p.trim().parse().ok())
+    })
+}
+
+/// Makes `dir` a sweep folder of ReLU over two seeds with its settings and no finished run
+/// (`--emit slurm` trains nothing).
+pub fn settings_only_sweep(dir: &Path) {
+    let emitted = xtask()
+        .args(["sweep", "--acts", "relu", "--seeds", "2", "--out"])
+        .arg(dir)
+        .args(["--emit", "slurm"])
+        .output()
+        .unwrap();
+    assert_success(&emitted);
+}
