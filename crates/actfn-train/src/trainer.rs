@@ -222,10 +222,15 @@ pub fn train(run: &Run, splits: &Splits, observer: &mut dyn Observer) -> Result<
     if files.state.is_file()
         && let Err(e) = session.restore(&files.state, &run.name, observer)
     {
-        let unreadable = matches!(e, Error::Corrupt { .. });
-        let replaced =
-            matches!(e, Error::SettingsDiffer { .. }) && run.existing == Existing::Replace;
-        if !unreadable && !replaced {
+        // A state that does not read, or whose tensors do not fit the network, is damaged; one
+        // made with other settings is the caller's to judge; a file that cannot be opened is
+        // the machine's problem, not the run's.
+        let set_aside_it = match &e {
+            Error::SettingsDiffer { .. } => run.existing == Existing::Replace,
+            Error::Io { .. } => false,
+            _ => true,
+        };
+        if !set_aside_it {
             return Err(e);
         }
         let aside = set_aside(&run.dir, &run.name, &e.to_string())?;
