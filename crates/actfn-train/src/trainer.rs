@@ -181,8 +181,8 @@ pub struct Outcome {
 /// The network starts from the seeded initial weights (the same for every activation). After
 /// each epoch a new best validation accuracy saves the checkpoint; `patience` epochs without one
 /// stop the run. The best checkpoint is then reloaded and its test accuracy measured. The run
-/// folder ([`run_dir`](crate::run_dir)) receives `train_config.json`, `metrics.csv` and `dynamics.csv`
-/// (rewritten after every epoch) and `summary.json`.
+/// folder ([`run_dir`](crate::run_dir)) receives `train_config.json`, `metrics.csv` and
+/// `dynamics.csv` (rewritten after every epoch) and `summary.json`.
 ///
 /// After every epoch the whole training state is saved atomically to `resume.safetensors` in
 /// the run folder; a run that was killed continues from its last finished epoch and ends exactly

@@ -1,4 +1,4 @@
-//! What a sweep folder holds: each run's status (finished, running, failed or missing), the
+//! What a sweep folder holds: each run's status (finished, running, unsound, failed or missing),
 //! records of the finished ones, the PyTorch peer's results, and `runs.csv`.
 
 use std::fmt::Write as _;
