@@ -1,5 +1,5 @@
 //! What a sweep folder holds: each run's status (finished, running, unsound, failed or missing),
-//! records of the finished ones, the PyTorch peer's results, and `runs.csv`.
+//! the records of the finished ones, the PyTorch peer's results, and `runs.csv`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
