@@ -208,7 +208,8 @@ impl SweepSettings {
         Ok(())
     }
 
-    fn network_config(&self, hidden: &[usize]) -> anyhow::Result<BaseNetworkConfig> {
+    /// The network of the architecture `hidden`, checked.
+    pub fn network_config(&self, hidden: &[usize]) -> anyhow::Result<BaseNetworkConfig> {
         let config = BaseNetworkConfig {
             hidden_sizes: hidden.to_vec(),
             ..BaseNetworkConfig::default()

@@ -222,10 +222,7 @@ fn fits_in_memory(settings: &SweepSettings) -> anyhow::Result<()> {
     };
     let config = settings.train_config(0, 0, 0)?;
     for hidden in &settings.hidden {
-        let net = actfn_model::BaseNetworkConfig {
-            hidden_sizes: hidden.clone(),
-            ..actfn_model::BaseNetworkConfig::default()
-        };
+        let net = settings.network_config(hidden)?;
         let needed = actfn_train::memory_estimate(&net, &config, settings.threads.into());
         if needed > memory {
             let sizes: Vec<String> = hidden.iter().map(|h| h.to_string()).collect();
@@ -249,16 +246,16 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
     let settings = args.settings();
     // Whatever would refuse the sweep refuses it before its folder is written.
     settings.validate()?;
+    let runs = settings.runs()?;
     match args.emit {
         Some(Emit::Slurm) => {
-            slurm::preflight(&dir, settings.runs()?.len(), &args.slurm, settings.threads)?;
+            slurm::preflight(&dir, runs.len(), &args.slurm, settings.threads)?;
         }
         None => fits_in_memory(&settings)?,
     }
     prepare(&dir, &settings)?;
-    let runs = settings.runs()?;
     if args.emit == Some(Emit::Slurm) {
-        match slurm::emit(&dir, &runs, &args.slurm, settings.threads)? {
+        match slurm::emit(&dir, &settings, &runs, &args.slurm)? {
             Some(command) => say!(
                 "Job array written to {}; submit it with:\n  {command}\nthen watch it with \
                  `squeue --me`, and build the report with `cargo xtask sweep report --dir {}`",

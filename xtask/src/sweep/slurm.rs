@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::array_size::{array_limit, check_array_size};
-use super::grid::{RunSpec, SweepDir};
+use super::grid::{RunSpec, SweepDir, SweepSettings};
 use super::records;
 
 /// How the job array is submitted.
@@ -260,14 +260,13 @@ pub fn preflight(
 /// finished nor running) and returns the `sbatch` command, or `None` when no run is left.
 pub fn emit(
     dir: &SweepDir,
+    settings: &SweepSettings,
     runs: &[RunSpec],
     args: &SlurmArgs,
-    threads: u16,
 ) -> anyhow::Result<Option<String>> {
-    let settings = dir.read_settings()?;
     let indices: Vec<usize> = runs
         .iter()
-        .filter(|run| !args.only_missing || records::status(dir, &settings, run).needs_training())
+        .filter(|run| !args.only_missing || records::status(dir, settings, run).needs_training())
         .map(|run| run.index)
         .collect();
     if indices.is_empty() {
@@ -280,10 +279,8 @@ pub fn emit(
             binary.display()
         );
     }
-    // Both checks come before anything of the array is written.
-    let text = script(dir, &indices, args, threads, &binary)?;
-    let largest = indices.iter().copied().max().unwrap_or_default();
-    check_array_size(largest, &array_limit()).map_err(anyhow::Error::msg)?;
+    // The array's size was checked by `preflight`, over the whole grid; this array is part of it.
+    let text = script(dir, &indices, args, settings.threads, &binary)?;
     std::fs::create_dir_all(output_dir(dir))
         .with_context(|| format!("cannot create {}", output_dir(dir).display()))?;
     let path = dir.root.join("sweep.sbatch");
