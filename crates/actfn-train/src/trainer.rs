@@ -105,12 +105,12 @@ const DATA_BYTES: u64 = 250 << 20;
 /// data set. The study's network comes to about 300 MB (its peak is measured in docs/bench/):
 /// the estimate is for refusing a network that cannot fit before allocating it.
 pub fn memory_estimate(net: &BaseNetworkConfig, config: &TrainConfig, threads: usize) -> u64 {
-    let shapes = net.layer_shapes();
-    let parameters: u64 = shapes
+    let parameters: u64 = actfn_model::parameter_shapes(net)
         .iter()
-        .map(|&(inputs, outputs)| (inputs as u64 + 1).saturating_mul(outputs as u64))
+        .map(|(_, shape)| shape.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64)))
         .fold(0, u64::saturating_add);
-    let widths: u64 = shapes
+    let widths: u64 = net
+        .layer_shapes()
         .iter()
         .map(|&(inputs, outputs)| inputs as u64 + outputs as u64)
         .fold(0, u64::saturating_add);
