@@ -311,6 +311,8 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
             std::fs::create_dir_all(dir.run(run))?;
             let mut command = Command::new(&exe);
             command.arg("sweep").arg("task").arg("--dir").arg(&dir.root);
+            // The task ends when this process does (see `task::end_with_parent`).
+            command.env(task::SWEEP_PID, std::process::id().to_string());
             command.args(["--index", &run.index.to_string()]);
             let (result_dir, spec, settings) = (dir.clone(), run.clone(), settings.clone());
             Ok(Job {

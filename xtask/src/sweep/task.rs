@@ -49,6 +49,7 @@ pub fn find_run(dir: &SweepDir, index: usize) -> anyhow::Result<RunSpec> {
 }
 
 pub fn run(args: &TaskArgs) -> anyhow::Result<()> {
+    end_with_parent();
     let dir = SweepDir::new(&args.dir);
     let settings = dir.read_settings()?;
     let run = find_run(&dir, args.index)?;
@@ -58,7 +59,6 @@ pub fn run(args: &TaskArgs) -> anyhow::Result<()> {
     // One task per run at a time: a second one (a resubmission while the first still runs)
     // refuses, naming the holder.
     let _claim = actfn_io::Claim::take(&folder)?;
-    end_with_parent();
     say!(
         "sweep task {} ({}) on {}, pid {}",
         run.index,
@@ -86,14 +86,21 @@ pub fn run(args: &TaskArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The variable in which the local sweep gives its tasks its process id.
+pub const SWEEP_PID: &str = "ACTFN_SWEEP_PID";
+
 /// Ends this process when its parent ends (the local sweep killed, say), so that no task trains
 /// on as an orphan and holds its run's claim against the next sweep. The run resumes from its
-/// last finished epoch, and the claim of a process that has ended is taken over.
+/// last finished epoch, and the claim of a process that has ended is taken over. The parent is
+/// the one the local sweep names (a sweep killed before this task started is caught too), else
+/// the one the task started with (a Slurm step).
 fn end_with_parent() {
-    let parent = std::os::unix::process::parent_id();
+    let parent = std::env::var(SWEEP_PID)
+        .ok()
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(std::os::unix::process::parent_id);
     std::thread::spawn(move || {
         loop {
-            std::thread::sleep(Duration::from_millis(500));
             if std::os::unix::process::parent_id() != parent {
                 // Not eprintln!, which panics when standard error is closed.
                 let _ = writeln!(
@@ -103,6 +110,7 @@ fn end_with_parent() {
                 );
                 std::process::exit(1);
             }
+            std::thread::sleep(Duration::from_millis(500));
         }
     });
 }
