@@ -8,7 +8,10 @@ accuracy with the given patience, the best epoch's weights on the test set. The 
 drawn from in-memory tensors (the same draws as the study's DataLoader, without its per-image
 transforms).
 
-Writes one JSON object (the fields of actfn's `PeerResult`) to --out, atomically.
+The run is read from the sweep folder as `cargo xtask sweep task` reads it: the protocol from
+`sweep.json` (its template), the run's axes from its line of `tasks.tsv` (both written together
+from the same settings), the split from `peer/split<SEED>.safetensors`. Writes one JSON object
+(the fields of actfn's `PeerResult`) to `peer/<id>.json`, atomically.
 """
 
 import argparse
@@ -25,30 +28,52 @@ import torch.optim as optim
 import study
 
 
+def read_run(sweep_dir, index):
+    """The run `index` of the sweep in `sweep_dir`: its axes (tasks.tsv) and protocol (sweep.json)."""
+    with open(os.path.join(sweep_dir, "sweep.json")) as f:
+        settings = json.load(f)
+    with open(os.path.join(sweep_dir, "tasks.tsv")) as f:
+        header, *rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    tasks = [dict(zip(header, row)) for row in rows]
+    if not 0 <= index < len(tasks) or int(tasks[index]["index"]) != index:
+        raise SystemExit(f"task index {index} is out of range: {sweep_dir} has {len(tasks)} runs")
+    task = tasks[index]
+    template = settings["template"]
+    return argparse.Namespace(
+        id=task["id"],
+        act=task["act"],
+        seed=int(task["seed"]),
+        split_seed=int(task["split_seed"]),
+        hidden=task["hidden"],
+        patience=int(task["patience"]),
+        epochs=template["max_epochs"],
+        lr=template["optimizer"]["lr"],
+        momentum=template["optimizer"]["momentum"],
+        batch_size=template["batch_size"],
+        subset=template["subset"],
+        init=template.get("init", "pytorch"),
+        threads=settings["threads"],
+        split=os.path.join(sweep_dir, "peer", f"split{task['split_seed']}.safetensors"),
+        out=os.path.join(sweep_dir, "peer", f"{task['id']}.json"),
+    )
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--split", required=True, help="the split's indices (safetensors)")
+    parser.add_argument("--dir", required=True, help="the sweep folder")
+    parser.add_argument("--index", type=int, required=True, help="the run's index in tasks.tsv")
     parser.add_argument("--data", required=True, help="folder with the four Fashion-MNIST files")
-    parser.add_argument("--act", required=True, choices=sorted(study.ACTIVATIONS))
-    parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--split-seed", type=int, required=True)
-    parser.add_argument("--hidden", required=True, help="e.g. 512,256,256,128")
-    parser.add_argument("--patience", type=int, required=True)
-    parser.add_argument("--epochs", type=int, required=True)
-    parser.add_argument("--lr", type=float, required=True)
-    parser.add_argument("--momentum", type=float, required=True)
-    parser.add_argument("--batch-size", type=int, required=True)
-    parser.add_argument("--subset", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--init", default="pytorch", choices=["pytorch", "kaiming-normal", "lecun-normal"])
-    parser.add_argument("--id", required=True)
-    parser.add_argument("--out", required=True)
-    args = parser.parse_args()
+    given = parser.parse_args()
+    args = read_run(given.dir, given.index)
+    if args.act not in study.ACTIVATIONS:
+        raise SystemExit(f"{args.act}: the study's PyTorch code has no such activation")
+    if args.init not in ("pytorch", "kaiming-normal", "lecun-normal"):
+        raise SystemExit(f"{args.init}: an initialization peer.py does not know")
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
 
     split, _ = study.read_safetensors(args.split)
-    x_all, y_all, x_test, y_test = study.load_fashion_mnist(args.data)
+    x_all, y_all, x_test, y_test = study.load_fashion_mnist(given.data)
     train_idx = torch.from_numpy(split["train_indices"].astype(np.int64))
     val_idx = torch.from_numpy(split["val_indices"].astype(np.int64))
     x_train, y_train = x_all[train_idx], y_all[train_idx]

@@ -200,6 +200,5 @@ pub fn load_splits(
     device: &candle_core::Device,
 ) -> anyhow::Result<actfn_data::Splits> {
     let (_, data) = find_or_fetch(true)?;
-    let mut rng = actfn_model::rng::seeded(split_seed, actfn_model::rng::Stream::Split);
-    Ok(actfn_data::Splits::new(&data, 10_000, &mut rng, device)?)
+    Ok(actfn_train::study_splits(&data, split_seed, device)?)
 }

@@ -9,7 +9,6 @@ macro_rules! say {
 
 mod bench;
 mod data;
-mod document;
 mod eval;
 mod import;
 mod machine;

@@ -1,9 +1,9 @@
-//! What the PyTorch peers (`xtask/pytorch/`) get from actfn so that they compute on the same
-//! inputs: the train/validation split's indices, and for the step-by-step trace the initial
-//! weights and the first epoch's batch order.
+//! What the PyTorch step-by-step trace (`xtask/pytorch/trace.py`) gets from actfn so that it
+//! computes on the same inputs: the split's indices, the initial weights and the first epoch's
+//! batch order.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use actfn_model::rng::{self, Stream};
 use actfn_model::{BaseNetwork, BaseNetworkConfig};
@@ -11,37 +11,6 @@ use actfn_train::TrainConfig;
 use anyhow::Context;
 use candle_core::{Device, Tensor};
 use clap::Args;
-
-/// The number of validation images the study takes out of the 60,000 training images.
-pub const VALIDATION_IMAGES: usize = 10_000;
-
-/// The split of `split_seed` as index tensors: `train_indices` and `val_indices` (u32).
-fn split_tensors(split_seed: u64, images: usize) -> anyhow::Result<HashMap<String, Tensor>> {
-    let (train, val) = actfn_data::split_indices(
-        images,
-        VALIDATION_IMAGES,
-        &mut rng::seeded(split_seed, Stream::Split),
-    )?;
-    let tensor = |v: Vec<u32>| {
-        let n = v.len();
-        Tensor::from_vec(v, n, &Device::Cpu)
-    };
-    Ok(HashMap::from([
-        ("train_indices".to_string(), tensor(train)?),
-        ("val_indices".to_string(), tensor(val)?),
-    ]))
-}
-
-/// Writes the split of `split_seed` of `images` training images to `path` (safetensors), for
-/// a PyTorch peer to train on actfn's split.
-pub fn write_split(path: &Path, split_seed: u64, images: usize) -> anyhow::Result<()> {
-    let tensors = split_tensors(split_seed, images)?;
-    let metadata = HashMap::from([("split_seed".to_string(), split_seed.to_string())]);
-    let bytes = safetensors::serialize(&tensors, Some(metadata))
-        .with_context(|| format!("cannot serialize the split for {}", path.display()))?;
-    actfn_io::atomic_write(path, &bytes)?;
-    Ok(())
-}
 
 /// The script of a PyTorch peer, in `xtask/pytorch/`.
 pub fn script(name: &str) -> PathBuf {
@@ -75,8 +44,8 @@ pub fn trace_inputs(args: &TraceInputsArgs) -> anyhow::Result<()> {
         ..TrainConfig::default()
     };
     let (_, data) = crate::data::find_or_fetch(true)?;
-    let mut tensors = split_tensors(args.split_seed, data.train_len())?;
-    let train_images = data.train_len() - VALIDATION_IMAGES;
+    let mut tensors = actfn_sweep::peer::split_tensors(args.split_seed, data.train_len())?;
+    let train_images = data.train_len() - actfn_train::VALIDATION_IMAGES;
     let (net, _) = BaseNetwork::seeded(BaseNetworkConfig::default(), args.seed, &Device::Cpu)?;
     for (name, tensor) in net.named_parameters() {
         tensors.insert(format!("init.{name}"), tensor);

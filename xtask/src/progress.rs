@@ -61,8 +61,9 @@ impl Observer for EpochProgress {
         }
         let note = match verdict {
             Verdict::NewBest => "  (new best, checkpoint saved)",
-            Verdict::Continue => "",
             Verdict::Stop => "  (early stopping: no improvement within the patience)",
+            // Continue, and whatever a later version adds.
+            _ => "",
         };
         say!(
             "[Epoch {:2}] train acc {:05.2}%, val acc {:05.2}%, loss {:.4}, {:.1} s, {:.0} samples/s{note}",

@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 
 use actfn_activations::Activation;
 use actfn_model::{BaseNetworkConfig, Init};
-use actfn_train::{Existing, Outcome, Run, SgdConfig, TrainConfig};
+use actfn_train::{Existing, Outcome, Run, SgdConfig, TrainConfig, checkpoint_name};
 use clap::Args;
 
-use crate::document::Table;
 use crate::progress::EpochProgress;
 use crate::{ComputeArgs, default_checkpoint_dir};
+use actfn_report::Table;
 
 /// Arguments of `cargo xtask train`.
 #[derive(Args, Debug)]
@@ -121,11 +121,6 @@ pub fn parse_act_list(text: &str) -> Result<ActList, String> {
 /// Parses an initialization name for clap.
 pub fn parse_init(text: &str) -> Result<Init, String> {
     text.parse().map_err(|e: actfn_model::Error| e.to_string())
-}
-
-/// The study's checkpoint name for an activation, e.g. `FashionMNIST_relu`.
-pub fn checkpoint_name(act: Activation) -> String {
-    format!("FashionMNIST_{}", act.key())
 }
 
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {

@@ -268,7 +268,7 @@ fn bad_sweep_input_is_one_error_line_and_changes_nothing() {
                 "--threads",
                 "1",
             ],
-            "other settings (max_epochs: saved 2, now 3)",
+            "other settings (template.max_epochs: saved 2, now 3)",
         ),
     ];
     for (args, needle) in cases {
@@ -288,7 +288,7 @@ fn bad_sweep_input_is_one_error_line_and_changes_nothing() {
         .arg(dir.path().join("nothing"))
         .output()
         .unwrap();
-    assert_refused(&output, "is not a sweep folder");
+    assert_refused(&output, "not a sweep folder");
     assert_eq!(snapshot(dir.path()), before);
 }
 

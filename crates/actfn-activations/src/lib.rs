@@ -38,7 +38,7 @@
 //! ```
 //!
 //! API boundary: [`Activation`] (its table of built-ins, the tensor forms, the slice kernels,
-//! the study's JSON), [`CustomActivation`] to add one's own, [`Param`] for a learned parameter
+//! the study's JSON), [`CustomActivation`] to add one's own, [`ParameterValue`] for a learned parameter
 //! in the tensor forms, [`Real`] for the slice kernels' float types.
 
 mod custom;
@@ -49,7 +49,7 @@ mod simd;
 mod slices;
 
 pub use custom::CustomActivation;
-pub use kernels::Param;
+pub use kernels::ParameterValue;
 pub use real::Real;
 
 use std::fmt;
@@ -62,6 +62,7 @@ use kernels::Kernel;
 
 /// An error in naming or configuring an activation function, or in a kernel's input.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The name is none of the built-ins' or registered functions'.
     #[error("unknown activation function {name:?}; valid names are: {valid}")]
@@ -140,6 +141,7 @@ macro_rules! builtins {
         /// Serialized as the study's `config` dictionary: `{"name": "ReLU"}`,
         /// `{"name": "LeakyReLU", "alpha": 0.1}`.
         #[derive(Debug, Clone, Copy)]
+        #[non_exhaustive]
         pub enum Activation {
             $(
                 $(#[doc = $doc])*
@@ -286,7 +288,7 @@ impl Activation {
     /// The function's parameter, with its value: LeakyReLU's `alpha`, PReLU's `init`.
     pub fn parameter(&self) -> Option<(Parameter, f64)> {
         let parameter = self.row()?.parameter?;
-        Some((parameter, self.visit(ParameterValue)?))
+        Some((parameter, self.visit(CurrentValue)?))
     }
 
     /// Whether the parameter is learned, one per activation layer (PReLU's slope).
@@ -327,9 +329,9 @@ impl Activation {
 }
 
 /// The parameter value a built-in carries.
-struct ParameterValue;
+struct CurrentValue;
 
-impl Visitor for ParameterValue {
+impl Visitor for CurrentValue {
     type Output = f64;
     fn visit<K: Kernel>(self, parameter: f64) -> f64 {
         parameter

@@ -5,7 +5,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::kernels::{Kernel, Param};
+use crate::kernels::{Kernel, ParameterValue};
 use crate::{Activation, Error, Real, Visitor};
 
 /// Below this many elements a fused operation runs on one thread: splitting costs more than it
@@ -16,28 +16,28 @@ const PARALLEL_THRESHOLD: usize = 1 << 15;
 const CHUNK: usize = 1 << 13;
 
 /// `df/dp` of a learned parameter as tensor operations.
-struct ParameterSlope<'a>(&'a Tensor);
+struct ParameterDerivative<'a>(&'a Tensor);
 
-impl Visitor for ParameterSlope<'_> {
+impl Visitor for ParameterDerivative<'_> {
     type Output = candle_core::Result<Tensor>;
     fn visit<K: Kernel>(self, _: f64) -> Self::Output {
-        K::tensor_parameter_slope(self.0)
+        K::tensor_parameter_derivative(self.0)
     }
 }
 
 /// The composed form, `f(x)` or `f'(x)`, with a parameter.
 struct Composed<'a> {
     x: &'a Tensor,
-    param: Option<Param<'a>>,
+    param: Option<ParameterValue<'a>>,
     derivative: bool,
 }
 
 impl Visitor for Composed<'_> {
     type Output = candle_core::Result<Tensor>;
     fn visit<K: Kernel>(self, parameter: f64) -> Self::Output {
-        let param = self.param.unwrap_or(Param::Fixed(parameter));
+        let param = self.param.unwrap_or(ParameterValue::Fixed(parameter));
         if self.derivative {
-            K::tensor_slope(self.x, param)
+            K::tensor_derivative(self.x, param)
         } else {
             K::tensor(self.x, param)
         }
@@ -75,7 +75,11 @@ impl Activation {
 
     /// [`Activation::forward_composed`] with the parameter given as a tensor, such as a
     /// network's learned PReLU slope: autograd then reaches the parameter too.
-    pub fn forward_composed_with(&self, x: &Tensor, param: Param) -> candle_core::Result<Tensor> {
+    pub fn forward_composed_with(
+        &self,
+        x: &Tensor,
+        param: ParameterValue,
+    ) -> candle_core::Result<Tensor> {
         self.composed(x, Some(param), false)
     }
 
@@ -87,19 +91,23 @@ impl Activation {
     /// The derivative of the function in its learned parameter, `df/dp` at `x` (PReLU: `x`
     /// where `x <= 0`, else 0); zeros for a function without one.
     pub fn parameter_derivative(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.visit(ParameterSlope(x))
+        self.visit(ParameterDerivative(x))
             .unwrap_or_else(|| x.zeros_like())
     }
 
     /// [`Activation::derivative`] with the parameter given as a tensor.
-    pub fn derivative_with(&self, x: &Tensor, param: Param) -> candle_core::Result<Tensor> {
+    pub fn derivative_with(
+        &self,
+        x: &Tensor,
+        param: ParameterValue,
+    ) -> candle_core::Result<Tensor> {
         self.composed(x, Some(param), true)
     }
 
     fn composed(
         &self,
         x: &Tensor,
-        param: Option<Param>,
+        param: Option<ParameterValue>,
         derivative: bool,
     ) -> candle_core::Result<Tensor> {
         match self {

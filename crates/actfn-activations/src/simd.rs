@@ -82,7 +82,7 @@ fn forward_loop<T: Real, K: Kernel>(x: &[T], y: &mut [T], p: T) {
 #[inline(always)]
 fn backward_loop<T: Real, K: Kernel>(x: &[T], y: &[T], grad: &mut [T], p: T) {
     for ((g, &x), &y) in grad.iter_mut().zip(x).zip(y) {
-        *g *= K::slope(x, y, p);
+        *g *= K::derivative(x, y, p);
     }
 }
 
@@ -91,8 +91,8 @@ fn backward_loop<T: Real, K: Kernel>(x: &[T], y: &[T], grad: &mut [T], p: T) {
 fn backward_learned_loop<T: Real, K: Kernel>(x: &[T], y: &[T], grad: &mut [T], p: T) -> f64 {
     let mut sum = 0.0f64;
     for ((g, &x), &y) in grad.iter_mut().zip(x).zip(y) {
-        sum += (*g * K::parameter_slope(x, p)).to_f64();
-        *g *= K::slope(x, y, p);
+        sum += (*g * K::parameter_derivative(x, p)).to_f64();
+        *g *= K::derivative(x, y, p);
     }
     sum
 }

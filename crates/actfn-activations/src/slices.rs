@@ -111,8 +111,8 @@ impl Activation {
         check_length("gradient", x.len(), grad.len())?;
         if let Activation::Custom(c) = *self {
             if !T::custom_backward(c, x, y, grad) {
-                let slope = through_tensor(c, x, |t| c.derivative(t))?;
-                for (g, s) in grad.iter_mut().zip(slope) {
+                let derivative = through_tensor(c, x, |t| c.derivative(t))?;
+                for (g, s) in grad.iter_mut().zip(derivative) {
                     *g *= s;
                 }
             }

@@ -2,7 +2,7 @@
 //! gradients (the fixture `tests/fixtures/activations.json`, written by
 //! `xtask/pytorch/activations.py`), the study's formulas, finiteness everywhere, the JSON.
 
-use actfn_activations::{Activation, Param};
+use actfn_activations::{Activation, ParameterValue};
 use candle_core::{DType, Device, Tensor, Var};
 use serde::Deserialize;
 
@@ -374,7 +374,7 @@ fn the_prelu_slope_gradient_agrees_with_autograd_and_central_differences() {
     // Autograd through the composed form with the slope as a variable.
     let slope = Var::new(&[a], &Device::Cpu).unwrap();
     let y = act
-        .forward_composed_with(&x, Param::Learned(slope.as_tensor()))
+        .forward_composed_with(&x, ParameterValue::Learned(slope.as_tensor()))
         .unwrap();
     let grads = (y * &g).unwrap().sum_all().unwrap().backward().unwrap();
     let by_autograd = to_vec(grads.get(slope.as_tensor()).unwrap())[0];

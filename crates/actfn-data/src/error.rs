@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// A failure to find, read, verify or batch the data.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading a file failed.
     #[error("{}: {source}", path.display())]

@@ -34,6 +34,7 @@ pub use summary::{Summary, summarize};
 
 /// A failure to measure.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The inputs do not fit (an empty batch, too few points, ...).
     #[error("invalid input: {0}")]

@@ -29,7 +29,7 @@ fn parent_of(path: &Path) -> &Path {
 
 /// Syncs a folder, so that the renames and creations in it survive a crash of the machine. On
 /// systems where a folder cannot be opened for syncing this does nothing.
-pub fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         std::fs::File::open(dir)

@@ -183,7 +183,7 @@ impl Claim {
                         let _ = std::fs::remove_file(&lock);
                         return Err(Error::Io { path: lock, source });
                     }
-                    crate::sync_dir(dir)?;
+                    crate::atomic::sync_dir(dir)?;
                     return Ok(Claim { lock });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

@@ -27,14 +27,14 @@
 //!
 //! [`read_text_at_most`] reads a file that may be damaged or crafted without trusting its size.
 //!
-//! API boundary: [`atomic_write`] and [`sync_dir`], [`read_text_at_most`], [`Claim`] with its
+//! API boundary: [`atomic_write`], [`read_text_at_most`], [`Claim`] with its
 //! [`Holder`], and [`host_name`]; nothing here knows about networks or training.
 
 mod atomic;
 mod claim;
 mod read;
 
-pub use atomic::{atomic_write, sync_dir};
+pub use atomic::atomic_write;
 pub use claim::{Claim, Holder, host_name};
 pub use read::read_text_at_most;
 
@@ -42,6 +42,7 @@ use std::path::PathBuf;
 
 /// A failure to read or write a file or to claim a folder.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading, writing, renaming or syncing failed.
     #[error("{}: {source}", path.display())]

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::network::parameter_shapes;
 use crate::{BaseNetworkConfig, Error, Result};
 
 /// `<dir>/<name>.config`.
@@ -57,7 +56,7 @@ pub(crate) fn check_weights(
         path: path.to_path_buf(),
         reason,
     };
-    let expected = parameter_shapes(config);
+    let expected = config.parameter_shapes();
     for (name, shape) in &expected {
         let tensor = tensors
             .get(name)

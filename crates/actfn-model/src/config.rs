@@ -56,6 +56,53 @@ impl BaseNetworkConfig {
         sizes.windows(2).map(|w| (w[0], w[1])).collect()
     }
 
+    /// The name of linear layer `i` (from 0, input side first), `layers.{2i}`, as PyTorch's
+    /// `nn.Sequential` numbers it (the activations take the odd indices).
+    pub fn linear_name(i: usize) -> String {
+        format!("layers.{}", 2 * i)
+    }
+
+    /// The name of the activation after hidden layer `i`, `layers.{2i+1}`.
+    pub fn activation_name(i: usize) -> String {
+        format!("layers.{}", 2 * i + 1)
+    }
+
+    /// The parameter names of each linear layer, `("layers.{2i}.weight", "layers.{2i}.bias")`.
+    pub fn layer_names(&self) -> Vec<(String, String)> {
+        (0..self.layer_shapes().len())
+            .map(|i| {
+                let layer = Self::linear_name(i);
+                (format!("{layer}.weight"), format!("{layer}.bias"))
+            })
+            .collect()
+    }
+
+    /// The name of the learned activation parameter after hidden layer `i`,
+    /// `layers.{2i+1}.weight`, as PyTorch's `nn.Sequential` names an `nn.PReLU`'s slope.
+    pub fn slope_name(i: usize) -> String {
+        format!("{}.weight", Self::activation_name(i))
+    }
+
+    /// Every parameter's name and shape, in PyTorch's order: each linear layer's weight
+    /// `[out, in]` and bias `[out]`, each followed, for a hidden layer of a network whose
+    /// activation learns a parameter (PReLU), by that parameter `[1]`.
+    pub fn parameter_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let learned = self.act_fn.learned_parameter();
+        let shapes = self.layer_shapes();
+        let hidden = shapes.len().saturating_sub(1);
+        let mut out = Vec::new();
+        for (i, ((fan_in, fan_out), (weight, bias))) in
+            shapes.iter().zip(self.layer_names()).enumerate()
+        {
+            out.push((weight, vec![*fan_out, *fan_in]));
+            out.push((bias, vec![*fan_out]));
+            if learned && i < hidden {
+                out.push((Self::slope_name(i), vec![1]));
+            }
+        }
+        out
+    }
+
     /// Checks that the sizes describe a network that can be built.
     pub fn validate(&self) -> Result<()> {
         if self.input_size == 0 || self.num_classes == 0 {

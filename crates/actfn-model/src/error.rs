@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// A failure to build, save or load a network.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]

@@ -199,7 +199,10 @@ mod tests {
                 if i + 1 < net.linears().len() {
                     x = match net.slopes().get(i) {
                         Some(slope) => act
-                            .forward_composed_with(&x, actfn_activations::Param::Learned(slope))
+                            .forward_composed_with(
+                                &x,
+                                actfn_activations::ParameterValue::Learned(slope),
+                            )
                             .unwrap(),
                         None => act.forward_composed(&x).unwrap(),
                     };

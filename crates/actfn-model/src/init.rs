@@ -12,7 +12,6 @@ use rand::distr::{Distribution, Uniform};
 use rand_distr::Normal;
 use serde::{Deserialize, Serialize};
 
-use crate::network::{layer_names, slope_name};
 use crate::{BaseNetworkConfig, Error, Result};
 
 /// How the weights are drawn.
@@ -20,6 +19,7 @@ use crate::{BaseNetworkConfig, Error, Result};
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Init {
     /// PyTorch's `nn.Linear` default, the study's: weights and biases uniform in
     /// `(-1/sqrt(fan_in), 1/sqrt(fan_in))`.
@@ -81,7 +81,7 @@ impl FromStr for Init {
 /// on the activation function, as the study's `set_seed(42)` before each network makes them. An
 /// activation's learned parameter (PReLU's slope) starts at its `init` and draws nothing, so
 /// the weights are those of every other activation.
-pub fn init_varmap(
+pub(crate) fn init_varmap(
     config: &BaseNetworkConfig,
     init: Init,
     rng: &mut impl Rng,
@@ -93,7 +93,7 @@ pub fn init_varmap(
     for (i, ((fan_in, fan_out), (weight_name, bias_name))) in config
         .layer_shapes()
         .into_iter()
-        .zip(layer_names(config))
+        .zip(config.layer_names())
         .enumerate()
     {
         let bad = |e: &dyn fmt::Display| {
@@ -138,7 +138,10 @@ pub fn init_varmap(
                 .parameter()
                 .filter(|_| config.act_fn.learned_parameter())
         {
-            parameters.push((slope_name(i), Tensor::new(&[start as f32], device)?));
+            parameters.push((
+                BaseNetworkConfig::slope_name(i),
+                Tensor::new(&[start as f32], device)?,
+            ));
         }
     }
     varmap_of(parameters)

@@ -50,8 +50,8 @@ pub use config::BaseNetworkConfig;
 pub use device::{device_name, parse_device};
 pub use error::{Error, Result};
 pub use gradients::Gradients;
-pub use init::{Init, init_varmap};
-pub use network::{BaseNetwork, layer_names, parameter_shapes, slope_name};
+pub use init::Init;
+pub use network::BaseNetwork;
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

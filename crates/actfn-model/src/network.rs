@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use actfn_activations::{Activation, Param};
+use actfn_activations::{Activation, ParameterValue};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Linear, Module, VarBuilder, VarMap};
 
@@ -28,45 +28,6 @@ pub struct BaseNetwork {
     scratch: Arc<Mutex<cpu::Scratch>>,
 }
 
-/// The parameter names of each linear layer, `("layers.{2i}.weight", "layers.{2i}.bias")`, as
-/// PyTorch's `nn.Sequential` numbers them (activations take the odd indices).
-pub fn layer_names(config: &BaseNetworkConfig) -> Vec<(String, String)> {
-    (0..config.layer_shapes().len())
-        .map(|i| {
-            (
-                format!("layers.{}.weight", 2 * i),
-                format!("layers.{}.bias", 2 * i),
-            )
-        })
-        .collect()
-}
-
-/// The name of the learned activation parameter after hidden layer `i` (`layers.{2i+1}.weight`,
-/// as PyTorch's `nn.Sequential` names an `nn.PReLU`'s slope).
-pub fn slope_name(i: usize) -> String {
-    format!("layers.{}.weight", 2 * i + 1)
-}
-
-/// Every parameter's name and shape, in PyTorch's order: each linear layer's weight
-/// `[out, in]` and bias `[out]`, each followed, for a hidden layer of a network whose
-/// activation learns a parameter (PReLU), by that parameter `[1]`.
-pub fn parameter_shapes(config: &BaseNetworkConfig) -> Vec<(String, Vec<usize>)> {
-    let learned = config.act_fn.learned_parameter();
-    let shapes = config.layer_shapes();
-    let hidden = shapes.len().saturating_sub(1);
-    let mut out = Vec::new();
-    for (i, ((fan_in, fan_out), (weight, bias))) in
-        shapes.iter().zip(layer_names(config)).enumerate()
-    {
-        out.push((weight, vec![*fan_out, *fan_in]));
-        out.push((bias, vec![*fan_out]));
-        if learned && i < hidden {
-            out.push((slope_name(i), vec![1]));
-        }
-    }
-    out
-}
-
 /// Whether the tensor-operation forward pass records an autograd graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Graph {
@@ -83,7 +44,7 @@ impl BaseNetwork {
         let linears = config
             .layer_shapes()
             .into_iter()
-            .zip(layer_names(&config))
+            .zip(config.layer_names())
             .map(|((fan_in, fan_out), (weight_name, bias_name))| {
                 let weight = vb.get((fan_out, fan_in), &weight_name)?;
                 let bias = vb.get(fan_out, &bias_name)?;
@@ -92,7 +53,7 @@ impl BaseNetwork {
             .collect::<Result<Vec<_>>>()?;
         let slopes = if config.act_fn.learned_parameter() {
             (0..config.hidden_sizes.len())
-                .map(|i| vb.get(1, &slope_name(i)))
+                .map(|i| vb.get(1, &BaseNetworkConfig::slope_name(i)))
                 .collect::<candle_core::Result<Vec<_>>>()?
         } else {
             Vec::new()
@@ -157,13 +118,13 @@ impl BaseNetwork {
         self.linears[0].weight().device().clone()
     }
 
-    /// Every parameter under its PyTorch name, in [`parameter_shapes`]' order.
+    /// Every parameter under its PyTorch name, in [`BaseNetworkConfig::parameter_shapes`]' order.
     pub fn named_parameters(&self) -> Vec<(String, Tensor)> {
         let mut out = Vec::new();
         for (i, (linear, (weight_name, bias_name))) in self
             .linears
             .iter()
-            .zip(layer_names(&self.config))
+            .zip(self.config.layer_names())
             .enumerate()
         {
             out.push((weight_name, linear.weight().clone()));
@@ -171,7 +132,7 @@ impl BaseNetwork {
                 out.push((bias_name, bias.clone()));
             }
             if let Some(slope) = self.slopes.get(i) {
-                out.push((slope_name(i), slope.clone()));
+                out.push((BaseNetworkConfig::slope_name(i), slope.clone()));
             }
         }
         out
@@ -254,10 +215,10 @@ impl BaseNetwork {
                 x = match (self.slopes.get(i), graph) {
                     // A learned slope that autograd must reach: the composed form.
                     (Some(slope), Graph::Record) => {
-                        act.forward_composed_with(&x, Param::Learned(slope))?
+                        act.forward_composed_with(&x, ParameterValue::Learned(slope))?
                     }
                     (Some(slope), Graph::Detached) => {
-                        act.forward_composed_with(&x, Param::Learned(&slope.detach()))?
+                        act.forward_composed_with(&x, ParameterValue::Learned(&slope.detach()))?
                     }
                     (None, _) => act.forward(&x)?,
                 };

@@ -42,6 +42,7 @@ pub use style::PALETTE;
 
 /// A failure to compute or draw a figure.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The numbers cannot make this figure (no finite sample, mismatched lengths, ...).
     #[error("cannot plot: {0}")]

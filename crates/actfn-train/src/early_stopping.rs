@@ -2,6 +2,7 @@
 
 /// What to do after an epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// The score is the best so far (or the first): save the checkpoint.
     NewBest,

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 /// A failure while training or evaluating.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A setting out of range (`batch_size` 0, a negative learning rate, ...).
     #[error("invalid training setting: {0}")]

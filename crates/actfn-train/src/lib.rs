@@ -34,6 +34,7 @@ mod resume;
 mod session;
 mod settings;
 mod sgd;
+mod study;
 mod trainer;
 
 pub use early_stopping::{EarlyStopping, Verdict};
@@ -47,7 +48,8 @@ pub use observer::{Observer, Silent};
 pub use record::{Damage, RunRecord, RunState, inspect, run_dir, set_aside};
 pub use settings::first_difference;
 pub use sgd::{Sgd, SgdConfig};
-pub use trainer::{Existing, Outcome, PROBE_IMAGES, Run, TrainConfig, memory_estimate, train};
+pub use study::{VALIDATION_IMAGES, checkpoint_name, study_split_indices, study_splits};
+pub use trainer::{Existing, Outcome, Run, TrainConfig, memory_estimate, train};
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

@@ -254,7 +254,8 @@ fn named_vars(
     let vars = varmap.data().lock().map_err(|_| {
         Error::InvalidSetting("the variable map's lock was poisoned by a panic".into())
     })?;
-    actfn_model::parameter_shapes(config)
+    config
+        .parameter_shapes()
         .into_iter()
         .map(|(name, _)| {
             let var = vars.get(&name).cloned().ok_or_else(|| {

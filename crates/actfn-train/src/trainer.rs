@@ -18,7 +18,7 @@ use crate::{EpochMetrics, Error, Observer, Result, RunSummary, SgdConfig, accura
 /// Training images on which the dynamics (dead neurons, activation statistics) are measured
 /// after every epoch: the first of the training split. 1024 images cost about 1% of an epoch
 /// of the study's network (measured in `cargo xtask bench`).
-pub const PROBE_IMAGES: usize = 1024;
+pub(crate) const PROBE_IMAGES: usize = 1024;
 
 /// The settings of a training run. `Default` is the study's: at most 50 epochs, patience 7,
 /// batch 256 (evaluation 1024), SGD lr 0.01 momentum 0.9, seed 42, PyTorch's initialization,
@@ -105,7 +105,8 @@ const DATA_BYTES: u64 = 250 << 20;
 /// data set. The study's network comes to about 300 MB (its peak is measured in docs/bench/):
 /// the estimate is for refusing a network that cannot fit before allocating it.
 pub fn memory_estimate(net: &BaseNetworkConfig, config: &TrainConfig, threads: usize) -> u64 {
-    let parameters: u64 = actfn_model::parameter_shapes(net)
+    let parameters: u64 = net
+        .parameter_shapes()
         .iter()
         .map(|(_, shape)| shape.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64)))
         .fold(0, u64::saturating_add);

@@ -11,8 +11,8 @@ use actfn_plot::{GrayImage, Histogram, HistogramPanel, LinePanel, Series};
 use actfn_train::Outcome;
 use candle_core::Device;
 
-use crate::document::{Block, Table, figure, heading, paragraph};
-use crate::train::checkpoint_name;
+use actfn_report::{Block, Table, figure, heading, paragraph};
+use actfn_train::checkpoint_name;
 
 /// Training images the study feeds through each network for its gradient figures (one batch
 /// of its 256-image loader).

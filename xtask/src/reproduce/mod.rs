@@ -19,7 +19,8 @@ use candle_core::Device;
 use clap::Args;
 
 use crate::default_checkpoint_dir;
-use crate::train::{TrainSettings, accuracy_table, checkpoint_name, train_one};
+use crate::train::{TrainSettings, accuracy_table, train_one};
+use actfn_train::checkpoint_name;
 use report::{DeadCounts, Results, Scale, Sections};
 
 /// Hidden sizes of the study's deep network for the dead-neuron count.

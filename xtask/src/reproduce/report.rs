@@ -5,8 +5,8 @@ use actfn_activations::Activation;
 use actfn_diagnostics::DeadNeurons;
 use actfn_train::{Outcome, TrainConfig};
 
-use crate::document::{Block, Document, Table, heading, paragraph};
 use crate::train::accuracy_table;
+use actfn_report::{Block, Document, Table, heading, paragraph};
 
 /// The three dead-neuron counts of the study.
 pub struct DeadCounts {

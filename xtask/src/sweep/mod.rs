@@ -1,35 +1,24 @@
-//! `cargo xtask sweep`: a grid of independent training runs (activations x seeds x split seeds
-//! x architectures x patiences), each exactly the run `train` does, with their statistics.
+//! `cargo xtask sweep`: the command line of `actfn-sweep`. A grid of independent training runs
+//! (activations x seeds x split seeds x architectures x patiences), each exactly the run `train`
+//! does, run here as child processes or written as a Slurm job array; and its report.
 //!
-//! - `grid`: the axes, the settings a sweep folder records, the runs;
 //! - `task`: one run (`sweep task`), in a child process of the local sweep or a Slurm task;
-//! - `schedule`: the child processes, a few at a time, with progress;
-//! - `slurm`, `array_size`: the job array for a cluster, and how large an array it takes;
-//! - `records`, `groups`, `stats`, `figures`, `report`, `preface`: what the runs left, and the
-//!   report.
+//! - `slurm`: the flags of the job array; `report`: `sweep report`.
 
-mod array_size;
-mod figures;
-mod grid;
-mod groups;
-mod preface;
-mod records;
 mod report;
-mod schedule;
 mod slurm;
-mod stats;
 mod task;
 
 use std::path::PathBuf;
 use std::process::Command;
 
+use actfn_activations::Activation;
+use actfn_sweep::slurm::TaskCommand;
+use actfn_sweep::{Axes, Local, SweepDir, SweepSettings, parse_hidden, parse_seeds};
 use anyhow::bail;
 use clap::{Args, Subcommand};
 
 use crate::at_least_one;
-use grid::{SweepDir, SweepSettings, parse_hidden, parse_seeds};
-use records::RunStatus;
-use schedule::Job;
 
 /// Arguments of `cargo xtask sweep`.
 #[derive(Args, Debug)]
@@ -129,9 +118,6 @@ enum Emit {
     Slurm,
 }
 
-/// The study's split seed.
-const STUDY_SPLIT_SEED: u64 = 42;
-
 /// A list of seeds, as one argument.
 #[derive(Debug, Clone)]
 struct Seeds(Vec<u64>);
@@ -152,28 +138,33 @@ impl SweepArgs {
 
 impl RunArgs {
     fn settings(&self) -> SweepSettings {
-        let acts = self
-            .acts
-            .as_ref()
-            .map_or_else(actfn_activations::Activation::study, |list| list.0.clone());
+        let defaults = SweepSettings::default();
         SweepSettings {
-            acts: acts.iter().map(|a| a.key().to_string()).collect(),
-            seeds: self.seeds.0.clone(),
-            split_seeds: self
-                .split_seeds
-                .as_ref()
-                .map_or_else(|| vec![STUDY_SPLIT_SEED], |s| s.0.clone()),
-            hidden: self.hidden.clone(),
-            patience: self.patience.clone(),
-            max_epochs: self.epochs,
-            batch_size: self.batch_size,
-            optimizer: actfn_train::SgdConfig {
-                lr: self.lr,
-                momentum: self.momentum,
-                ..actfn_train::SgdConfig::default()
+            axes: Axes {
+                act_fn: self
+                    .acts
+                    .as_ref()
+                    .map_or_else(Activation::study, |list| list.0.clone()),
+                hidden_sizes: self.hidden.clone(),
+                seed: self.seeds.0.clone(),
+                split_seed: self
+                    .split_seeds
+                    .as_ref()
+                    .map_or(defaults.axes.split_seed, |s| s.0.clone()),
+                patience: self.patience.clone(),
             },
-            subset: self.subset,
-            init: self.init,
+            template: actfn_train::TrainConfig {
+                max_epochs: self.epochs,
+                batch_size: self.batch_size,
+                optimizer: actfn_train::SgdConfig {
+                    lr: self.lr,
+                    momentum: self.momentum,
+                    ..defaults.template.optimizer
+                },
+                init: self.init,
+                subset: self.subset,
+                ..defaults.template
+            },
             device: self.device.clone(),
             threads: self.threads,
         }
@@ -186,31 +177,20 @@ impl RunArgs {
     }
 }
 
+/// This binary's `sweep task`, which runs [`actfn_sweep::run_task`].
+fn task_command() -> anyhow::Result<TaskCommand> {
+    Ok(TaskCommand {
+        program: std::env::current_exe()?,
+        args: vec!["sweep".into(), "task".into()],
+    })
+}
+
 pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     match &args.action {
         Some(SweepAction::Task(task)) => task::run(task),
         Some(SweepAction::Report(report)) => report::run(report),
         None => run_local(&args.run),
     }
-}
-
-/// Checks the settings and records them in the folder, or checks them against the ones it
-/// records. Nothing is written when they are bad or differ.
-fn prepare(dir: &SweepDir, settings: &SweepSettings) -> anyhow::Result<()> {
-    settings.validate()?;
-    actfn_model::parse_device(&settings.device)?;
-    if dir.settings().is_file() {
-        let saved = dir.read_settings()?;
-        if let Some(difference) = actfn_train::first_difference(&saved, settings)? {
-            bail!(
-                "{} was created with other settings ({difference}); use those settings to continue \
-                 it, or another --name or --out for a new sweep",
-                dir.settings().display()
-            );
-        }
-        return Ok(());
-    }
-    dir.write_settings(settings)
 }
 
 /// Refuses a grid with a network that could not train in this machine's memory, with the
@@ -220,10 +200,10 @@ fn fits_in_memory(settings: &SweepSettings) -> anyhow::Result<()> {
     let Some(memory) = crate::machine::memory_bytes() else {
         return Ok(());
     };
-    let config = settings.train_config(0, 0, 0)?;
-    for hidden in &settings.hidden {
-        let net = settings.network_config(hidden)?;
-        let needed = actfn_train::memory_estimate(&net, &config, settings.threads.into());
+    for hidden in &settings.axes.hidden_sizes {
+        let net = settings.network_config(Activation::ReLU, hidden)?;
+        let needed =
+            actfn_train::memory_estimate(&net, &settings.template, settings.threads.into());
         if needed > memory {
             let sizes: Vec<String> = hidden.iter().map(|h| h.to_string()).collect();
             let gib = |bytes: u64| bytes as f64 / f64::from(1u32 << 30);
@@ -246,21 +226,21 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
     let settings = args.settings();
     // Whatever would refuse the sweep refuses it before its folder is written.
     settings.validate()?;
-    let runs = settings.runs()?;
+    let task = task_command()?;
     match args.emit {
         Some(Emit::Slurm) => {
-            slurm::preflight(&dir, runs.len(), &args.slurm, settings.threads)?;
+            actfn_sweep::slurm::preflight(&dir, &settings, &args.slurm.settings(), &task)?
         }
         None => fits_in_memory(&settings)?,
     }
-    prepare(&dir, &settings)?;
+    dir.prepare(&settings)?;
     if args.emit == Some(Emit::Slurm) {
-        match slurm::emit(&dir, &settings, &runs, &args.slurm)? {
+        match actfn_sweep::slurm::emit(&dir, &args.slurm.settings(), &task)? {
             Some(command) => say!(
                 "Job array written to {}; submit it with:\n  {command}\nthen watch it with \
                  `squeue --me`, and build the report with `cargo xtask sweep report --dir {}`",
                 dir.root.display(),
-                slurm::shell_quote(&dir.root.to_string_lossy())
+                actfn_sweep::slurm::shell_quote(&dir.root.to_string_lossy())
             ),
             None => say!(
                 "Every run of {} has finished or is running: no array to write",
@@ -269,178 +249,29 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let mut pending = Vec::new();
-    for (run, status) in records::statuses(&dir, &settings)? {
-        if let RunStatus::Unsound(reason) = &status {
-            say!("{}: {reason}; it is set aside and trained again", run.id());
-        }
-        if !matches!(status, RunStatus::Finished(_)) {
-            pending.push(run);
-        }
-    }
-    let peer_pending: Vec<_> = match &args.peer {
-        Some(_) => runs
-            .iter()
-            .filter(|run| records::peer_result(&dir, run).is_none())
-            .cloned()
-            .collect(),
-        None => Vec::new(),
-    };
-    let report_path = dir.root.join("report.html");
-    if pending.is_empty() && peer_pending.is_empty() && report_path.is_file() {
-        say!(
-            "All {} runs of {} are finished; nothing to train. Report: {}",
-            runs.len(),
-            dir.root.display(),
-            report_path.display()
-        );
-        return Ok(());
-    }
-    say!(
-        "Sweep {}: {} runs, {} to train, {} at a time with {} thread(s) each",
-        dir.root.display(),
-        runs.len(),
-        pending.len(),
-        args.jobs,
-        settings.threads
-    );
-    let exe = std::env::current_exe()?;
-    let jobs: Vec<Job> = pending
-        .iter()
-        .map(|run| -> anyhow::Result<Job> {
-            std::fs::create_dir_all(dir.run(run))?;
-            let mut command = Command::new(&exe);
-            command.arg("sweep").arg("task").arg("--dir").arg(&dir.root);
-            // The task ends when this process does (see `task::end_with_parent`).
-            command.env(task::SWEEP_PID, std::process::id().to_string());
-            command.args(["--index", &run.index.to_string()]);
-            let (result_dir, spec, settings) = (dir.clone(), run.clone(), settings.clone());
-            Ok(Job {
-                label: format!("{} (task {})", run.id(), run.index),
-                command,
-                log: dir.log(run),
-                result: Box::new(
-                    move || match records::status(&result_dir, &settings, &spec) {
-                        RunStatus::Finished(r) => format!(
-                            "test accuracy {:.2}% after {} epochs ({:.0} s)",
-                            r.test_percent(),
-                            r.run.summary.epochs_run,
-                            r.run.summary.seconds
-                        ),
-                        _ => "finished".into(),
-                    },
-                ),
+    let peer = match &args.peer {
+        Some(python) => {
+            let (data_dir, data) = crate::data::find_or_fetch(true)?;
+            Some(actfn_sweep::peer::Peer {
+                python: python.clone(),
+                script: crate::peer::script("peer.py"),
+                data_dir,
+                train_images: data.train_len(),
             })
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let mut jobs = jobs;
-    if let Some(python) = &args.peer {
-        jobs.extend(peer_jobs(&dir, &settings, &peer_pending, python)?);
-    }
-    let started = std::time::SystemTime::now();
-    let ended = schedule::run_all(jobs, args.jobs, "runs")?;
-    records::record_session(
-        &dir,
-        records::Session {
-            started_unix: started
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            wall_seconds: started.elapsed().map_or(0.0, |d| d.as_secs_f64()),
-            runs: pending.len(),
-            peer_runs: peer_pending.len(),
-            jobs: args.jobs,
-            threads: settings.threads,
-            host: actfn_io::host_name(),
-        },
-    )?;
-    let inputs = report::gather(std::slice::from_ref(&dir.root))?;
-    let path = report::write(&inputs, &dir.root, &report::Preface::default())?;
-    say!("Report: {}", path.display());
-    let failed: Vec<_> = ended.iter().filter(|e| !e.success).collect();
-    if !failed.is_empty() {
-        let names: Vec<String> = failed
-            .iter()
-            .map(|e| format!("{} ({})", e.label, e.last_line.clone().unwrap_or_default()))
-            .collect();
-        bail!(
-            "{} runs failed: {}; rerun the same command to retry them",
-            failed.len(),
-            names.join("; ")
-        );
-    }
+        }
+        None => None,
+    };
+    let root = dir.root.clone();
+    let local = Local {
+        jobs: args.jobs,
+        task_command: Box::new(move |run| {
+            let mut command = Command::new(&task.program);
+            command.args(&task.args).arg("--dir").arg(&root);
+            command.args(["--index", &run.index.to_string()]);
+            command
+        }),
+        peer,
+    };
+    actfn_sweep::run_local(&dir, &local, &|line| say!("{line}"))?;
     Ok(())
-}
-
-/// The PyTorch peer's jobs for `runs`: the splits they need are written first.
-fn peer_jobs(
-    dir: &SweepDir,
-    settings: &SweepSettings,
-    runs: &[grid::RunSpec],
-    python: &std::path::Path,
-) -> anyhow::Result<Vec<Job>> {
-    let peer_dir = dir.root.join("peer");
-    std::fs::create_dir_all(&peer_dir)?;
-    let (data_dir, data) = crate::data::find_or_fetch(true)?;
-    let mut jobs = Vec::new();
-    for run in runs {
-        let split = peer_dir.join(format!("split{}.safetensors", run.split_seed));
-        if !split.is_file() {
-            crate::peer::write_split(&split, run.split_seed, data.train_len())?;
-        }
-        let out = records::peer_path(dir, run);
-        let mut command = Command::new(python);
-        command.arg(crate::peer::script("peer.py"));
-        command
-            .arg("--split")
-            .arg(&split)
-            .arg("--data")
-            .arg(&data_dir);
-        let hidden: Vec<String> = run.hidden.iter().map(|h| h.to_string()).collect();
-        command.args([
-            "--act",
-            run.act.key(),
-            "--seed",
-            &run.seed.to_string(),
-            "--split-seed",
-            &run.split_seed.to_string(),
-            "--hidden",
-            &hidden.join(","),
-            "--patience",
-            &run.patience.to_string(),
-            "--epochs",
-            &settings.max_epochs.to_string(),
-            "--lr",
-            &settings.optimizer.lr.to_string(),
-            "--momentum",
-            &settings.optimizer.momentum.to_string(),
-            "--batch-size",
-            &settings.batch_size.to_string(),
-            "--threads",
-            &settings.threads.to_string(),
-            "--init",
-            settings.init.name(),
-            "--id",
-            &run.id(),
-        ]);
-        if let Some(subset) = settings.subset {
-            command.args(["--subset", &subset.to_string()]);
-        }
-        command.arg("--out").arg(&out);
-        let (result_dir, spec) = (dir.clone(), run.clone());
-        jobs.push(Job {
-            label: format!("PyTorch {}", run.id()),
-            command,
-            log: peer_dir.join(format!("{}.log", run.id())),
-            result: Box::new(move || match records::peer_result(&result_dir, &spec) {
-                Some(p) => format!(
-                    "test accuracy {:.2}% after {} epochs ({:.0} s)",
-                    100.0 * p.test_acc,
-                    p.epochs_run,
-                    p.seconds
-                ),
-                None => "finished without a result".into(),
-            }),
-        });
-    }
-    Ok(jobs)
 }

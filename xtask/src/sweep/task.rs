@@ -1,17 +1,15 @@
-//! `cargo xtask sweep task`: one run of a sweep, into the sweep's folder, as `train` runs it.
-//! The local sweep runs each run this way in a child process, and a Slurm array runs one per
-//! array task, so both take the same code path.
+//! `cargo xtask sweep task`: one run of a sweep ([`actfn_sweep::run_task`]), what each local job
+//! and each Slurm array task runs.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use actfn_train::Existing;
-use anyhow::{Context, bail};
+use actfn_sweep::SweepDir;
+use anyhow::bail;
 use clap::Args;
 
-use super::grid::{RunSpec, SweepDir};
-use crate::train::train_one;
+use crate::progress::EpochProgress;
 
 /// Arguments of `cargo xtask sweep task`.
 #[derive(Args, Debug)]
@@ -35,39 +33,11 @@ impl TaskArgs {
     }
 }
 
-/// The run `index` of the sweep in `dir`, or an error naming the valid range.
-pub fn find_run(dir: &SweepDir, index: usize) -> anyhow::Result<RunSpec> {
-    let runs = dir.read_settings()?.runs()?;
-    let count = runs.len();
-    runs.into_iter().nth(index).with_context(|| {
-        format!(
-            "task index {index} is out of range: the sweep in {} has {count} runs (0 to {})",
-            dir.root.display(),
-            count.saturating_sub(1)
-        )
-    })
-}
-
 pub fn run(args: &TaskArgs) -> anyhow::Result<()> {
     end_with_parent();
     let dir = SweepDir::new(&args.dir);
     let settings = dir.read_settings()?;
-    let run = find_run(&dir, args.index)?;
-    let folder = dir.run(&run);
-    std::fs::create_dir_all(&folder)
-        .with_context(|| format!("cannot create {}", folder.display()))?;
-    // One task per run at a time: a second one (a resubmission while the first still runs)
-    // refuses, naming the holder.
-    let _claim = actfn_io::Claim::take(&folder)?;
-    say!(
-        "sweep task {} ({}) on {}, pid {}",
-        run.index,
-        run.id(),
-        actfn_io::host_name(),
-        std::process::id()
-    );
-    let config = settings.train_config(run.seed, run.split_seed, run.patience)?;
-    let device = actfn_model::parse_device(&settings.device)?;
+    // The threads decide the last bits of the arithmetic: `main` set them from sweep.json.
     if usize::from(settings.threads) != rayon::current_num_threads() {
         bail!(
             "the sweep computes with {} threads, this process has {}: run tasks through \
@@ -76,26 +46,20 @@ pub fn run(args: &TaskArgs) -> anyhow::Result<()> {
             rayon::current_num_threads()
         );
     }
-    let splits = crate::data::load_splits(run.split_seed, &device)?;
-    let outcome = train_one(&run.network(), &config, &splits, &folder, Existing::Replace)?;
-    say!(
-        "sweep task {} finished: test accuracy {:.2}%",
-        run.index,
-        100.0 * outcome.test_acc
-    );
+    let spec = dir.find_run(&settings, args.index)?;
+    let (_, data) = crate::data::find_or_fetch(true)?;
+    let name = actfn_train::checkpoint_name(spec.act);
+    actfn_sweep::run_task(&dir, args.index, &data, &mut EpochProgress::new(&name))?;
     Ok(())
 }
-
-/// The variable in which the local sweep gives its tasks its process id.
-pub const SWEEP_PID: &str = "ACTFN_SWEEP_PID";
 
 /// Ends this process when its parent ends (the local sweep killed, say), so that no task trains
 /// on as an orphan and holds its run's claim against the next sweep. The run resumes from its
 /// last finished epoch, and the claim of a process that has ended is taken over. The parent is
-/// the one the local sweep names (a sweep killed before this task started is caught too), else
-/// the one the task started with (a Slurm step).
+/// the one the local sweep names in `SWEEP_PID` (a sweep killed before this task started is
+/// caught too), else the one the task started with (a Slurm step).
 fn end_with_parent() {
-    let parent = std::env::var(SWEEP_PID)
+    let parent = std::env::var(actfn_sweep::schedule::SWEEP_PID)
         .ok()
         .and_then(|pid| pid.parse().ok())
         .unwrap_or_else(std::os::unix::process::parent_id);

@@ -18,27 +18,27 @@ use crate::Real;
 /// The parameter of a parametrized function (LeakyReLU's slope, PReLU's learned slope) as the
 /// tensor forms take it.
 #[derive(Debug, Clone, Copy)]
-pub enum Param<'a> {
+pub enum ParameterValue<'a> {
     /// A number (also the value of every function without a parameter, unused).
     Fixed(f64),
     /// A tensor, such as a network's learned slope: autograd reaches it through the function.
     Learned(&'a Tensor),
 }
 
-impl Param<'_> {
+impl ParameterValue<'_> {
     /// `x * p`, broadcast for a tensor parameter.
     pub(crate) fn times(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         match *self {
-            Param::Fixed(p) => x * p,
-            Param::Learned(p) => x.broadcast_mul(&p.to_dtype(x.dtype())?),
+            ParameterValue::Fixed(p) => x * p,
+            ParameterValue::Learned(p) => x.broadcast_mul(&p.to_dtype(x.dtype())?),
         }
     }
 
     /// The parameter as a tensor shaped like `x`.
     pub(crate) fn like(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         match *self {
-            Param::Fixed(p) => x.ones_like()? * p,
-            Param::Learned(p) => p.to_dtype(x.dtype())?.broadcast_as(x.shape()),
+            ParameterValue::Fixed(p) => x.ones_like()? * p,
+            ParameterValue::Learned(p) => p.to_dtype(x.dtype())?.broadcast_as(x.shape()),
         }
     }
 }
@@ -50,17 +50,17 @@ pub(crate) trait Kernel {
     /// `f(x)` with the parameter `p` (ignored by functions without one).
     fn value<T: Real>(x: T, p: T) -> T;
     /// `f'(x)`, given also `y = f(x)` (cheaper for some).
-    fn slope<T: Real>(x: T, y: T, p: T) -> T;
+    fn derivative<T: Real>(x: T, y: T, p: T) -> T;
     /// `df/dp` at `x`, for a function whose parameter is learned.
-    fn parameter_slope<T: Real>(_x: T, _p: T) -> T {
+    fn parameter_derivative<T: Real>(_x: T, _p: T) -> T {
         T::ZERO
     }
     /// `f(x)` composed of tensor operations, finite for every finite input.
-    fn tensor(x: &Tensor, p: Param) -> candle_core::Result<Tensor>;
+    fn tensor(x: &Tensor, p: ParameterValue) -> candle_core::Result<Tensor>;
     /// `f'(x)` in closed form as tensor operations.
-    fn tensor_slope(x: &Tensor, p: Param) -> candle_core::Result<Tensor>;
+    fn tensor_derivative(x: &Tensor, p: ParameterValue) -> candle_core::Result<Tensor>;
     /// `df/dp` as tensor operations, for a function whose parameter is learned.
-    fn tensor_parameter_slope(x: &Tensor) -> candle_core::Result<Tensor> {
+    fn tensor_parameter_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
         x.zeros_like()
     }
 }

@@ -6,7 +6,7 @@ use std::f64::consts::{FRAC_1_SQRT_2, PI};
 
 use candle_core::Tensor;
 
-use super::{Kernel, Param, Sigmoid, non_positive_part};
+use super::{Kernel, ParameterValue, Sigmoid, non_positive_part};
 use crate::Real;
 
 /// `1 / sqrt(2 pi)`, the standard normal density at 0.
@@ -22,16 +22,16 @@ impl Kernel for Gelu {
     }
     /// `Phi(x) + x phi(x)`; the density's `x^2` saturates to infinity, whose exponential is 0.
     #[inline(always)]
-    fn slope<T: Real>(x: T, _y: T, _: T) -> T {
+    fn derivative<T: Real>(x: T, _y: T, _: T) -> T {
         let cdf = (x * T::from_f64(-FRAC_1_SQRT_2)).erfc() * T::from_f64(0.5);
         let density = (x * x * T::from_f64(-0.5)).exp() * T::from_f64(INV_SQRT_2PI);
         cdf + x * density
     }
-    fn tensor(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         let cdf = ((x * FRAC_1_SQRT_2)?.erf()? + 1.0)? * 0.5;
         x * cdf?
     }
-    fn tensor_slope(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         let cdf = (((x * FRAC_1_SQRT_2)?.erf()? + 1.0)? * 0.5)?;
         let density = (x.sqr()? * -0.5)?.exp()? * INV_SQRT_2PI;
         cdf + (x * density?)?
@@ -74,15 +74,15 @@ impl Kernel for GeluTanh {
     }
     /// `sigmoid(2u) + x sigmoid(2u) sigmoid(-2u) 2u'`.
     #[inline(always)]
-    fn slope<T: Real>(x: T, _y: T, p: T) -> T {
+    fn derivative<T: Real>(x: T, _y: T, p: T) -> T {
         let (v, dv) = Self::parts(x);
         let s = Sigmoid::value(v, p);
         s + x * s * Sigmoid::value(-v, p) * dv
     }
-    fn tensor(x: &Tensor, p: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, p: ParameterValue) -> candle_core::Result<Tensor> {
         x * Sigmoid::tensor(&Self::tensor_parts(x)?.0, p)?
     }
-    fn tensor_slope(x: &Tensor, p: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, p: ParameterValue) -> candle_core::Result<Tensor> {
         let (v, dv) = Self::tensor_parts(x)?;
         let s = Sigmoid::tensor(&v, p)?;
         let both = (&s * Sigmoid::tensor(&v.neg()?, p)?)?;
@@ -125,13 +125,13 @@ impl Kernel for Mish {
     }
     /// `t + x (1 - t^2) sigmoid(x)`, with `t = tanh(softplus(x))`.
     #[inline(always)]
-    fn slope<T: Real>(x: T, _y: T, _: T) -> T {
+    fn derivative<T: Real>(x: T, _y: T, _: T) -> T {
         let (t, s) = Self::parts(x);
         t + x * (T::ONE - t * t) * s
     }
     /// `x` beyond the threshold, else `x n / (n + 2)` of the capped `x`: no branch of the
     /// `where` sees a huge `x`, so autograd never multiplies one by 0.
-    fn tensor(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         // A `where`, not `minimum`: candle's `minimum` splits the gradient at a tie.
         let above = x.gt(SOFTPLUS_THRESHOLD)?;
         let capped = above.where_cond(&x.ones_like()?.affine(0.0, SOFTPLUS_THRESHOLD)?, x)?;
@@ -140,7 +140,7 @@ impl Kernel for Mish {
         let below = (&capped * (&n / (&n + 2.0)?)?)?;
         above.where_cond(x, &below)
     }
-    fn tensor_slope(x: &Tensor, p: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, p: ParameterValue) -> candle_core::Result<Tensor> {
         let e = x.minimum(SOFTPLUS_THRESHOLD)?.exp()?;
         let n = (&e * (&e + 2.0)?)?;
         let t = (&n / (&n + 2.0)?)?;
@@ -165,16 +165,16 @@ impl Kernel for Selu {
     /// `scale` for `x > 0`, else `scale alpha e^x` (PyTorch's left value at exactly 0), from
     /// `x`: from `y` it would cancel in the tail.
     #[inline(always)]
-    fn slope<T: Real>(x: T, _y: T, _: T) -> T {
+    fn derivative<T: Real>(x: T, _y: T, _: T) -> T {
         let scale = T::from_f64(SELU_SCALE);
         let negative = scale * T::from_f64(SELU_ALPHA) * x.min(T::ZERO).exp();
         if x > T::ZERO { scale } else { negative }
     }
-    fn tensor(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         let negative = ((non_positive_part(x)?.exp()? - 1.0)? * SELU_ALPHA)?;
         x.gt(0.0)?.where_cond(x, &negative)? * SELU_SCALE
     }
-    fn tensor_slope(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         let negative = (non_positive_part(x)?.exp()? * (SELU_ALPHA * SELU_SCALE))?;
         x.gt(0.0)?
             .where_cond(&(x.ones_like()? * SELU_SCALE)?, &negative)
@@ -200,7 +200,7 @@ impl Kernel for Softplus {
     }
     /// `sigmoid(x)`, and 1 beyond the threshold.
     #[inline(always)]
-    fn slope<T: Real>(x: T, _y: T, p: T) -> T {
+    fn derivative<T: Real>(x: T, _y: T, p: T) -> T {
         let s = Sigmoid::value(x, p);
         if x > T::from_f64(SOFTPLUS_THRESHOLD) {
             T::ONE
@@ -209,11 +209,11 @@ impl Kernel for Softplus {
         }
     }
     /// `max(x, 0) + ln(1 + e^-|x|)` below the threshold: the exponential never overflows.
-    fn tensor(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         let soft = (x.relu()? + (x.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
         x.gt(SOFTPLUS_THRESHOLD)?.where_cond(x, &soft)
     }
-    fn tensor_slope(x: &Tensor, p: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, p: ParameterValue) -> candle_core::Result<Tensor> {
         x.gt(SOFTPLUS_THRESHOLD)?
             .where_cond(&x.ones_like()?, &Sigmoid::tensor(x, p)?)
     }
@@ -231,21 +231,21 @@ impl Kernel for PRelu {
     }
     /// 1 for `x > 0`, else `a` (a at exactly 0, as PyTorch).
     #[inline(always)]
-    fn slope<T: Real>(x: T, _y: T, a: T) -> T {
+    fn derivative<T: Real>(x: T, _y: T, a: T) -> T {
         if x > T::ZERO { T::ONE } else { a }
     }
     /// `df/da = x` where `x <= 0`, else 0.
     #[inline(always)]
-    fn parameter_slope<T: Real>(x: T, _a: T) -> T {
+    fn parameter_derivative<T: Real>(x: T, _a: T) -> T {
         if x > T::ZERO { T::ZERO } else { x }
     }
-    fn tensor(x: &Tensor, a: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, a: ParameterValue) -> candle_core::Result<Tensor> {
         x.gt(0.0)?.where_cond(x, &a.times(x)?)
     }
-    fn tensor_slope(x: &Tensor, a: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, a: ParameterValue) -> candle_core::Result<Tensor> {
         x.gt(0.0)?.where_cond(&x.ones_like()?, &a.like(x)?)
     }
-    fn tensor_parameter_slope(x: &Tensor) -> candle_core::Result<Tensor> {
+    fn tensor_parameter_derivative(x: &Tensor) -> candle_core::Result<Tensor> {
         non_positive_part(x)
     }
 }
@@ -263,7 +263,7 @@ impl Kernel for Hardswish {
     /// 0 up to -3 (included), 1 from 3 (included), `x / 3 + 1/2` between, as PyTorch's
     /// backward.
     #[inline(always)]
-    fn slope<T: Real>(x: T, _y: T, _: T) -> T {
+    fn derivative<T: Real>(x: T, _y: T, _: T) -> T {
         let middle = x / T::from_f64(3.0) + T::from_f64(0.5);
         if x <= T::from_f64(-3.0) {
             T::ZERO
@@ -274,12 +274,12 @@ impl Kernel for Hardswish {
         }
     }
     /// Masks rather than a clamp, so that autograd takes PyTorch's side at the corners.
-    fn tensor(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         let middle = (x * ((x + 3.0)? / 6.0)?)?;
         let upper = x.ge(3.0)?.where_cond(x, &middle)?;
         x.le(-3.0)?.where_cond(&x.zeros_like()?, &upper)
     }
-    fn tensor_slope(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         let middle = ((x / 3.0)? + 0.5)?;
         let upper = x.ge(3.0)?.where_cond(&x.ones_like()?, &middle)?;
         x.le(-3.0)?.where_cond(&x.zeros_like()?, &upper)

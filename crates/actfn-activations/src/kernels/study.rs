@@ -8,7 +8,7 @@
 
 use candle_core::Tensor;
 
-use super::{Kernel, Param, non_positive_part, positive_mask};
+use super::{Kernel, ParameterValue, non_positive_part, positive_mask};
 use crate::Real;
 
 /// `sigmoid(x) = 1 / (1 + e^-x)`.
@@ -24,17 +24,17 @@ impl Kernel for Sigmoid {
     }
     /// `sigmoid'(x) = y (1 - y)`.
     #[inline(always)]
-    fn slope<T: Real>(_x: T, y: T, _: T) -> T {
+    fn derivative<T: Real>(_x: T, y: T, _: T) -> T {
         y * (T::ONE - y)
     }
-    fn tensor(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         let e = x.abs()?.neg()?.exp()?;
         let denominator = (&e + 1.0)?;
         let for_non_negative = denominator.recip()?;
         let for_negative = (&e / &denominator)?;
         x.ge(0.0)?.where_cond(&for_non_negative, &for_negative)
     }
-    fn tensor_slope(x: &Tensor, p: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, p: ParameterValue) -> candle_core::Result<Tensor> {
         let s = Self::tensor(x, p)?;
         &s * (1.0 - &s)?
     }
@@ -55,14 +55,14 @@ impl Kernel for Tanh {
     }
     /// `tanh'(x) = 1 - y^2`.
     #[inline(always)]
-    fn slope<T: Real>(_x: T, y: T, _: T) -> T {
+    fn derivative<T: Real>(_x: T, y: T, _: T) -> T {
         T::ONE - y * y
     }
     /// `2 sigmoid(2x) - 1`: the same function, finite where `e^x` overflows (|x| > 89 in f32).
-    fn tensor(x: &Tensor, p: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, p: ParameterValue) -> candle_core::Result<Tensor> {
         Sigmoid::tensor(&(x * 2.0)?, p)?.affine(2.0, -1.0)
     }
-    fn tensor_slope(x: &Tensor, p: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, p: ParameterValue) -> candle_core::Result<Tensor> {
         1.0 - Self::tensor(x, p)?.sqr()?
     }
 }
@@ -82,13 +82,13 @@ impl Kernel for Relu {
     }
     /// 1 for `x > 0`, else 0 (0 at exactly 0, as PyTorch).
     #[inline(always)]
-    fn slope<T: Real>(x: T, _y: T, _: T) -> T {
+    fn derivative<T: Real>(x: T, _y: T, _: T) -> T {
         if x > T::ZERO { T::ONE } else { T::ZERO }
     }
-    fn tensor(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         x * positive_mask(x)?
     }
-    fn tensor_slope(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         positive_mask(x)
     }
 }
@@ -103,13 +103,13 @@ impl Kernel for LeakyRelu {
     }
     /// 1 for `x > 0`, else `alpha` (alpha at exactly 0, as PyTorch).
     #[inline(always)]
-    fn slope<T: Real>(x: T, _y: T, alpha: T) -> T {
+    fn derivative<T: Real>(x: T, _y: T, alpha: T) -> T {
         if x > T::ZERO { T::ONE } else { alpha }
     }
-    fn tensor(x: &Tensor, alpha: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, alpha: ParameterValue) -> candle_core::Result<Tensor> {
         x.gt(0.0)?.where_cond(x, &alpha.times(x)?)
     }
-    fn tensor_slope(x: &Tensor, alpha: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, alpha: ParameterValue) -> candle_core::Result<Tensor> {
         x.gt(0.0)?.where_cond(&x.ones_like()?, &alpha.like(x)?)
     }
 }
@@ -125,16 +125,16 @@ impl Kernel for Elu {
     }
     /// 1 for `x > 0`, else `e^x = y + 1` (1 at exactly 0).
     #[inline(always)]
-    fn slope<T: Real>(x: T, y: T, _: T) -> T {
+    fn derivative<T: Real>(x: T, y: T, _: T) -> T {
         if x > T::ZERO { T::ONE } else { y + T::ONE }
     }
     /// The exponential sees `x` only where `x <= 0` (and 0 elsewhere), so it never overflows and
     /// the branch that is not taken has a finite gradient.
-    fn tensor(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         let negative_branch = (non_positive_part(x)?.exp()? - 1.0)?;
         x.gt(0.0)?.where_cond(x, &negative_branch)
     }
-    fn tensor_slope(x: &Tensor, _: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, _: ParameterValue) -> candle_core::Result<Tensor> {
         x.gt(0.0)?
             .where_cond(&x.ones_like()?, &non_positive_part(x)?.exp()?)
     }
@@ -150,15 +150,15 @@ impl Kernel for Swish {
     }
     /// `sigmoid(x) + x sigmoid(x) (1 - sigmoid(x))`.
     #[inline(always)]
-    fn slope<T: Real>(x: T, _y: T, p: T) -> T {
+    fn derivative<T: Real>(x: T, _y: T, p: T) -> T {
         let s = Sigmoid::value(x, p);
         s + x * s * (T::ONE - s)
     }
-    fn tensor(x: &Tensor, p: Param) -> candle_core::Result<Tensor> {
+    fn tensor(x: &Tensor, p: ParameterValue) -> candle_core::Result<Tensor> {
         x * Sigmoid::tensor(x, p)?
     }
-    fn tensor_slope(x: &Tensor, p: Param) -> candle_core::Result<Tensor> {
+    fn tensor_derivative(x: &Tensor, p: ParameterValue) -> candle_core::Result<Tensor> {
         let s = Sigmoid::tensor(x, p)?;
-        &s + (x * Sigmoid::tensor_slope(x, p)?)?
+        &s + (x * Sigmoid::tensor_derivative(x, p)?)?
     }
 }

@@ -3,12 +3,14 @@
 
 use std::path::Path;
 
+use actfn_model::BaseNetworkConfig;
 use actfn_plot::{Band, LinePanel, PointGroup};
+use actfn_report::{Block, figure, heading, paragraph};
 
-use super::records::RunRecord;
-use super::report::Inputs;
-use super::stats::Group;
-use crate::document::{Block, figure, heading, paragraph};
+use super::tables::Group;
+use super::{GroupRuns, Inputs};
+use crate::Result;
+use crate::grid::sizes;
 
 /// What the sweeps ran: axes, protocol, machine.
 pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
@@ -18,33 +20,26 @@ pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
             [one] => one.to_string(),
             many => format!("{} ({}..{})", many.len(), many[0], many[many.len() - 1]),
         };
-        let hidden: Vec<String> = s
-            .hidden
-            .iter()
-            .map(|h| {
-                h.iter()
-                    .map(|n| n.to_string())
-                    .collect::<Vec<_>>()
-                    .join("-")
-            })
-            .collect();
+        let (a, t) = (&s.axes, &s.template);
+        let keys: Vec<&str> = a.act_fn.iter().map(|act| act.key()).collect();
+        let hidden: Vec<String> = a.hidden_sizes.iter().map(|h| sizes(h, "-")).collect();
         blocks.push(paragraph(format!(
             "Grid: activations {}; seeds {}; split seeds {}; hidden {}; patience {}. Protocol: SGD lr \
              {}, momentum {}, batch {}, at most {} epochs{}; {} with {} thread(s) per run.",
-            s.acts.join(", "),
-            seeds(&s.seeds),
-            seeds(&s.split_seeds),
+            keys.join(", "),
+            seeds(&a.seed),
+            seeds(&a.split_seed),
             hidden.join(" / "),
-            s.patience
+            a.patience
                 .iter()
                 .map(|p| p.to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
-            s.optimizer.lr,
-            s.optimizer.momentum,
-            s.batch_size,
-            s.max_epochs,
-            s.subset
+            t.optimizer.lr,
+            t.optimizer.momentum,
+            t.batch_size,
+            t.max_epochs,
+            t.subset
                 .map(|n| format!(", first {n} training images"))
                 .unwrap_or_default(),
             s.device,
@@ -58,12 +53,16 @@ pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
 /// What the runs cost: the wall time of the local sessions and the run time summed over runs.
 fn cost(inputs: &Inputs) -> String {
     let hours = |seconds: f64| format!("{:.1} h", seconds / 3600.0);
-    let actfn: f64 = inputs.records.iter().map(|r| r.run.summary.seconds).sum();
+    let actfn: f64 = inputs
+        .finished
+        .iter()
+        .map(|r| r.record.summary.seconds)
+        .sum();
     let peer: f64 = inputs.peer.iter().map(|p| p.result.seconds).sum();
     let mut text = format!(
         "Run time summed over runs: actfn {} ({} runs)",
         hours(actfn),
-        inputs.records.len()
+        inputs.finished.len()
     );
     if !inputs.peer.is_empty() {
         text += &format!(", PyTorch {} ({} runs)", hours(peer), inputs.peer.len());
@@ -89,7 +88,7 @@ fn cost(inputs: &Inputs) -> String {
 }
 
 /// Every run's test accuracy as a point, with the mean and its interval per group.
-pub fn test_accuracy(figures: &Path, groups: &[Group]) -> anyhow::Result<Vec<Block>> {
+pub fn test_accuracy(figures: &Path, groups: &[Group]) -> Result<Vec<Block>> {
     let points: Vec<PointGroup> = groups
         .iter()
         .filter_map(|g| {
@@ -143,18 +142,16 @@ fn mean_band(label: &str, runs: &[Vec<f64>]) -> Option<Band> {
 
 /// Validation accuracy over epochs per group: the mean over seeds and a band of one standard
 /// deviation.
-pub fn validation_bands(
-    figures: &Path,
-    groups: &[(String, Vec<&RunRecord>)],
-) -> anyhow::Result<Vec<Block>> {
+pub fn validation_bands(figures: &Path, groups: &[GroupRuns]) -> Result<Vec<Block>> {
     let bands: Vec<Band> = groups
         .iter()
-        .filter_map(|(label, runs)| {
-            let curves: Vec<Vec<f64>> = runs
+        .filter_map(|g| {
+            let curves: Vec<Vec<f64>> = g
+                .runs
                 .iter()
-                .map(|r| r.run.metrics.iter().map(|m| 100.0 * m.val_acc).collect())
+                .map(|r| r.record.metrics.iter().map(|m| 100.0 * m.val_acc).collect())
                 .collect();
-            mean_band(label, &curves)
+            mean_band(&g.group.label, &curves)
         })
         .collect();
     if bands.is_empty() {
@@ -179,27 +176,27 @@ pub fn validation_bands(
 
 /// One per-layer dynamic, averaged over a group's runs per epoch, as one panel per group.
 fn dynamics_panels(
-    groups: &[(String, Vec<&RunRecord>)],
+    groups: &[GroupRuns],
     value: impl Fn(&actfn_train::LayerDynamics) -> Option<f64>,
 ) -> Vec<LinePanel> {
     groups
         .iter()
-        .filter_map(|(label, runs)| {
+        .filter_map(|GroupRuns { group, runs, .. }| {
             let layers = runs
                 .iter()
-                .flat_map(|r| r.run.dynamics.iter().map(|d| d.layer + 1))
+                .flat_map(|r| r.record.dynamics.iter().map(|d| d.layer + 1))
                 .max()?;
-            let epochs = runs.iter().map(|r| r.run.metrics.len()).max()?;
+            let epochs = runs.iter().map(|r| r.record.metrics.len()).max()?;
             let mut xs = Vec::new();
             let mut series: Vec<(String, Vec<f32>)> = (0..layers)
-                .map(|l| (format!("layers.{}", 2 * l), Vec::new()))
+                .map(|l| (BaseNetworkConfig::linear_name(l), Vec::new()))
                 .collect();
             for epoch in 1..=epochs {
                 let per_layer: Vec<Option<f64>> = (0..layers)
                     .map(|layer| {
                         let values: Vec<f64> = runs
                             .iter()
-                            .flat_map(|r| &r.run.dynamics)
+                            .flat_map(|r| &r.record.dynamics)
                             .filter(|d| d.epoch == epoch && d.layer == layer)
                             .filter_map(&value)
                             .collect();
@@ -218,7 +215,7 @@ fn dynamics_panels(
             // Layers without the quantity (the output layer's dead share) are left out.
             series.retain(|(_, ys)| ys.iter().any(|v| v.is_finite()));
             (!xs.is_empty() && !series.is_empty()).then(|| LinePanel {
-                title: label.clone(),
+                title: group.label.clone(),
                 xs,
                 series,
                 y_range: None,
@@ -229,10 +226,7 @@ fn dynamics_panels(
 
 /// The dead-neuron share and the weight-gradient norm of every layer over the epochs, mean over
 /// seeds, one panel per group.
-pub fn dynamics(
-    figures: &Path,
-    groups: &[(String, Vec<&RunRecord>)],
-) -> anyhow::Result<Vec<Block>> {
+pub fn dynamics(figures: &Path, groups: &[GroupRuns]) -> Result<Vec<Block>> {
     let mut blocks = Vec::new();
     let dead = dynamics_panels(groups, |d| d.activation.map(|a| 100.0 * a.dead_share));
     if !dead.is_empty() {

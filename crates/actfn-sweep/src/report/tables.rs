@@ -4,18 +4,39 @@
 
 use actfn_stats::{Description, Interval, cohens_d, describe, fisher_exact, holm, welch, wilson};
 
-use crate::document::{Block, Table, paragraph};
+use actfn_report::{Block, Table, paragraph};
+
+use crate::FinishedRun;
 
 /// A run counts as trained when its test accuracy is above this (chance is 10%).
 pub const TRAINED_ABOVE: f64 = 50.0;
 
-/// Runs of one activation under one architecture and patience: their test accuracies (in %),
-/// epochs, best epochs.
+/// The numbers the statistics need of a group's runs.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Group {
+    /// The group's label in tables and figures.
     pub label: String,
+    /// Test accuracies, in %.
     pub test: Vec<f64>,
+    /// Epochs trained.
     pub epochs: Vec<f64>,
+    /// Best epochs.
     pub best_epochs: Vec<f64>,
+}
+
+impl Group {
+    /// The group named `label` of `runs`.
+    pub fn of(label: String, runs: &[&FinishedRun]) -> Self {
+        let summary = |f: fn(&actfn_train::RunSummary) -> f64| -> Vec<f64> {
+            runs.iter().map(|r| f(&r.record.summary)).collect()
+        };
+        Self {
+            label,
+            test: summary(|s| 100.0 * s.test_acc),
+            epochs: summary(|s| s.epochs_run as f64),
+            best_epochs: summary(|s| s.best_epoch as f64),
+        }
+    }
 }
 
 /// `{:.2}`, or a dash for none.
@@ -94,7 +115,9 @@ pub fn pairwise_table(groups: &[Group]) -> (Table, Vec<String>) {
         .iter()
         .map(|(_, _, w)| w.map_or(1.0, |w| w.p))
         .collect();
-    let adjusted = holm(&raw).expect("Welch p-values (or 1 for no test) are probabilities");
+    // Welch's p-values (1 where no test could be made) are probabilities; were one not, every
+    // pair would count as undecided.
+    let adjusted = holm(&raw).unwrap_or_else(|| vec![1.0; raw.len()]);
     let mut header = vec![String::from("row minus column")];
     header.extend(groups.iter().skip(1).map(|g| g.label.clone()));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();

@@ -1,11 +1,46 @@
-//! A report as one description (headings, paragraphs, tables, figures) that is rendered to
-//! Markdown (here) and to one self-contained HTML page (`html`), so the formats never drift
-//! apart.
+//! A report as one description (headings, paragraphs, tables, figures) rendered to Markdown and
+//! to one self-contained HTML page, so the two formats never drift apart.
+//!
+//! ```
+//! use actfn_report::{Block, Document, Table, heading, paragraph};
+//!
+//! let mut table = Table::numeric(&["activation", "test acc (%)"]);
+//! table.row(vec!["ReLU".into(), "88.84".into()]);
+//! let mut doc = Document::new("Ten seeds");
+//! doc.extend([heading("Results"), paragraph("Mean over **10** seeds."), Block::Table(table)]);
+//!
+//! assert!(doc.markdown("figures").contains("| ReLU | 88.84 |"));
+//! // No figures: the page needs no folder to read them from.
+//! let page = doc.html(std::path::Path::new("figures"))?;
+//! assert!(page.contains("<strong>10</strong>"));
+//! # Ok::<(), actfn_report::Error>(())
+//! ```
+//!
+//! API boundary: a [`Document`] of [`Block`]s ([`Table`], [`Figure`], headings, paragraphs with
+//! Markdown's `code` and **bold**); [`Document::markdown`], [`Document::html`] and
+//! [`Document::write`]. Figures are drawn elsewhere (`actfn-plot`) as `<stem>.svg` files.
 
 mod html;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+/// What can go wrong when a report is rendered or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A figure the report names cannot be inlined: missing, unreadable or not an SVG file.
+    #[error("the report's figure {}: {why}", path.display())]
+    Figure {
+        /// The figure's file.
+        path: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Writing the report failed.
+    #[error(transparent)]
+    Io(#[from] actfn_io::Error),
+}
 
 /// How a table column is aligned: numbers to the right.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,8 +54,11 @@ pub enum Align {
 /// A table: a header, alignments and rows of cells (already formatted, units included).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
+    /// The column names.
     pub header: Vec<String>,
+    /// One alignment per column.
     pub align: Vec<Align>,
+    /// The rows, each one cell per column.
     pub rows: Vec<Vec<String>>,
 }
 
@@ -83,6 +121,7 @@ pub struct Figure {
 
 /// One element of a report.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Block {
     /// A section heading (level 2) or a sub-heading (level 3).
     Heading(u8, String),
@@ -97,11 +136,14 @@ pub enum Block {
 /// A report: a title and its blocks in order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Document {
+    /// The report's title (its level-1 heading).
     pub title: String,
+    /// Its content, in order.
     pub blocks: Vec<Block>,
 }
 
 impl Document {
+    /// An empty report with this title.
     pub fn new(title: &str) -> Self {
         Self {
             title: title.to_string(),
@@ -144,7 +186,7 @@ impl Document {
 impl Document {
     /// Writes `report.md` and `report.html` into `out`, the figures in `out/figures`; returns
     /// the HTML page's path.
-    pub fn write(&self, out: &Path) -> anyhow::Result<PathBuf> {
+    pub fn write(&self, out: &Path) -> Result<PathBuf, Error> {
         let figures = out.join("figures");
         actfn_io::atomic_write(&out.join("report.md"), self.markdown("figures").as_bytes())?;
         let html = out.join("report.html");
@@ -175,6 +217,11 @@ pub fn figure(
         caption: caption.into(),
     })
 }
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 #[cfg(test)]
 mod tests {

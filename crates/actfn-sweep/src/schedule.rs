@@ -1,5 +1,5 @@
 //! Runs a list of jobs as child processes, a few at a time: each job's output goes to its log
-//! file, a line is printed as each one ends, and a bar shows the jobs done, left and an ETA.
+//! file, a line is said as each one ends, and a bar shows the jobs done, left and an ETA.
 
 use std::io::{BufRead as _, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::PathBuf;
@@ -7,14 +7,18 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::error::file_error;
+use crate::{Error, Result};
 
 /// One job: a command whose output goes to `log`.
 pub struct Job {
-    /// What the job is, for the lines printed.
+    /// What the job is, for the lines said.
     pub label: String,
+    /// The process to start.
     pub command: Command,
+    /// Where its output goes (appended).
     pub log: PathBuf,
     /// Reads the job's result once it has succeeded, for its line (e.g. the test accuracy).
     pub result: Box<dyn Fn() -> String>,
@@ -22,7 +26,9 @@ pub struct Job {
 
 /// How a job ended.
 pub struct Ended {
+    /// The job's label.
     pub label: String,
+    /// Whether it exited with success.
     pub success: bool,
     /// The last line of its log, when it failed.
     pub last_line: Option<String>,
@@ -60,20 +66,28 @@ impl Running {
     /// Starts `job`: its standard output goes to its log, its standard error through a thread
     /// that appends each line to the log and keeps the last one, which so survives a log that
     /// cannot be written.
-    fn start(mut job: Job) -> anyhow::Result<Self> {
+    fn start(mut job: Job) -> Result<Self> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&job.log)
-            .with_context(|| format!("cannot open {}", job.log.display()))?;
+            .map_err(|e| file_error(&job.log, format!("cannot open the log: {e}")))?;
+        let stdout = log
+            .try_clone()
+            .map_err(|e| file_error(&job.log, format!("cannot open the log: {e}")))?;
         let mut child = job
             .command
             .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
+            .stdout(stdout)
             .stderr(Stdio::piped())
             .spawn()
-            .with_context(|| format!("cannot start {}", job.label))?;
-        let stderr = child.stderr.take().context("the job's standard error")?;
+            .map_err(|e| Error::Cluster(format!("cannot start {}: {e}", job.label)))?;
+        let Some(stderr) = child.stderr.take() else {
+            return Err(Error::Cluster(format!(
+                "{} gave no standard error",
+                job.label
+            )));
+        };
         let errors = std::thread::spawn(move || {
             let mut log = log;
             let mut last = None;
@@ -91,7 +105,13 @@ impl Running {
 }
 
 /// Runs `jobs`, at most `parallel` at once, and returns how each ended, in the order they end.
-pub fn run_all(jobs: Vec<Job>, parallel: usize, what: &str) -> anyhow::Result<Vec<Ended>> {
+/// `say` gets a line as each job ends, and one at the end.
+pub fn run_all(
+    jobs: Vec<Job>,
+    parallel: usize,
+    what: &str,
+    say: &dyn Fn(&str),
+) -> Result<Vec<Ended>> {
     let total = jobs.len();
     let bar = ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template(&format!(
@@ -115,7 +135,11 @@ pub fn run_all(jobs: Vec<Job>, parallel: usize, what: &str) -> anyhow::Result<Ve
         }
         let mut still = Vec::with_capacity(running.len());
         for mut run in running {
-            match run.child.try_wait()? {
+            let waited = run
+                .child
+                .try_wait()
+                .map_err(|e| Error::Cluster(format!("cannot wait for {}: {e}", run.job.label)))?;
+            match waited {
                 None => still.push(run),
                 Some(status) => {
                     let job = run.job;
@@ -140,7 +164,7 @@ pub fn run_all(jobs: Vec<Job>, parallel: usize, what: &str) -> anyhow::Result<Ve
                     };
                     // A hidden bar (no terminal) drops `println`: logs get the line directly.
                     if bar.is_hidden() {
-                        say!("{line}");
+                        say(&line);
                     } else {
                         bar.println(line);
                     }
@@ -158,9 +182,14 @@ pub fn run_all(jobs: Vec<Job>, parallel: usize, what: &str) -> anyhow::Result<Ve
         std::thread::sleep(Duration::from_millis(100));
     }
     bar.finish_and_clear();
-    say!(
+    say(&format!(
         "{what}: {total} finished in {:.1} min",
         started.elapsed().as_secs_f64() / 60.0
-    );
+    ));
     Ok(ended)
 }
+
+/// The variable in which a local sweep gives its tasks its process id: a task ends when that
+/// process ends (`cargo xtask sweep task` watches it), so that no task of a killed sweep trains
+/// on as an orphan and holds its run's claim.
+pub const SWEEP_PID: &str = "ACTFN_SWEEP_PID";

@@ -5,9 +5,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::Context;
-
-use super::{Align, Block, Document, Table};
+use super::{Align, Block, Document, Error, Table};
 
 /// The page's style: the system's fonts (none downloaded), both color schemes, tables that
 /// scroll on their own, figures kept whole when printed.
@@ -50,6 +48,10 @@ figcaption { color: var(--muted); font-size: .9rem; margin-top: .4rem; }
 }
 "#;
 
+/// The most bytes a figure is read to: plotters' largest SVG here (a histogram grid) is under
+/// 2 MB; a larger file is not one of the report's figures.
+const FIGURE_BYTES: u64 = 64 << 20;
+
 /// `&`, `<`, `>` and `"` escaped.
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -59,7 +61,7 @@ fn escape(text: &str) -> String {
 }
 
 /// The report's inline Markdown (`code` and **bold**) as HTML, everything else escaped.
-pub fn inline(text: &str) -> String {
+fn inline(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
     while !rest.is_empty() {
@@ -134,18 +136,22 @@ fn table_html(table: &Table) -> String {
 }
 
 /// An SVG file's markup for inlining: its `<svg>` element alone, without any XML prolog.
-fn svg_markup(path: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("the report's figure {} is missing", path.display()))?;
+fn svg_markup(path: &Path) -> Result<String, Error> {
+    let figure = |why: String| Error::Figure {
+        path: path.to_path_buf(),
+        why,
+    };
+    let text =
+        actfn_io::read_text_at_most(path, FIGURE_BYTES).map_err(|e| figure(e.to_string()))?;
     let start = text
         .find("<svg")
-        .with_context(|| format!("{} is not an SVG file", path.display()))?;
+        .ok_or_else(|| figure("not an SVG file (no <svg> element)".into()))?;
     Ok(text[start..].trim_end().to_string())
 }
 
 impl Document {
     /// The report as one HTML page, the figures read from `figures` (`<stem>.svg`) and inlined.
-    pub fn html(&self, figures: &Path) -> anyhow::Result<String> {
+    pub fn html(&self, figures: &Path) -> Result<String, Error> {
         let mut body = String::new();
         let mut toc = Vec::new();
         for block in &self.blocks {

@@ -16,7 +16,7 @@ const SCONTROL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The cluster's `MaxArraySize`, and where it comes from.
 #[derive(Debug)]
-pub struct ArrayLimit {
+pub(super) struct ArrayLimit {
     max_array_size: usize,
     /// `None`: read from the cluster; else why Slurm's default is assumed.
     assumed: Option<String>,
@@ -70,7 +70,7 @@ fn query_max_array_size() -> Result<usize, String> {
 }
 
 /// The cluster's `MaxArraySize` where scontrol tells it, else Slurm's default.
-pub fn array_limit() -> ArrayLimit {
+pub(super) fn array_limit() -> ArrayLimit {
     match query_max_array_size() {
         Ok(max_array_size) => ArrayLimit {
             max_array_size,
@@ -90,7 +90,7 @@ pub fn array_limit() -> ArrayLimit {
 /// indices, as `sweep task --index`, `task-%a.out` and `tasks.tsv` all name a run by them, so a
 /// grid too large for one array is refused rather than cut into several arrays with offsets;
 /// a cluster that caps the array size usually caps the jobs a user may queue as well.
-pub fn check_array_size(largest: usize, limit: &ArrayLimit) -> Result<(), String> {
+pub(super) fn check_array_size(largest: usize, limit: &ArrayLimit) -> Result<(), String> {
     let max = limit.max_array_size;
     if largest < max {
         return Ok(());

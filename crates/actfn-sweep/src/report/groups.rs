@@ -2,32 +2,42 @@
 //! every setting the runs themselves recorded, and the labels that name them by what differs
 //! between groups.
 
-use super::grid::RunSpec;
+use actfn_activations::Activation;
+use actfn_model::Init;
+use actfn_train::TrainConfig;
+
+use crate::RunSpec;
+use crate::grid::sizes;
 
 /// Everything a group's runs share but the activation: the runs differ only in their seeds (of
 /// the weights and of the split), so that every setting that differs between sweeps makes
 /// groups of its own.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Setting {
+    /// Hidden layer sizes.
     pub hidden: Vec<usize>,
+    /// Early-stopping patience.
     pub patience: usize,
-    pub init: actfn_model::Init,
+    /// How the initial weights were drawn.
+    pub init: Init,
     /// The rest of the training protocol, as `name value` pairs (numbers as text, so that the
     /// key orders and compares exactly).
     pub protocol: Vec<(&'static str, String)>,
 }
 
 /// The runs of one group: an activation under one setting.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct GroupKey {
-    pub act: String,
+    /// The activation function.
+    pub act: Activation,
+    /// What else the group's runs share.
     pub setting: Setting,
 }
 
 /// The group of a run of `spec` trained with `config`.
-pub fn key_of(spec: &RunSpec, config: &actfn_train::TrainConfig) -> GroupKey {
+pub fn key_of(spec: &RunSpec, config: &TrainConfig) -> GroupKey {
     GroupKey {
-        act: spec.act.key().to_string(),
+        act: spec.act,
         setting: Setting {
             hidden: spec.hidden.clone(),
             patience: config.patience,
@@ -48,13 +58,16 @@ pub fn key_of(spec: &RunSpec, config: &actfn_train::TrainConfig) -> GroupKey {
 
 /// Which parts of the setting differ between a report's groups: only those go into the labels.
 pub struct Varies {
+    /// The architectures differ.
     pub hidden: bool,
+    /// The patiences differ.
     pub patience: bool,
     /// The names of the protocol's settings that differ.
     pub protocol: Vec<&'static str>,
 }
 
 impl Varies {
+    /// What differs between the groups of `keys`.
     pub fn of(keys: &[&GroupKey]) -> Self {
         let differ = |part: &dyn Fn(&GroupKey) -> String| {
             keys.iter()
@@ -89,13 +102,9 @@ impl Varies {
 /// (and an initialization other than PyTorch's).
 pub fn label(key: &GroupKey, varies: &Varies) -> String {
     let setting = &key.setting;
-    let mut text = key
-        .act
-        .parse::<actfn_activations::Activation>()
-        .map_or(key.act.clone(), |a| a.name().to_string());
+    let mut text = key.act.name().to_string();
     if varies.hidden {
-        let sizes: Vec<String> = setting.hidden.iter().map(|h| h.to_string()).collect();
-        text.push_str(&format!(" {}", sizes.join("-")));
+        text.push_str(&format!(" {}", sizes(&setting.hidden, "-")));
     }
     if varies.patience {
         text.push_str(&format!(" p{}", setting.patience));
@@ -105,7 +114,7 @@ pub fn label(key: &GroupKey, varies: &Varies) -> String {
             text.push_str(&format!(" {name} {value}"));
         }
     }
-    if setting.init != actfn_model::Init::PyTorch {
+    if setting.init != Init::PyTorch {
         text.push_str(&format!(" ({})", setting.init));
     }
     text

@@ -1,0 +1,148 @@
+//! The PyTorch peer of a sweep: the same grid run by the study's own PyTorch code
+//! (`xtask/pytorch/peer.py`), which reads the run from the sweep folder as a task does
+//! (`sweep.json` and the run's index) and trains on actfn's split, written here.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::file_error;
+use crate::folder::RECORD_BYTES;
+use crate::schedule::Job;
+use crate::{Error, Result, RunSpec, SweepDir};
+
+/// One run of the PyTorch peer, as `peer.py` writes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeerResult {
+    /// The run's id ([`RunSpec::id`]).
+    pub id: String,
+    /// The activation's key.
+    pub act: String,
+    /// Seed given to `torch.manual_seed`.
+    pub seed: u64,
+    /// Seed of actfn's split it trained on.
+    pub split_seed: u64,
+    /// Early-stopping patience.
+    pub patience: usize,
+    /// Hidden layer sizes.
+    pub hidden: Vec<usize>,
+    /// Test accuracy of the best epoch's weights, in [0, 1].
+    pub test_acc: f64,
+    /// The best validation accuracy.
+    pub best_val_acc: f64,
+    /// The best epoch, from 1.
+    pub best_epoch: usize,
+    /// Epochs trained.
+    pub epochs_run: usize,
+    /// Validation accuracy per epoch.
+    pub val_acc: Vec<f64>,
+    /// Wall time of the run.
+    pub seconds: f64,
+    /// PyTorch's version.
+    pub torch: String,
+}
+
+/// How the peer runs: the Python with torch and numpy, the script, and the data.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// A Python with torch and numpy.
+    pub python: PathBuf,
+    /// `xtask/pytorch/peer.py`.
+    pub script: PathBuf,
+    /// The folder with the four Fashion-MNIST files.
+    pub data_dir: PathBuf,
+    /// The training images in them (60,000), which the split divides.
+    pub train_images: usize,
+}
+
+impl SweepDir {
+    /// The peer's result file of a run.
+    pub fn peer_result_file(&self, spec: &RunSpec) -> PathBuf {
+        self.peer_dir().join(format!("{}.json", spec.id()))
+    }
+
+    /// The split file of `split_seed` the peer trains on.
+    pub fn peer_split_file(&self, split_seed: u64) -> PathBuf {
+        self.peer_dir()
+            .join(format!("split{split_seed}.safetensors"))
+    }
+
+    /// The peer's result of a run, if it finished (an unreadable file counts as not finished).
+    pub fn peer_result(&self, spec: &RunSpec) -> Option<PeerResult> {
+        let text = actfn_io::read_text_at_most(&self.peer_result_file(spec), RECORD_BYTES).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+/// The split of `split_seed` of `images` training images as index tensors, `train_indices`
+/// and `val_indices` (u32), as actfn draws it.
+pub fn split_tensors(split_seed: u64, images: usize) -> Result<HashMap<String, Tensor>> {
+    let (train, val) = actfn_train::study_split_indices(images, split_seed)?;
+    let tensor = |v: Vec<u32>| {
+        let n = v.len();
+        Tensor::from_vec(v, n, &Device::Cpu).map_err(actfn_model::Error::from)
+    };
+    Ok(HashMap::from([
+        ("train_indices".to_string(), tensor(train)?),
+        ("val_indices".to_string(), tensor(val)?),
+    ]))
+}
+
+/// Writes the split of `split_seed` of `images` training images to `path` (safetensors, with
+/// the seed as metadata), for a PyTorch peer to train on actfn's split.
+pub fn write_split(path: &Path, split_seed: u64, images: usize) -> Result<()> {
+    let tensors = split_tensors(split_seed, images)?;
+    let metadata = HashMap::from([("split_seed".to_string(), split_seed.to_string())]);
+    let bytes = safetensors::serialize(&tensors, Some(metadata))
+        .map_err(|e| file_error(path, format!("cannot serialize the split: {e}")))?;
+    actfn_io::atomic_write(path, &bytes)?;
+    Ok(())
+}
+
+/// The peer's jobs for `runs`, each `peer.py --dir D --index N --data DATA`; the splits they
+/// need are written first.
+pub fn peer_jobs(dir: &SweepDir, runs: &[RunSpec], peer: &Peer) -> Result<Vec<Job>> {
+    if !peer.script.is_file() {
+        return Err(Error::Settings(format!(
+            "the PyTorch peer's script {} is missing",
+            peer.script.display()
+        )));
+    }
+    let peer_dir = dir.peer_dir();
+    std::fs::create_dir_all(&peer_dir)
+        .map_err(|e| file_error(&peer_dir, format!("cannot create it: {e}")))?;
+    let mut jobs = Vec::new();
+    for run in runs {
+        let split = dir.peer_split_file(run.split_seed);
+        if !split.is_file() {
+            write_split(&split, run.split_seed, peer.train_images)?;
+        }
+        let mut command = Command::new(&peer.python);
+        command
+            .arg(&peer.script)
+            .arg("--dir")
+            .arg(&dir.root)
+            .args(["--index", &run.index.to_string()])
+            .arg("--data")
+            .arg(&peer.data_dir);
+        let (result_dir, spec) = (dir.clone(), run.clone());
+        jobs.push(Job {
+            label: format!("PyTorch {}", run.id()),
+            command,
+            log: peer_dir.join(format!("{}.log", run.id())),
+            result: Box::new(move || match result_dir.peer_result(&spec) {
+                Some(p) => format!(
+                    "test accuracy {:.2}% after {} epochs ({:.0} s)",
+                    100.0 * p.test_acc,
+                    p.epochs_run,
+                    p.seconds
+                ),
+                None => "finished without a result".into(),
+            }),
+        });
+    }
+    Ok(jobs)
+}

@@ -1,0 +1,179 @@
+//! `runs.csv`: one row per finished run, every setting as the run itself recorded it and every
+//! result. The header is the row type's fields, written and read by serde.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use actfn_activations::Activation;
+use actfn_train::{RunRecord, RunSummary, SgdConfig, TrainConfig, checkpoint_name};
+
+use crate::error::file_error;
+use crate::grid::sizes;
+use crate::{Error, FinishedRun, Result, RunSpec};
+
+/// One row of `runs.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    /// The run's index in its sweep's grid.
+    pub index: usize,
+    /// Its id, [`RunSpec::id`](crate::RunSpec::id).
+    pub id: String,
+    /// The activation's key.
+    pub act: String,
+    /// Seed of the initial weights and the batch order.
+    pub seed: u64,
+    /// Seed of the split.
+    pub split_seed: u64,
+    /// Hidden layer sizes, `512x256x256x128`.
+    pub hidden: String,
+    /// Early-stopping patience.
+    pub patience: usize,
+    /// How the initial weights were drawn.
+    pub init: actfn_model::Init,
+    /// The most epochs.
+    pub max_epochs: usize,
+    /// Training batch size.
+    pub batch_size: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Momentum.
+    pub momentum: f64,
+    /// Training images used, when not all.
+    pub subset: Option<usize>,
+    /// Where it computed.
+    pub device: String,
+    /// CPU threads.
+    pub threads: usize,
+    /// Epochs trained.
+    pub epochs_run: usize,
+    /// The best epoch, from 1.
+    pub best_epoch: usize,
+    /// Its validation accuracy, in [0, 1].
+    pub best_val_acc: f64,
+    /// The test accuracy of its weights, in [0, 1].
+    pub test_acc: f64,
+    /// Whether early stopping ended it.
+    pub stopped_early: bool,
+    /// Training time, to a tenth of a second.
+    pub seconds: f64,
+    /// The machine.
+    pub host: String,
+}
+
+impl RunRow {
+    /// The row of a finished run.
+    pub fn of(run: &FinishedRun) -> Self {
+        let s = &run.record.summary;
+        let config = &s.train_config;
+        Self {
+            index: run.spec.index,
+            id: run.spec.id(),
+            act: run.spec.act.key().to_string(),
+            seed: run.spec.seed,
+            split_seed: run.spec.split_seed,
+            hidden: sizes(&run.spec.hidden, "x"),
+            patience: run.spec.patience,
+            init: config.init,
+            max_epochs: config.max_epochs,
+            batch_size: config.batch_size,
+            lr: config.optimizer.lr,
+            momentum: config.optimizer.momentum,
+            subset: config.subset,
+            device: s.device.clone(),
+            threads: s.threads,
+            epochs_run: s.epochs_run,
+            best_epoch: s.best_epoch,
+            best_val_acc: s.best_val_acc,
+            test_acc: s.test_acc,
+            stopped_early: s.stopped_early,
+            seconds: (s.seconds * 10.0).round() / 10.0,
+            host: s.host.clone(),
+        }
+    }
+}
+
+impl RunRow {
+    /// The finished run this row describes, without its per-epoch records (metrics, dynamics,
+    /// slopes): what the statistics need, for a sweep whose run folders are gone but whose
+    /// `runs.csv` is kept (as `docs/results/` keeps them).
+    pub fn finished_run(&self) -> Result<FinishedRun> {
+        let bad = |what: &str| Error::Settings(format!("runs.csv row {}: {what}", self.id));
+        let act: Activation = self.act.parse()?;
+        let hidden = self
+            .hidden
+            .split('x')
+            .map(|h| {
+                h.parse()
+                    .map_err(|_| bad("hidden is not sizes like 512x256"))
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        let spec = RunSpec {
+            index: self.index,
+            act,
+            seed: self.seed,
+            split_seed: self.split_seed,
+            hidden,
+            patience: self.patience,
+        };
+        let train_config = TrainConfig {
+            max_epochs: self.max_epochs,
+            patience: self.patience,
+            batch_size: self.batch_size,
+            optimizer: SgdConfig {
+                lr: self.lr,
+                momentum: self.momentum,
+                ..SgdConfig::default()
+            },
+            seed: self.seed,
+            init: self.init,
+            split_seed: self.split_seed,
+            subset: self.subset,
+            ..TrainConfig::default()
+        };
+        let summary = RunSummary {
+            name: checkpoint_name(act),
+            act_fn: act.name().to_string(),
+            best_epoch: self.best_epoch,
+            best_val_acc: self.best_val_acc,
+            test_acc: self.test_acc,
+            epochs_run: self.epochs_run,
+            stopped_early: self.stopped_early,
+            seconds: self.seconds,
+            device: self.device.clone(),
+            threads: self.threads,
+            host: self.host.clone(),
+            train_config,
+        };
+        Ok(FinishedRun {
+            record: RunRecord {
+                net: spec.network(),
+                summary,
+                metrics: Vec::new(),
+                dynamics: Vec::new(),
+                slopes: Vec::new(),
+            },
+            spec,
+        })
+    }
+}
+
+/// `runs.csv`'s text for `rows`.
+pub fn runs_csv(rows: &[RunRow]) -> Result<String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let failed = |e: &dyn std::fmt::Display| file_error(Path::new("runs.csv"), e.to_string());
+    for row in rows {
+        writer.serialize(row).map_err(|e| failed(&e))?;
+    }
+    let bytes = writer.into_inner().map_err(|e| failed(&e))?;
+    String::from_utf8(bytes).map_err(|e| failed(&e))
+}
+
+/// Reads the rows of a `runs.csv` (a file larger than 64 MiB is not one).
+pub fn read_runs_csv(path: &Path) -> Result<Vec<RunRow>> {
+    let text = actfn_io::read_text_at_most(path, crate::folder::RECORD_BYTES)?;
+    csv::Reader::from_reader(text.as_bytes())
+        .deserialize()
+        .collect::<Result<Vec<RunRow>, _>>()
+        .map_err(|e| file_error(path, format!("not a sweep's runs.csv ({e})")))
+}

@@ -1,0 +1,248 @@
+//! The report's sections beyond the description: the pairwise comparisons within each setting,
+//! the slopes PReLU learned, actfn beside its PyTorch peer, the variance split between data
+//! splits and seeds, and the runs that have not finished.
+
+use actfn_model::BaseNetworkConfig;
+use actfn_report::{Block, Table, heading, paragraph};
+
+use super::groups::key_of;
+use super::tables::{self, Group};
+use super::{GroupRuns, Inputs, PeerRun, Unfinished};
+use crate::FinishedRun;
+use crate::grid::sizes;
+
+/// The comparisons between the groups of each architecture and patience that has several:
+/// groups that differ in initialization or protocol are compared too, each labelled by it (a
+/// function at its own best learning rate against another at its own).
+pub(super) fn pairwise_blocks(groups: &[GroupRuns]) -> Vec<Block> {
+    /// The groups of one architecture and patience.
+    struct Compared<'a> {
+        hidden: &'a [usize],
+        patience: usize,
+        groups: Vec<Group>,
+    }
+    let mut sets: Vec<Compared> = Vec::new();
+    for g in groups {
+        let (hidden, patience) = (g.key.setting.hidden.as_slice(), g.key.setting.patience);
+        match sets
+            .iter_mut()
+            .find(|s| (s.hidden, s.patience) == (hidden, patience))
+        {
+            Some(set) => set.groups.push(g.group.clone()),
+            None => sets.push(Compared {
+                hidden,
+                patience,
+                groups: vec![g.group.clone()],
+            }),
+        }
+    }
+    sets.sort_by(|a, b| (a.hidden, a.patience).cmp(&(b.hidden, b.patience)));
+    let mut blocks = Vec::new();
+    for Compared {
+        hidden,
+        patience,
+        groups,
+    } in &sets
+    {
+        if groups.len() < 2 {
+            continue;
+        }
+        let (table, differ) = tables::pairwise_table(groups);
+        blocks.extend([
+            heading(format!(
+                "Pairwise comparisons (hidden {}, patience {patience})",
+                sizes(hidden, "-")
+            )),
+            paragraph(
+                "Row minus column: the difference of the mean test accuracies, Welch's p-value \
+                 corrected by Holm over every pair of the table, and Cohen's d. Bold: beyond \
+                 noise (Holm p < 0.05).",
+            ),
+            Block::Table(table),
+            paragraph(if differ.is_empty() {
+                "No pair differs beyond noise.".to_string()
+            } else {
+                format!("Beyond noise: {}.", differ.join("; "))
+            }),
+        ]);
+    }
+    blocks
+}
+
+/// The slopes a learned activation (PReLU) ended with, per hidden layer, mean over seeds.
+pub(super) fn slope_blocks(groups: &[GroupRuns]) -> Vec<Block> {
+    let learned: Vec<&GroupRuns> = groups
+        .iter()
+        .filter(|g| g.runs.iter().any(|r| !r.record.slopes.is_empty()))
+        .collect();
+    let Some(layers) = learned
+        .iter()
+        .flat_map(|g| g.runs.iter().map(|r| r.record.slopes.len()))
+        .max()
+    else {
+        return Vec::new();
+    };
+    let names: Vec<String> = (0..layers)
+        .map(BaseNetworkConfig::activation_name)
+        .collect();
+    let mut header = vec!["activation"];
+    header.extend(names.iter().map(String::as_str));
+    let mut table = Table::numeric(&header);
+    for g in learned {
+        let mut row = vec![g.group.label.clone()];
+        for layer in 0..layers {
+            let values: Vec<f64> = g
+                .runs
+                .iter()
+                .filter_map(|r| r.record.slopes.get(layer).copied())
+                .collect();
+            row.push(
+                actfn_stats::describe(&values).map_or("-".into(), |d| match d.sd {
+                    Some(sd) => format!("{:.3} ± {sd:.3}", d.mean),
+                    None => format!("{:.3}", d.mean),
+                }),
+            );
+        }
+        table.row(row);
+    }
+    vec![
+        heading("Learned slopes"),
+        paragraph(
+            "The slope each PReLU layer learned (it starts at 0.25), mean ± standard deviation over \
+             seeds: a slope near 0 makes the layer a ReLU, near 1 a linear layer.",
+        ),
+        Block::Table(table),
+    ]
+}
+
+/// actfn against PyTorch, for the groups the peer ran.
+pub(super) fn peer_blocks(inputs: &Inputs, groups: &[GroupRuns]) -> Vec<Block> {
+    if inputs.peer.is_empty() {
+        return Vec::new();
+    }
+    let torch = inputs
+        .peer
+        .first()
+        .map_or(String::new(), |p| p.result.torch.clone());
+    // Each group's runs on both sides, restricted to the (split, seed) pairs both ran: the
+    // comparison is then on the same splits, whatever else either side has.
+    let mut splits = std::collections::BTreeSet::new();
+    let pairs: Vec<(Group, Group)> = groups
+        .iter()
+        .filter_map(|g| {
+            let theirs: Vec<&PeerRun> = inputs
+                .peer
+                .iter()
+                .filter(|p| key_of(&p.spec, &p.config) == g.key)
+                .filter(|p| {
+                    g.runs.iter().any(|r| {
+                        (r.spec.split_seed, r.spec.seed) == (p.spec.split_seed, p.spec.seed)
+                    })
+                })
+                .collect();
+            if theirs.is_empty() {
+                return None;
+            }
+            let ours_shared: Vec<&FinishedRun> = g
+                .runs
+                .iter()
+                .copied()
+                .filter(|r| {
+                    theirs.iter().any(|p| {
+                        (r.spec.split_seed, r.spec.seed) == (p.spec.split_seed, p.spec.seed)
+                    })
+                })
+                .collect();
+            splits.extend(theirs.iter().map(|p| p.spec.split_seed));
+            let ours = Group::of(g.group.label.clone(), &ours_shared);
+            let theirs = Group {
+                label: ours.label.clone(),
+                test: theirs.iter().map(|p| 100.0 * p.result.test_acc).collect(),
+                epochs: theirs.iter().map(|p| p.result.epochs_run as f64).collect(),
+                best_epochs: theirs.iter().map(|p| p.result.best_epoch as f64).collect(),
+            };
+            Some((ours, theirs))
+        })
+        .collect();
+    let splits: Vec<String> = splits.iter().map(|s| s.to_string()).collect();
+    let pairs: Vec<(&Group, &Group)> = pairs.iter().map(|(a, b)| (a, b)).collect();
+    vec![
+        heading("actfn beside PyTorch"),
+        paragraph(format!(
+            "The same grid run by the study's PyTorch code (PyTorch {torch}, \
+             `xtask/pytorch/peer.py`): the same protocol, and on both sides only the runs of the \
+             (split, seed) pairs both ran (split seed {}), each seed given to `torch.manual_seed`. \
+             The difference's interval and p-value are Welch's; the trained shares are compared \
+             with Fisher's exact test.",
+            splits.join(", ")
+        )),
+        Block::Table(tables::peer_table(&pairs)),
+    ]
+}
+
+/// The variance decomposition, when some group crosses several splits with several seeds.
+pub(super) fn variance_blocks(groups: &[GroupRuns]) -> Vec<Block> {
+    let grids: Vec<(String, Vec<Vec<f64>>)> = groups
+        .iter()
+        .filter_map(|GroupRuns { group: g, runs, .. }| {
+            let mut splits: Vec<u64> = runs.iter().map(|r| r.spec.split_seed).collect();
+            let mut seeds: Vec<u64> = runs.iter().map(|r| r.spec.seed).collect();
+            splits.sort_unstable();
+            splits.dedup();
+            seeds.sort_unstable();
+            seeds.dedup();
+            if splits.len() < 2 || seeds.len() < 2 {
+                return None;
+            }
+            // Only complete grids: every split with every seed.
+            let grid: Option<Vec<Vec<f64>>> = splits
+                .iter()
+                .map(|&split| {
+                    seeds
+                        .iter()
+                        .map(|&seed| {
+                            runs.iter()
+                                .find(|r| r.spec.split_seed == split && r.spec.seed == seed)
+                                .map(|r| r.test_percent())
+                        })
+                        .collect()
+                })
+                .collect();
+            grid.map(|grid| (g.label.clone(), grid))
+        })
+        .collect();
+    if grids.is_empty() {
+        return Vec::new();
+    }
+    let mut blocks = vec![heading("How much of the spread is the data split's")];
+    blocks.extend(tables::variance_table(&grids));
+    blocks
+}
+
+/// The runs that have not finished, with their task index and the last line of their log.
+pub(super) fn unfinished_blocks(unfinished: &[Unfinished]) -> Vec<Block> {
+    if unfinished.is_empty() {
+        return vec![
+            heading("Runs"),
+            paragraph("Every run of the grid has finished."),
+        ];
+    }
+    let mut table = Table::text(&["sweep", "task", "run", "status"]);
+    for u in unfinished {
+        table.row(vec![
+            u.folder.display().to_string(),
+            u.spec.index.to_string(),
+            u.spec.id(),
+            u.status.clone(),
+        ]);
+    }
+    vec![
+        heading("Runs not finished"),
+        paragraph(format!(
+            "{} runs are not in the statistics above. `cargo xtask sweep` continues them; on a \
+             cluster, `--emit slurm --only-missing` writes an array of just these.",
+            unfinished.len()
+        )),
+        Block::Table(table),
+    ]
+}

@@ -1,0 +1,399 @@
+//! What defines a sweep: the axes (lists of values of fields that [`TrainConfig`] and
+//! [`BaseNetworkConfig`] define) and the template every run starts from, as `sweep.json`
+//! records them.
+
+use actfn_activations::Activation;
+use actfn_model::BaseNetworkConfig;
+use actfn_train::TrainConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The most seeds one axis may list: far above any real sweep's, and small enough that the
+/// list, and `tasks.tsv`, stay a few megabytes.
+pub const MAX_SEEDS: usize = 100_000;
+
+/// The most runs one sweep holds: far above what a cluster runs in a week, small enough that
+/// the grid and its `tasks.tsv` fit in memory.
+pub const MAX_RUNS: usize = 1_000_000;
+
+/// The study's split seed.
+pub const STUDY_SPLIT_SEED: u64 = 42;
+
+/// The values a sweep crosses. Each axis is named after the config field it sets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Axes {
+    /// [`BaseNetworkConfig::act_fn`]: the activation functions.
+    pub act_fn: Vec<Activation>,
+    /// [`BaseNetworkConfig::hidden_sizes`]: the architectures.
+    pub hidden_sizes: Vec<Vec<usize>>,
+    /// [`TrainConfig::seed`]: seeds of the initial weights and the batch order.
+    pub seed: Vec<u64>,
+    /// [`TrainConfig::split_seed`]: seeds of the train/validation split.
+    pub split_seed: Vec<u64>,
+    /// [`TrainConfig::patience`]: early-stopping patiences.
+    pub patience: Vec<usize>,
+}
+
+impl Default for Axes {
+    /// The study's six functions and network, seeds 0 to 9, the study's split and patience.
+    fn default() -> Self {
+        Self {
+            act_fn: Activation::study(),
+            hidden_sizes: vec![BaseNetworkConfig::default().hidden_sizes],
+            seed: (0..10).collect(),
+            split_seed: vec![STUDY_SPLIT_SEED],
+            patience: vec![TrainConfig::default().patience],
+        }
+    }
+}
+
+/// Everything that defines a sweep's runs and their results, recorded in `sweep.json`. A rerun
+/// with other settings is refused by the name of the first that differs.
+///
+/// `Default` is the study's protocol over 10 seeds on the CPU, one thread per run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSettings {
+    /// The values the runs cross.
+    pub axes: Axes,
+    /// The training settings every run shares. Its `seed`, `split_seed` and `patience` are each
+    /// run's, from the axes.
+    pub template: TrainConfig,
+    /// Where every run computes: `cpu`, `cuda`, `cuda:N`, `metal` or `metal:N`.
+    pub device: String,
+    /// CPU threads per run (they decide the last bits of the arithmetic).
+    pub threads: u16,
+}
+
+impl Default for SweepSettings {
+    fn default() -> Self {
+        Self {
+            axes: Axes::default(),
+            template: TrainConfig::default(),
+            device: "cpu".into(),
+            threads: 1,
+        }
+    }
+}
+
+impl SweepSettings {
+    /// The axes as `(name, length)`, in the order the grid crosses them, slowest first.
+    fn axis_lengths(&self) -> [(&'static str, usize); 5] {
+        let a = &self.axes;
+        [
+            ("split_seed (--split-seeds)", a.split_seed.len()),
+            ("seed (--seeds)", a.seed.len()),
+            ("hidden_sizes (--hidden)", a.hidden_sizes.len()),
+            ("patience (--patience)", a.patience.len()),
+            ("act_fn (--acts)", a.act_fn.len()),
+        ]
+    }
+
+    /// Checks every axis and setting, naming the one at fault.
+    pub fn validate(&self) -> Result<()> {
+        let axes = self.axis_lengths();
+        for (name, len) in axes {
+            if len == 0 {
+                return Err(Error::Settings(format!(
+                    "the axis {name} is empty: a sweep needs at least one value on every axis"
+                )));
+            }
+        }
+        // The grid is built in memory and written as tasks.tsv: its size is checked first.
+        let runs = axes
+            .iter()
+            .try_fold(1usize, |product, (_, len)| product.checked_mul(*len))
+            .filter(|&runs| runs <= MAX_RUNS);
+        if runs.is_none() {
+            let sizes: Vec<String> = axes
+                .iter()
+                .map(|(name, len)| format!("{name} {len}"))
+                .collect();
+            return Err(Error::Settings(format!(
+                "the grid ({}) has more than {MAX_RUNS} runs: split it into several sweeps \
+                 (`sweep report` takes several --dir)",
+                sizes.join(" x ")
+            )));
+        }
+        if self.axes.seed.len() > MAX_SEEDS || self.axes.split_seed.len() > MAX_SEEDS {
+            return Err(Error::Settings(format!(
+                "a seed axis lists more than {MAX_SEEDS} seeds"
+            )));
+        }
+        for (name, values) in [
+            ("seed", &self.axes.seed),
+            ("split_seed", &self.axes.split_seed),
+        ] {
+            if has_repeats(values) {
+                return Err(Error::Settings(format!(
+                    "the axis {name} names a seed twice"
+                )));
+            }
+        }
+        let keys: Vec<&str> = self.axes.act_fn.iter().map(Activation::key).collect();
+        if has_repeats(&keys) {
+            return Err(Error::Settings(
+                "the axis act_fn (--acts) names a function twice".into(),
+            ));
+        }
+        self.train_config(0, 0, 0).validate()?;
+        for hidden in &self.axes.hidden_sizes {
+            self.network_config(Activation::ReLU, hidden)?;
+        }
+        if self.threads == 0 {
+            return Err(Error::Settings("threads must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The network of `act` with the architecture `hidden`, checked.
+    pub fn network_config(&self, act: Activation, hidden: &[usize]) -> Result<BaseNetworkConfig> {
+        let config = BaseNetworkConfig {
+            act_fn: act,
+            hidden_sizes: hidden.to_vec(),
+            ..BaseNetworkConfig::default()
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The training config of one run: the template with the run's seeds and patience.
+    pub fn train_config(&self, seed: u64, split_seed: u64, patience: usize) -> TrainConfig {
+        TrainConfig {
+            seed,
+            split_seed,
+            patience,
+            ..self.template.clone()
+        }
+    }
+
+    /// Reads settings from `sweep.json`'s text: today's form, or the flat form of sweeps
+    /// recorded before the axes and the template were apart (read as the same settings).
+    pub fn from_json(text: &str) -> serde_json::Result<Self> {
+        match serde_json::from_str::<Self>(text) {
+            Ok(settings) => Ok(settings),
+            Err(error) => serde_json::from_str::<FlatSettings>(text)
+                .ok()
+                .and_then(FlatSettings::settings)
+                .ok_or(error),
+        }
+    }
+}
+
+/// Whether `values` holds a value twice.
+fn has_repeats<T: Ord>(values: &[T]) -> bool {
+    let mut sorted: Vec<&T> = values.iter().collect();
+    sorted.sort_unstable();
+    sorted.windows(2).any(|w| w[0] == w[1])
+}
+
+/// `sweep.json` as sweeps before version 0.1.0's library wrote it: axes and protocol side by
+/// side. Read, never written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatSettings {
+    /// Keys, as `relu`.
+    acts: Vec<String>,
+    seeds: Vec<u64>,
+    split_seeds: Vec<u64>,
+    hidden: Vec<Vec<usize>>,
+    patience: Vec<usize>,
+    max_epochs: usize,
+    batch_size: usize,
+    optimizer: actfn_train::SgdConfig,
+    subset: Option<usize>,
+    #[serde(default)]
+    init: actfn_model::Init,
+    device: String,
+    threads: u16,
+}
+
+impl FlatSettings {
+    /// The same settings in today's form; none when a key names no function.
+    fn settings(self) -> Option<SweepSettings> {
+        let act_fn = self
+            .acts
+            .iter()
+            .map(|key| key.parse().ok())
+            .collect::<Option<Vec<Activation>>>()?;
+        let flat = self;
+        Some(SweepSettings {
+            axes: Axes {
+                act_fn,
+                hidden_sizes: flat.hidden,
+                seed: flat.seeds,
+                split_seed: flat.split_seeds,
+                patience: flat.patience,
+            },
+            template: TrainConfig {
+                max_epochs: flat.max_epochs,
+                batch_size: flat.batch_size,
+                optimizer: flat.optimizer,
+                subset: flat.subset,
+                init: flat.init,
+                ..TrainConfig::default()
+            },
+            device: flat.device,
+            threads: flat.threads,
+        })
+    }
+}
+
+/// Parses a seed axis: a count (`10`: seeds 0 to 9), a list (`0,3,7`; one seed: `7,`) or an
+/// inclusive range (`5-9` or `5..9`).
+pub fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
+    let text = text.trim();
+    // A trailing comma makes a list of one: `7,` is seed 7, where `7` is seven seeds.
+    let text = match text.strip_suffix(',') {
+        Some(one) if !one.contains(',') && !one.is_empty() => {
+            return Ok(vec![
+                one.trim()
+                    .parse::<u64>()
+                    .map_err(|_| format!("{one:?} is not a seed (a whole number)"))?,
+            ]);
+        }
+        _ => text,
+    };
+    let number = |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("{s:?} is not a seed (a whole number)"))
+    };
+    // The count is checked before the list is built: `0-18446744073709551615` would overflow
+    // the allocation's size and `1000000000000` ask for 8 TB. It is a u128 because the range
+    // over every u64 has one more element than u64 holds.
+    let at_most = |count: u128| {
+        if count > MAX_SEEDS as u128 {
+            Err(format!(
+                "{text:?} gives {count} seeds; at most {MAX_SEEDS} are allowed"
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let seeds = if text.contains(',') {
+        at_most(text.split(',').count() as u128)?;
+        text.split(',').map(number).collect::<Result<Vec<_>, _>>()?
+    } else if let Some((a, b)) = text.split_once("..").or_else(|| text.split_once('-')) {
+        let (a, b) = (number(a)?, number(b)?);
+        if a > b {
+            return Err(format!("the range {text:?} is empty: {a} is above {b}"));
+        }
+        at_most(u128::from(b - a) + 1)?;
+        (a..=b).collect()
+    } else {
+        let count = number(text)?;
+        at_most(u128::from(count))?;
+        (0..count).collect()
+    };
+    if seeds.is_empty() {
+        return Err(format!(
+            "{text:?} gives no seed: give a count of at least 1, a list or a range"
+        ));
+    }
+    if has_repeats(&seeds) {
+        return Err(format!("{text:?} names a seed twice"));
+    }
+    Ok(seeds)
+}
+
+/// Parses hidden layer sizes, `512,256,256,128`.
+pub fn parse_hidden(text: &str) -> Result<Vec<usize>, String> {
+    text.split(',')
+        .map(|s| {
+            s.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| format!("{s:?} in {text:?} is not a layer size (at least 1)"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_axes_parse_as_counts_lists_and_ranges() {
+        assert_eq!(parse_seeds("3").unwrap(), [0, 1, 2]);
+        assert_eq!(parse_seeds("0,3,7").unwrap(), [0, 3, 7]);
+        assert_eq!(parse_seeds("5-7").unwrap(), [5, 6, 7]);
+        assert_eq!(parse_seeds("5..7").unwrap(), [5, 6, 7]);
+        assert_eq!(parse_seeds("7,").unwrap(), [7]);
+        for bad in ["0", "a", "3,x", "9-5", "1,1", ""] {
+            assert!(parse_seeds(bad).is_err(), "{bad:?}");
+        }
+        // Too many seeds are refused before the list is built, with the count.
+        let most = MAX_SEEDS.to_string();
+        assert_eq!(parse_seeds(&most).unwrap().len(), MAX_SEEDS);
+        assert_eq!(parse_seeds("5-100004").unwrap().len(), MAX_SEEDS);
+        let list: Vec<String> = (0..=MAX_SEEDS).map(|s| s.to_string()).collect();
+        for (text, count) in [
+            ("0-18446744073709551615", "18446744073709551616"),
+            ("0..18446744073709551615", "18446744073709551616"),
+            ("1000000000000", "1000000000000"),
+            ("18446744073709551615", "18446744073709551615"),
+            ("5-100005", "100001"),
+            (&list.join(","), "100001"),
+        ] {
+            assert_eq!(
+                parse_seeds(text).unwrap_err(),
+                format!("{text:?} gives {count} seeds; at most {MAX_SEEDS} are allowed"),
+                "{count}"
+            );
+        }
+    }
+
+    #[test]
+    fn hidden_sizes_parse_and_zero_is_refused() {
+        assert_eq!(parse_hidden("512,256").unwrap(), [512, 256]);
+        assert!(parse_hidden("512,0").is_err());
+        assert!(parse_hidden("wide").is_err());
+    }
+
+    #[test]
+    fn settings_read_back_and_the_flat_form_reads_as_the_same_settings() {
+        let settings = SweepSettings::default();
+        let text = serde_json::to_string_pretty(&settings).unwrap();
+        assert_eq!(SweepSettings::from_json(&text).unwrap(), settings);
+        // sweep.json as the sweeps of docs/results/ recorded it.
+        let flat = r#"{"acts": ["relu", "tanh"], "seeds": [0, 1], "split_seeds": [42],
+            "hidden": [[512, 256, 256, 128]], "patience": [7], "max_epochs": 50,
+            "batch_size": 256, "optimizer": {"lr": 0.01, "momentum": 0.9, "dampening": 0.0,
+            "weight_decay": 0.0, "nesterov": false}, "subset": null,
+            "init": "pytorch", "device": "cpu", "threads": 1}"#;
+        let read = SweepSettings::from_json(flat).unwrap();
+        assert_eq!(read.axes.act_fn, [Activation::ReLU, Activation::Tanh]);
+        assert_eq!(read.axes.seed, [0, 1]);
+        assert_eq!(read.template, TrainConfig::default());
+        // Neither form: the error is today's form's.
+        let error = SweepSettings::from_json(r#"{"axes": 3}"#).unwrap_err();
+        assert!(
+            error.to_string().contains("expected struct Axes"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn bad_axes_are_named() {
+        let mut settings = SweepSettings::default();
+        settings.axes.patience.clear();
+        let error = settings.validate().unwrap_err().to_string();
+        assert!(error.contains("patience (--patience) is empty"), "{error}");
+        let mut settings = SweepSettings::default();
+        settings.axes.seed = vec![3, 3];
+        assert!(
+            settings
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
+        let mut settings = SweepSettings::default();
+        settings.axes.hidden_sizes = vec![vec![512, 0]];
+        assert!(settings.validate().is_err());
+    }
+}
