@@ -109,27 +109,21 @@ fn table_html(table: &Table) -> String {
         Align::Left => "",
         Align::Right => " class=\"num\"",
     };
-    let mut html = String::from("<div class=\"table\"><table>\n<thead><tr>");
-    for (i, cell) in table.header.iter().enumerate() {
-        let _ = write!(
-            html,
-            "<th{}>{}</th>",
-            table.align.get(i).map_or("", class),
-            inline(cell)
-        );
-    }
-    html.push_str("</tr></thead>\n<tbody>\n");
-    for row in &table.rows {
+    // One row of cells, each `<tag>` with its column's alignment.
+    let row = |html: &mut String, tag: &str, cells: &[String]| {
         html.push_str("<tr>");
-        for (i, cell) in row.iter().enumerate() {
-            let _ = write!(
-                html,
-                "<td{}>{}</td>",
-                table.align.get(i).map_or("", class),
-                inline(cell)
-            );
+        for (i, cell) in cells.iter().enumerate() {
+            let align = table.align.get(i).map_or("", class);
+            let _ = write!(html, "<{tag}{align}>{}</{tag}>", inline(cell));
         }
-        html.push_str("</tr>\n");
+        html.push_str("</tr>");
+    };
+    let mut html = String::from("<div class=\"table\"><table>\n<thead>");
+    row(&mut html, "th", &table.header);
+    html.push_str("</thead>\n<tbody>\n");
+    for cells in &table.rows {
+        row(&mut html, "td", cells);
+        html.push('\n');
     }
     html.push_str("</tbody></table></div>\n");
     html

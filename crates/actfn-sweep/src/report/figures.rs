@@ -227,38 +227,43 @@ fn dynamics_panels(
 /// The dead-neuron share and the weight-gradient norm of every layer over the epochs, mean over
 /// seeds, one panel per group.
 pub fn dynamics(figures: &Path, groups: &[GroupRuns]) -> Result<Vec<Block>> {
-    let mut blocks = Vec::new();
-    let dead = dynamics_panels(groups, |d| d.activation.map(|a| 100.0 * a.dead_share));
-    if !dead.is_empty() {
-        actfn_plot::line_grid(
-            &dead,
-            3,
-            "Dead neurons on the probe images (%), mean over seeds",
-            &figures.join("dead_share"),
-        )?;
-        blocks.push(figure(
-            "dead_share",
-            "Dead neurons per layer over epochs",
-            "The share of each hidden layer's neurons that are 0 on all 1024 probe images after \
-             each epoch: ReLU's climb in the last layers is neurons that died in training.",
-        ));
+    /// One figure: its panels, file stem, plot title, and its title and caption in the report.
+    struct Dynamic {
+        panels: Vec<LinePanel>,
+        stem: &'static str,
+        plot_title: &'static str,
+        title: &'static str,
+        caption: &'static str,
     }
-    let norms = dynamics_panels(groups, |d| {
-        (d.weight_grad_norm > 0.0).then(|| d.weight_grad_norm.log10())
-    });
-    if !norms.is_empty() {
-        actfn_plot::line_grid(
-            &norms,
-            3,
-            "log10 of the weight-gradient norm per layer, mean over seeds",
-            &figures.join("gradient_norms"),
-        )?;
-        blocks.push(figure(
-            "gradient_norms",
-            "Weight-gradient norms per layer over epochs",
-            "The mean norm of each layer's weight gradient over an epoch's steps, on a log scale: \
-             layers far apart mean the gradient fades (or grows) on its way to the input.",
-        ));
+    let figures_of = [
+        Dynamic {
+            panels: dynamics_panels(groups, |d| d.activation.map(|a| 100.0 * a.dead_share)),
+            stem: "dead_share",
+            plot_title: "Dead neurons on the probe images (%), mean over seeds",
+            title: "Dead neurons per layer over epochs",
+            caption: "The share of each hidden layer's neurons that are 0 on all 1024 probe \
+                      images after each epoch: ReLU's climb in the last layers is neurons that \
+                      died in training.",
+        },
+        Dynamic {
+            panels: dynamics_panels(groups, |d| {
+                (d.weight_grad_norm > 0.0).then(|| d.weight_grad_norm.log10())
+            }),
+            stem: "gradient_norms",
+            plot_title: "log10 of the weight-gradient norm per layer, mean over seeds",
+            title: "Weight-gradient norms per layer over epochs",
+            caption: "The mean norm of each layer's weight gradient over an epoch's steps, on a \
+                      log scale: layers far apart mean the gradient fades (or grows) on its way \
+                      to the input.",
+        },
+    ];
+    let mut blocks = Vec::new();
+    for d in figures_of {
+        if d.panels.is_empty() {
+            continue;
+        }
+        actfn_plot::line_grid(&d.panels, 3, d.plot_title, &figures.join(d.stem))?;
+        blocks.push(figure(d.stem, d.title, d.caption));
     }
     Ok(blocks)
 }
