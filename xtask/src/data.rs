@@ -1,24 +1,20 @@
-//! `cargo xtask data`: find Fashion-MNIST, or download it from the official mirror, and verify it.
-//!
-//! This is the only module of the project that touches the network.
+//! `cargo xtask data`: find Fashion-MNIST, or download it from the official mirror
+//! (`actfn_data::download`), and verify it.
 
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
 
-use actfn_data::{DataFile, FILES, FashionMnist};
-use anyhow::{Context, bail};
+use actfn_data::FashionMnist;
 use clap::Args;
 
 use crate::project_root;
 
-/// The mirror the Fashion-MNIST authors publish; `$ACTFN_FASHION_MNIST_MIRROR` replaces it (a
-/// closer copy, or a test's local server).
-const MIRROR: &str = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com";
-
-/// The mirror downloads come from.
+/// The mirror downloads come from: the authors' (`actfn_data::download::MIRROR`), or
+/// `$ACTFN_FASHION_MNIST_MIRROR` (a closer copy, or a test's local server).
 fn mirror() -> String {
-    std::env::var("ACTFN_FASHION_MNIST_MIRROR").unwrap_or_else(|_| MIRROR.to_string())
+    std::env::var("ACTFN_FASHION_MNIST_MIRROR")
+        .unwrap_or_else(|_| actfn_data::download::MIRROR.to_string())
 }
 
 /// Arguments of `cargo xtask data`.
@@ -74,124 +70,15 @@ pub fn find_or_fetch(download: bool) -> anyhow::Result<(PathBuf, FashionMnist)> 
     }
     if download {
         let target = &dirs[0];
-        match fetch_all(target) {
+        let mut bars = Bars::default();
+        match actfn_data::download::fetch_missing(target, &mirror(), &mut |file, done, total| {
+            bars.show(file, done, total)
+        }) {
             Ok(()) => return found(target.clone(), FashionMnist::load(target)?, &refused),
             Err(err) => tried.push(format!("download from {}: {err:#}", mirror())),
         }
     }
     Err(actfn_data::Error::NotFound { tried }.into())
-}
-
-/// Downloads each missing file into `dir`, verifying it before it takes its final name.
-fn fetch_all(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(5)))
-        .timeout_recv_body(Some(Duration::from_secs(60)))
-        .build()
-        .new_agent();
-    for file in &FILES {
-        let path = dir.join(format!("{}.gz", file.name));
-        if path.is_file() && actfn_data::verify_file(&path, file).is_ok() {
-            continue;
-        }
-        fetch(&agent, file, &path)?;
-    }
-    Ok(())
-}
-
-/// Downloads one file to `<path>.part`, resuming a partial download where the server allows it,
-/// then verifies the decompressed bytes and renames the file into place. A `.part` that is
-/// already complete (a kill between the last byte and the rename) is verified and renamed
-/// without a request; one that does not verify is deleted and fetched anew.
-fn fetch(agent: &ureq::Agent, file: &DataFile, path: &Path) -> anyhow::Result<()> {
-    let part = path.with_extension("gz.part");
-    if part.is_file() && actfn_data::verify_file(&part, file).is_ok() {
-        return finish(&part, path);
-    }
-    if download(agent, file, &part, true)? == Download::RangeRefused {
-        // The `.part` is not a prefix the server can continue: start over.
-        std::fs::remove_file(&part).with_context(|| format!("cannot remove {}", part.display()))?;
-        if download(agent, file, &part, false)? == Download::RangeRefused {
-            bail!("the server refused a download from the start");
-        }
-    }
-    if let Err(err) = actfn_data::verify_file(&part, file) {
-        std::fs::remove_file(&part).ok();
-        return Err(err.into());
-    }
-    finish(&part, path)
-}
-
-/// Renames a verified `.part` into place.
-fn finish(part: &Path, path: &Path) -> anyhow::Result<()> {
-    std::fs::rename(part, path).with_context(|| format!("cannot rename to {}", path.display()))
-}
-
-/// How a download ended.
-#[derive(Debug, PartialEq, Eq)]
-enum Download {
-    Done,
-    /// HTTP 416: the requested range does not fit the file.
-    RangeRefused,
-}
-
-/// Downloads `file` into `part`, continuing from its length when `resume` and the file exists.
-fn download(
-    agent: &ureq::Agent,
-    file: &DataFile,
-    part: &Path,
-    resume: bool,
-) -> anyhow::Result<Download> {
-    let url = format!("{}/{}.gz", mirror(), file.name);
-    let have = if resume {
-        std::fs::metadata(part).map(|m| m.len()).unwrap_or(0)
-    } else {
-        0
-    };
-    let mut request = agent.get(&url);
-    if have > 0 {
-        request = request.header("Range", format!("bytes={have}-"));
-    }
-    // The request is made before the partial file is opened, so a failed connection leaves
-    // nothing behind.
-    let mut response = match request.call() {
-        Err(ureq::Error::StatusCode(416)) => return Ok(Download::RangeRefused),
-        other => other.with_context(|| format!("GET {url}"))?,
-    };
-    let resumed = response.status().as_u16() == 206;
-    if !response.status().is_success() {
-        bail!("GET {url}: HTTP {}", response.status());
-    }
-    let total = response
-        .body()
-        .content_length()
-        .map(|n| n + if resumed { have } else { 0 });
-    let mut out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(resumed)
-        .write(true)
-        .truncate(!resumed)
-        .open(part)
-        .with_context(|| format!("cannot write {}", part.display()))?;
-    let bar = crate::progress::bytes_bar(total, &format!("{}.gz", file.name));
-    bar.set_position(if resumed { have } else { 0 });
-    let mut reader = response.body_mut().as_reader();
-    let mut buffer = vec![0u8; 1 << 16];
-    loop {
-        let n = reader
-            .read(&mut buffer)
-            .with_context(|| format!("reading {url}"))?;
-        if n == 0 {
-            break;
-        }
-        out.write_all(&buffer[..n])
-            .with_context(|| format!("writing {}", part.display()))?;
-        bar.inc(n as u64);
-    }
-    out.sync_all()?;
-    bar.finish_and_clear();
-    Ok(Download::Done)
 }
 
 /// The study's splits (seeded by `split_seed`) of the first verified copy of the data, on `device`.
@@ -201,4 +88,27 @@ pub fn load_splits(
 ) -> anyhow::Result<actfn_data::Splits> {
     let (_, data) = find_or_fetch(true)?;
     Ok(actfn_train::study_splits(&data, split_seed, device)?)
+}
+
+/// A download's progress bars, one per file, each made when its first bytes come.
+#[derive(Default)]
+struct Bars {
+    bar: Option<(String, indicatif::ProgressBar)>,
+}
+
+impl Bars {
+    fn show(&mut self, file: &str, done: u64, total: Option<u64>) {
+        if self.bar.as_ref().is_none_or(|(name, _)| name != file) {
+            if let Some((_, bar)) = self.bar.take() {
+                bar.finish_and_clear();
+            }
+            self.bar = Some((file.to_string(), crate::progress::bytes_bar(total, file)));
+        }
+        if let Some((_, bar)) = &self.bar {
+            bar.set_position(done);
+            if total == Some(done) {
+                bar.finish_and_clear();
+            }
+        }
+    }
 }

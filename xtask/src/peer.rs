@@ -1,15 +1,9 @@
-//! What the PyTorch step-by-step trace (`xtask/pytorch/trace.py`) gets from actfn so that it
-//! computes on the same inputs: the split's indices, the initial weights and the first epoch's
-//! batch order.
+//! The PyTorch peers' scripts (`xtask/pytorch/`), and the hidden `trace-inputs` command: what
+//! the step-by-step trace (`trace.py`) gets from actfn so that it computes on the same inputs.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
-use actfn_model::rng::{self, Stream};
-use actfn_model::{BaseNetwork, BaseNetworkConfig};
-use actfn_train::TrainConfig;
 use anyhow::Context;
-use candle_core::{Device, Tensor};
 use clap::Args;
 
 /// The script of a PyTorch peer, in `xtask/pytorch/`.
@@ -34,44 +28,14 @@ pub struct TraceInputsArgs {
     out: PathBuf,
 }
 
-/// Writes what `xtask/pytorch/trace.py` needs to train one epoch exactly as actfn does: the
-/// ReLU network's initial weights (`init.<name>`), the split, and the first epoch's batch order
-/// over the training split (`batch_order`), with the settings as metadata.
+/// Writes what `xtask/pytorch/trace.py` needs to train one epoch exactly as actfn does
+/// (`actfn_sweep::peer::write_trace_inputs`) into `<out>/trace_inputs.safetensors`.
 pub fn trace_inputs(args: &TraceInputsArgs) -> anyhow::Result<()> {
-    let config = TrainConfig {
-        seed: args.seed,
-        split_seed: args.split_seed,
-        ..TrainConfig::default()
-    };
     let (_, data) = crate::data::find_or_fetch(true)?;
-    let mut tensors = actfn_sweep::peer::split_tensors(args.split_seed, data.train_len())?;
-    let train_images = data.train_len() - actfn_train::VALIDATION_IMAGES;
-    let (net, _) = BaseNetwork::seeded(BaseNetworkConfig::default(), args.seed, &Device::Cpu)?;
-    for (name, tensor) in net.named_parameters() {
-        tensors.insert(format!("init.{name}"), tensor);
-    }
-    // The first epoch's order, exactly as training draws it; the last short batch is dropped.
-    let order = actfn_data::epoch_order(train_images, &mut rng::seeded(args.seed, Stream::Shuffle));
-    let kept = train_images / config.batch_size * config.batch_size;
-    tensors.insert(
-        "batch_order".into(),
-        Tensor::from_vec(order[..kept].to_vec(), kept, &Device::Cpu)?,
-    );
-    let metadata = HashMap::from([
-        ("seed".to_string(), args.seed.to_string()),
-        ("split_seed".to_string(), args.split_seed.to_string()),
-        ("batch_size".to_string(), config.batch_size.to_string()),
-        ("lr".to_string(), config.optimizer.lr.to_string()),
-        (
-            "momentum".to_string(),
-            config.optimizer.momentum.to_string(),
-        ),
-    ]);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let path = args.out.join("trace_inputs.safetensors");
-    let bytes = safetensors::serialize(&tensors, Some(metadata))?;
-    actfn_io::atomic_write(&path, &bytes)?;
+    actfn_sweep::peer::write_trace_inputs(&path, data.train_len(), args.seed, args.split_seed)?;
     say!("{}", path.display());
     Ok(())
 }

@@ -9,7 +9,6 @@ use clap::Args;
 
 use crate::progress::EpochProgress;
 use crate::{ComputeArgs, default_checkpoint_dir};
-use actfn_report::Table;
 
 /// Arguments of `cargo xtask train`.
 #[derive(Args, Debug)]
@@ -146,7 +145,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         let outcome = train_one(&net, &config, &splits, &dir, existing)?;
         outcomes.push((act, outcome));
     }
-    say!("{}", accuracy_table(&outcomes, false).markdown().trim_end());
+    say!(
+        "{}",
+        actfn_study::accuracy_table(&outcomes, false)
+            .markdown()
+            .trim_end()
+    );
     Ok(())
 }
 
@@ -171,42 +175,4 @@ pub fn train_one(
     let outcome = actfn_train::train(&run, splits, &mut EpochProgress::new(&name))?;
     say!("{name}: test accuracy {:.2}%\n", 100.0 * outcome.test_acc);
     Ok(outcome)
-}
-
-/// The runs' epochs, best epoch, best validation and test accuracy and time; with `study`, a
-/// column of the accuracy the study's notebook printed for each activation (a dash for the
-/// functions it does not have).
-pub fn accuracy_table(outcomes: &[(Activation, Outcome)], study: bool) -> Table {
-    let mut header = vec![
-        "activation",
-        "epochs",
-        "best epoch",
-        "best val acc",
-        "test acc",
-    ];
-    if study {
-        header.push("the study's printed test acc");
-    }
-    header.push("time (s)");
-    let mut table = Table::numeric(&header);
-    for (act, outcome) in outcomes {
-        let s = outcome.summary.as_ref();
-        let field = |f: &dyn Fn(&actfn_train::RunSummary) -> String| s.map_or("-".to_string(), f);
-        let mut row = vec![
-            act.name().to_string(),
-            field(&|s| s.epochs_run.to_string()),
-            field(&|s| s.best_epoch.to_string()),
-            field(&|s| format!("{:.2}%", 100.0 * s.best_val_acc)),
-            format!("{:.2}%", 100.0 * outcome.test_acc),
-        ];
-        if study {
-            row.push(
-                act.study_test_accuracy()
-                    .map_or("-".into(), |a| format!("{a:.2}%")),
-            );
-        }
-        row.push(field(&|s| format!("{:.1}", s.seconds)));
-        table.row(row);
-    }
-    table
 }

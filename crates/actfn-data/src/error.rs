@@ -46,6 +46,14 @@ pub enum Error {
         /// Each place tried and why it failed.
         tried: Vec<String>,
     },
+    /// A download failed (feature `download`).
+    #[error("GET {url}: {why}")]
+    Download {
+        /// What was asked for.
+        url: String,
+        /// What went wrong.
+        why: String,
+    },
     /// Sizes that do not fit: a batch size of 0, a split larger than the data.
     #[error("{0}")]
     InvalidArgument(String),

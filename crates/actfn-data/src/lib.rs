@@ -1,8 +1,9 @@
 //! FashionMNIST from the four IDX files to batches on the device: a small IDX reader, checksums of
 //! the decompressed files, the study's normalization and seeded split, and batching by index.
 //!
-//! This crate never touches the network: it reads files that are already on disk (see
-//! [`locate`]); downloading is the job of `cargo xtask data`.
+//! Without its `download` feature (off by default) this crate never touches the network: it
+//! reads files that are already on disk (see [`locate`]); with it, `download::fetch_missing`
+//! fetches the four files from the authors' mirror and verifies them.
 //!
 //! ```no_run
 //! use actfn_data::{FashionMnist, Splits};
@@ -23,10 +24,12 @@
 //!
 //! API boundary: [`FashionMnist`] (load, verify, or build from `candle-datasets`' tensors with
 //! [`FashionMnist::from_vision_tensors`]), [`Splits`]/[`Split`] and their batches, the
-//! [`idx`] reader, [`locate`] and [`default_search_dirs`], [`EVAL_BATCH_SIZE`]; the download
-//! and the data set's checksums' provenance live in `xtask`.
+//! [`idx`] reader, [`locate`] and [`default_search_dirs`], [`EVAL_BATCH_SIZE`]; with the
+//! `download` feature, `download::fetch_missing`.
 
 mod dataset;
+#[cfg(feature = "download")]
+pub mod download;
 mod error;
 mod fashion;
 mod grid;

@@ -67,7 +67,8 @@ pub use folder::{Session, SweepDir};
 pub use grid::{RunSpec, tasks_tsv};
 pub use local::{Local, pending, run_in_process, run_local};
 pub use settings::{
-    Axes, MAX_RUNS, MAX_SEEDS, STUDY_SPLIT_SEED, SweepSettings, parse_hidden, parse_seeds,
+    Axes, MAX_RUNS, MAX_SEEDS, MemoryNeed, STUDY_SPLIT_SEED, SweepSettings, parse_hidden,
+    parse_seeds,
 };
 pub use status::{FinishedRun, RunStatus};
 pub use task::run_task;

@@ -1,11 +1,14 @@
 //! The PyTorch peer of a sweep: the same grid run by the study's own PyTorch code
 //! (`xtask/pytorch/peer.py`), which reads the run from the sweep folder as a task does
-//! (`sweep.json` and the run's index) and trains on actfn's split, written here.
+//! (`sweep.json` and the run's index) and trains on actfn's split, written here; and the inputs
+//! of the step-by-step trace of one epoch (`xtask/pytorch/trace.py`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use actfn_model::rng::{self, Stream};
+use actfn_model::{BaseNetwork, BaseNetworkConfig};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +101,50 @@ pub fn write_split(path: &Path, split_seed: u64, images: usize) -> Result<()> {
     let metadata = HashMap::from([("split_seed".to_string(), split_seed.to_string())]);
     let bytes = safetensors::serialize(&tensors, Some(metadata))
         .map_err(|e| file_error(path, format!("cannot serialize the split: {e}")))?;
+    actfn_io::atomic_write(path, &bytes)?;
+    Ok(())
+}
+
+/// Writes to `path` (safetensors) what `xtask/pytorch/trace.py` needs to train one epoch of
+/// the study's ReLU network exactly as actfn does: its initial weights of `seed`
+/// (`init.<name>`), the split of `split_seed` of `train_images` images, and the first epoch's
+/// batch order over the training split (`batch_order`, the last short batch dropped), with the
+/// settings as metadata.
+pub fn write_trace_inputs(
+    path: &Path,
+    train_images: usize,
+    seed: u64,
+    split_seed: u64,
+) -> Result<()> {
+    let config = actfn_train::TrainConfig {
+        seed,
+        split_seed,
+        ..actfn_train::TrainConfig::default()
+    };
+    let mut tensors = split_tensors(split_seed, train_images)?;
+    let (net, _) = BaseNetwork::seeded(BaseNetworkConfig::default(), seed, &Device::Cpu)?;
+    for (name, tensor) in net.named_parameters() {
+        tensors.insert(format!("init.{name}"), tensor);
+    }
+    // The first epoch's order, exactly as training draws it.
+    let images = train_images.saturating_sub(actfn_train::VALIDATION_IMAGES);
+    let order = actfn_data::epoch_order(images, &mut rng::seeded(seed, Stream::Shuffle));
+    let kept = images / config.batch_size * config.batch_size;
+    let order = Tensor::from_vec(order[..kept].to_vec(), kept, &Device::Cpu)
+        .map_err(actfn_model::Error::from)?;
+    tensors.insert("batch_order".into(), order);
+    let metadata = HashMap::from([
+        ("seed".to_string(), seed.to_string()),
+        ("split_seed".to_string(), split_seed.to_string()),
+        ("batch_size".to_string(), config.batch_size.to_string()),
+        ("lr".to_string(), config.optimizer.lr.to_string()),
+        (
+            "momentum".to_string(),
+            config.optimizer.momentum.to_string(),
+        ),
+    ]);
+    let bytes = safetensors::serialize(&tensors, Some(metadata))
+        .map_err(|e| file_error(path, format!("cannot serialize the trace's inputs: {e}")))?;
     actfn_io::atomic_write(path, &bytes)?;
     Ok(())
 }

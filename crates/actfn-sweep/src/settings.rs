@@ -169,6 +169,23 @@ impl SweepSettings {
         }
     }
 
+    /// The architecture of the grid that needs the most memory to train, and about how many
+    /// bytes ([`actfn_train::memory_estimate`] with the sweep's threads).
+    pub fn largest_memory_need(&self) -> Result<Option<MemoryNeed>> {
+        let mut largest: Option<MemoryNeed> = None;
+        for hidden in &self.axes.hidden_sizes {
+            let net = self.network_config(Activation::ReLU, hidden)?;
+            let bytes = actfn_train::memory_estimate(&net, &self.template, self.threads.into());
+            if largest.as_ref().is_none_or(|l| bytes > l.bytes) {
+                largest = Some(MemoryNeed {
+                    hidden: hidden.clone(),
+                    bytes,
+                });
+            }
+        }
+        Ok(largest)
+    }
+
     /// Reads settings from `sweep.json`'s text: today's form, or the flat form of sweeps
     /// recorded before the axes and the template were apart (read as the same settings).
     pub fn from_json(text: &str) -> serde_json::Result<Self> {
@@ -180,6 +197,15 @@ impl SweepSettings {
                 .ok_or(error),
         }
     }
+}
+
+/// What training one architecture of a sweep takes in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryNeed {
+    /// Its hidden layer sizes.
+    pub hidden: Vec<usize>,
+    /// About how many bytes: weights, gradients, momentum, activations and the data.
+    pub bytes: u64,
 }
 
 /// Whether `values` holds a value twice.

@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use super::Report;
-use super::worker::{Measurement, Timing, ceiling_flop};
+use super::ceiling::ceiling_flop;
+use super::worker::{Measurement, Timing};
 
 fn ratio(a: f64, b: Option<f64>) -> String {
     b.map_or("-".into(), |b| format!("{:.2}", a / b))

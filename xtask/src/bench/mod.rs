@@ -4,6 +4,7 @@
 //! Each thread count runs in a child process (`bench-worker`), because candle and rayon read the
 //! thread count once per process.
 
+mod ceiling;
 mod markdown;
 mod whole;
 mod worker;

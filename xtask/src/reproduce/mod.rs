@@ -2,10 +2,7 @@
 //! training, figures of the trained networks, dead neurons, and `results/report.html` (with
 //! `report.md` beside it).
 //!
-//! `figures` draws, `report` writes the text; this module runs the stages in order.
-
-mod figures;
-mod report;
+//! `actfn-study` draws the figures and writes the text; this module runs the stages in order.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,12 +16,9 @@ use candle_core::Device;
 use clap::Args;
 
 use crate::default_checkpoint_dir;
-use crate::train::{TrainSettings, accuracy_table, train_one};
+use crate::train::{TrainSettings, train_one};
+use actfn_study::{DeadCounts, Results, Scale, Sections, accuracy_table, figures};
 use actfn_train::checkpoint_name;
-use report::{DeadCounts, Results, Scale, Sections};
-
-/// Hidden sizes of the study's deep network for the dead-neuron count.
-const DEEP_HIDDEN_SIZES: [usize; 10] = [256, 256, 256, 256, 256, 128, 128, 128, 128, 128];
 
 /// Arguments of `cargo xtask reproduce`.
 #[derive(Args, Debug)]
@@ -118,7 +112,15 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
     let gradients = stage(
         "Measuring gradients at initialization",
         &mut timings,
-        || figures::gradients_at_init(&figures, &splits, &acts, config.seed, &device),
+        || {
+            Ok(figures::gradients_at_init(
+                &figures,
+                &splits,
+                &acts,
+                config.seed,
+                &device,
+            )?)
+        },
     )?;
     let outcomes = stage("Training the networks", &mut timings, || {
         acts.iter()
@@ -178,7 +180,7 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
     } else {
         Scale::Full
     };
-    let document = report::assemble(sections, &config, scale, &results);
+    let document = actfn_study::assemble(sections, &config, scale, &results);
     let html = document.write(&out)?;
     say!("\n{}", accuracy_table(&outcomes, false).markdown());
     say!(
@@ -219,25 +221,12 @@ fn count_dead_neurons(
     seed: u64,
     device: &Device,
 ) -> anyhow::Result<DeadCounts> {
-    let relu = BaseNetworkConfig::default();
-    let untrained = BaseNetwork::seeded(relu.clone(), seed, device)?.0;
     let trained = outcomes
         .iter()
         .find(|(act, _)| *act == Activation::ReLU)
         .map(|(_, o)| &o.network)
         .context("the ReLU network was not trained")?;
-    let deep_config = BaseNetworkConfig {
-        hidden_sizes: DEEP_HIDDEN_SIZES.to_vec(),
-        ..relu
-    };
-    let deep = BaseNetwork::seeded(deep_config, seed, device)?.0;
-    let count =
-        |net: &BaseNetwork| actfn_diagnostics::dead_neurons(net, &splits.train, EVAL_BATCH_SIZE);
-    let counts = DeadCounts {
-        untrained: count(&untrained)?,
-        trained: count(trained)?,
-        deep: count(&deep)?,
-    };
+    let counts = DeadCounts::measure(splits, trained, seed, device)?;
     for (what, d) in [
         ("untrained ReLU", &counts.untrained),
         ("trained ReLU", &counts.trained),

@@ -14,6 +14,8 @@ use candle_core::Device;
 use actfn_report::{Block, Table, figure, heading, paragraph};
 use actfn_train::checkpoint_name;
 
+use crate::Result;
+
 /// Training images the study feeds through each network for its gradient figures (one batch
 /// of its 256-image loader).
 const GRADIENT_IMAGES: usize = 256;
@@ -27,7 +29,7 @@ pub fn activation_functions(
     figures: &Path,
     acts: &[Activation],
     device: &Device,
-) -> anyhow::Result<Vec<Block>> {
+) -> Result<Vec<Block>> {
     let curves = actfn_diagnostics::activation_curves(acts, 1000, (-5.0, 5.0), device)?;
     let panels: Vec<LinePanel> = curves
         .into_iter()
@@ -52,7 +54,7 @@ pub fn activation_functions(
 }
 
 /// The first 16 images of the training split as a 4x4 grid, with their classes.
-pub fn examples(figures: &Path, splits: &Splits) -> anyhow::Result<Vec<Block>> {
+pub fn examples(figures: &Path, splits: &Splits) -> Result<Vec<Block>> {
     let first = splits.train.head(16)?;
     let images: Vec<Vec<f32>> = first.images.to_vec2()?;
     let labels: Vec<u32> = first.labels.to_vec1()?;
@@ -99,7 +101,7 @@ fn histogram_panels(
     bins: usize,
     x_label: &str,
     density: bool,
-) -> anyhow::Result<Vec<HistogramPanel>> {
+) -> Result<Vec<HistogramPanel>> {
     layers
         .iter()
         .map(|layer| {
@@ -115,7 +117,7 @@ fn histogram_panels(
 }
 
 /// Writes the summaries of `layers` as JSON beside the figure `stem`.
-fn write_summaries(figures: &Path, stem: &str, layers: &[LayerValues]) -> anyhow::Result<()> {
+fn write_summaries(figures: &Path, stem: &str, layers: &[LayerValues]) -> Result<()> {
     let summaries: Vec<(&str, &Summary)> = layers
         .iter()
         .map(|l| (l.name.as_str(), &l.summary))
@@ -149,7 +151,7 @@ impl HistogramFigures<'_> {
         &self,
         figures: &Path,
         networks: Vec<(Activation, Vec<LayerValues>)>,
-    ) -> anyhow::Result<Vec<Block>> {
+    ) -> Result<Vec<Block>> {
         let layer_names: Vec<String> = networks
             .iter()
             .map(|(_, layers)| layers.len())
@@ -193,7 +195,7 @@ pub fn gradients_at_init(
     acts: &[Activation],
     seed: u64,
     device: &Device,
-) -> anyhow::Result<Vec<Block>> {
+) -> Result<Vec<Block>> {
     let batch = splits.train.head(GRADIENT_IMAGES)?;
     let networks = acts
         .iter()
@@ -205,7 +207,7 @@ pub fn gradients_at_init(
                 actfn_diagnostics::weight_gradients(&net, &batch.images, &batch.labels)?,
             ))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     let histograms = HistogramFigures {
         stem: "gradients_init",
         title: "Gradient magnitude distribution for activation function",
@@ -234,7 +236,7 @@ pub fn trained_activations(
     figures: &Path,
     splits: &Splits,
     outcomes: &[(Activation, Outcome)],
-) -> anyhow::Result<Vec<Block>> {
+) -> Result<Vec<Block>> {
     let batch = splits.train.head(ACTIVATION_IMAGES)?;
     let networks = outcomes
         .iter()
@@ -244,7 +246,7 @@ pub fn trained_activations(
                 actfn_diagnostics::layer_outputs(&outcome.network, &batch.images)?,
             ))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     let histograms = HistogramFigures {
         stem: "activations_trained",
         title: "Activation distribution for activation function",
@@ -267,10 +269,7 @@ pub fn trained_activations(
 }
 
 /// Validation accuracy per epoch: one figure per run and one of all of them.
-pub fn validation_curves(
-    figures: &Path,
-    outcomes: &[(Activation, Outcome)],
-) -> anyhow::Result<Vec<Block>> {
+pub fn validation_curves(figures: &Path, outcomes: &[(Activation, Outcome)]) -> Result<Vec<Block>> {
     let mut all = Vec::new();
     for (act, outcome) in outcomes {
         let points: Vec<(f64, f64)> = outcome

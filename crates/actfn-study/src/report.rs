@@ -2,36 +2,78 @@
 //! the numbers the notebook printed beside ours, and what the results were computed on.
 
 use actfn_activations::Activation;
+use actfn_data::{EVAL_BATCH_SIZE, Splits};
 use actfn_diagnostics::DeadNeurons;
+use actfn_model::{BaseNetwork, BaseNetworkConfig};
 use actfn_train::{Outcome, TrainConfig};
+use candle_core::Device;
 
-use crate::train::accuracy_table;
 use actfn_report::{Block, Document, Table, heading, paragraph};
+
+/// Hidden sizes of the study's deep network for the dead-neuron count.
+const DEEP_HIDDEN_SIZES: [usize; 10] = [256, 256, 256, 256, 256, 128, 128, 128, 128, 128];
 
 /// The three dead-neuron counts of the study.
 pub struct DeadCounts {
+    /// The study's network of each activation at initialization.
     pub untrained: DeadNeurons,
+    /// The trained ReLU network.
     pub trained: DeadNeurons,
+    /// The deep ReLU network at initialization.
     pub deep: DeadNeurons,
+}
+
+impl DeadCounts {
+    /// The study's counts over the training split: the ReLU network of `seed` at
+    /// initialization, the `trained` ReLU network, and the deep ReLU network of `seed` at
+    /// initialization.
+    pub fn measure(
+        splits: &Splits,
+        trained: &BaseNetwork,
+        seed: u64,
+        device: &Device,
+    ) -> crate::Result<Self> {
+        let relu = BaseNetworkConfig::default();
+        let deep = BaseNetworkConfig {
+            hidden_sizes: DEEP_HIDDEN_SIZES.to_vec(),
+            ..relu.clone()
+        };
+        let count = |net: &BaseNetwork| {
+            actfn_diagnostics::dead_neurons(net, &splits.train, EVAL_BATCH_SIZE)
+        };
+        Ok(Self {
+            untrained: count(&BaseNetwork::seeded(relu, seed, device)?.0)?,
+            trained: count(trained)?,
+            deep: count(&BaseNetwork::seeded(deep, seed, device)?.0)?,
+        })
+    }
 }
 
 /// The figures' blocks, each section in the study's order.
 pub struct Sections {
+    /// The activation functions and their gradients.
     pub functions: Vec<Block>,
+    /// Example images.
     pub data: Vec<Block>,
+    /// Gradients at initialization.
     pub gradients: Vec<Block>,
+    /// Validation curves.
     pub validation: Vec<Block>,
+    /// Activations of the trained networks.
     pub activations: Vec<Block>,
 }
 
 /// Everything the report tabulates.
 pub struct Results<'a> {
+    /// Each activation's training outcome.
     pub outcomes: &'a [(Activation, Outcome)],
+    /// The dead-neuron counts.
     pub dead: &'a DeadCounts,
     /// Test accuracy of the original checkpoints per activation, when they were given.
     pub pretrained: Option<&'a [(Activation, f64)]>,
     /// Seconds per stage.
     pub timings: &'a [(&'static str, f64)],
+    /// Seconds of the whole run.
     pub total_seconds: f64,
     /// `(what, value)` rows about the machine and the versions.
     pub environment: Vec<(&'static str, String)>,
@@ -40,7 +82,9 @@ pub struct Results<'a> {
 /// Whether the run was the study (full) or the quick smoke test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scale {
+    /// The study's protocol.
     Full,
+    /// `--quick`: a subset, 2 epochs.
     Quick,
 }
 
@@ -224,4 +268,42 @@ pub fn assemble(
         Block::Table(machine),
     ]);
     doc
+}
+
+/// The runs' epochs, best epoch, best validation and test accuracy and time; with `study`, a
+/// column of the accuracy the study's notebook printed for each activation (a dash for the
+/// functions it does not have).
+pub fn accuracy_table(outcomes: &[(Activation, Outcome)], study: bool) -> Table {
+    let mut header = vec![
+        "activation",
+        "epochs",
+        "best epoch",
+        "best val acc",
+        "test acc",
+    ];
+    if study {
+        header.push("the study's printed test acc");
+    }
+    header.push("time (s)");
+    let mut table = Table::numeric(&header);
+    for (act, outcome) in outcomes {
+        let s = outcome.summary.as_ref();
+        let field = |f: &dyn Fn(&actfn_train::RunSummary) -> String| s.map_or("-".to_string(), f);
+        let mut row = vec![
+            act.name().to_string(),
+            field(&|s| s.epochs_run.to_string()),
+            field(&|s| s.best_epoch.to_string()),
+            field(&|s| format!("{:.2}%", 100.0 * s.best_val_acc)),
+            format!("{:.2}%", 100.0 * outcome.test_acc),
+        ];
+        if study {
+            row.push(
+                act.study_test_accuracy()
+                    .map_or("-".into(), |a| format!("{a:.2}%")),
+            );
+        }
+        row.push(field(&|s| format!("{:.1}", s.seconds)));
+        table.row(row);
+    }
+    table
 }
