@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::{Align, Block, Document, Error, Table};
+use crate::document::{Align, Block, Document, Table};
+use crate::error::Error;
 
 /// The page's style: the system's fonts (none downloaded), both color schemes, tables that
 /// scroll on their own, figures kept whole when printed.

@@ -7,8 +7,8 @@ use actfn_model::BaseNetworkConfig;
 use actfn_plot::{Band, LinePanel, PointGroup};
 use actfn_report::{Block, figure, heading, paragraph};
 
+use super::inputs::{GroupRuns, Inputs};
 use super::tables::Group;
-use super::{GroupRuns, Inputs};
 use crate::Result;
 use crate::grid::sizes;
 

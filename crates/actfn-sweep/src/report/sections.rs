@@ -6,8 +6,8 @@ use actfn_model::BaseNetworkConfig;
 use actfn_report::{Block, Table, heading, paragraph};
 
 use super::groups::key_of;
+use super::inputs::{GroupRuns, Inputs, PeerRun, Unfinished};
 use super::tables::{self, Group};
-use super::{GroupRuns, Inputs, PeerRun, Unfinished};
 use crate::FinishedRun;
 use crate::grid::sizes;
 
