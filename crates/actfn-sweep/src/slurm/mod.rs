@@ -66,12 +66,15 @@ pub fn parse_partition(text: &str) -> Result<String, String> {
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ','));
+    accepted(text, ok, "a partition name (letters, digits, - _ .)")
+}
+
+/// `text` when `ok`, else the error that it is not `what`.
+fn accepted(text: &str, ok: bool, what: &str) -> Result<String, String> {
     if ok {
         Ok(text.to_string())
     } else {
-        Err(format!(
-            "{text:?} is not a partition name (letters, digits, - _ .)"
-        ))
+        Err(format!("{text:?} is not {what}"))
     }
 }
 
@@ -88,13 +91,11 @@ pub fn parse_time(text: &str) -> Result<String, String> {
         Some((days, rest)) => numbers(days, 1) && numbers(rest, 3),
         None => numbers(text, 3),
     };
-    if ok {
-        Ok(text.to_string())
-    } else {
-        Err(format!(
-            "{text:?} is not a Slurm time: give minutes, HH:MM:SS or D-HH:MM:SS"
-        ))
-    }
+    accepted(
+        text,
+        ok,
+        "a Slurm time: give minutes, HH:MM:SS or D-HH:MM:SS",
+    )
 }
 
 /// A Slurm memory size: a whole number with an optional unit K, M, G or T.
@@ -104,13 +105,7 @@ pub fn parse_memory(text: &str) -> Result<String, String> {
         && digits.bytes().all(|b| b.is_ascii_digit())
         && text.len() - digits.len() <= 1
         && digits.parse::<u64>().is_ok_and(|n| n > 0);
-    if ok {
-        Ok(text.to_string())
-    } else {
-        Err(format!(
-            "{text:?} is not a memory size: give e.g. 4G or 500M"
-        ))
-    }
+    accepted(text, ok, "a memory size: give e.g. 4G or 500M")
 }
 
 /// The array's index list: ranges of consecutive indices (`0-59`, `3,7-9`).
