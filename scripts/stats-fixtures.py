@@ -31,7 +31,17 @@ Sections (each entry one line):
 - cohens_d: (mean(a) - mean(b)) / pooled sd (a closed form, computed with numpy);
 - fisher_exact: scipy.stats.fisher_exact([[ka, na - ka], [kb, nb - kb]]) two-sided p;
 - ks_uniform: the Kolmogorov-Smirnov distance of scipy.stats.kstest(values, "uniform") (only the
-  statistic: the crate's p-value is Stephens' asymptotic one, not scipy's exact one).
+  statistic: the crate's p-value is Stephens' asymptotic one, not scipy's exact one);
+- iqm: scipy.stats.trim_mean(values, 0.25) (rliable's interquartile mean);
+- probability_of_improvement: scipy.stats.mannwhitneyu(a, b).statistic / (len(a) len(b));
+- hedges: statsmodels.stats.meta_analysis.effectsize_smd (g and its variance);
+- tost: statsmodels.stats.weightstats.ttost_ind(a, b, -margin, margin, usevar="unequal") p;
+- bootstrap: scipy.stats.bootstrap(..., n_resamples=10000, confidence_level=0.95) of the mean
+  (one sample) and of the difference of two means (two samples, each resampled on its own), by
+  "percentile" and "BCa", with the bootstrap distribution's standard error: two independent
+  10,000-resample runs differ by Monte Carlo error, about 0.04 standard errors at these
+  levels, so the Rust test allows 0.2 (five of those). The samples include the Sigmoid and ReLU
+  runs of docs/results/ (bimodal, and not).
 """
 
 import json
@@ -234,6 +244,68 @@ def ks_case(values, lo, hi):
     return {"values": values, "lo": lo, "hi": hi, "d": float(d)}
 
 
+# Test accuracies (%) of committed runs: the bimodal Sigmoid of the functions page, ReLU of the
+# study page.
+def committed(page, act):
+    path = os.path.join(os.path.dirname(OUT), "..", "..", "..", "..", "docs", "results", page, "runs.csv")
+    with open(path, encoding="utf-8") as f:
+        header, *rows = [line.rstrip("\n").split(",") for line in f if line.strip()]
+    col = dict(zip(header, range(len(header))))
+    return [round(100 * float(r[col["test_acc"]]), 10) for r in rows if r[col["act"]] == act and r[col["patience"]] == "7"]
+
+
+SIGMOID = committed("functions", "sigmoid")
+RELU = committed("study", "relu")
+IQM = DESCRIBE + [SIGMOID, RELU, [1.0, 2.0, 3.0, 100.0]]
+BOOTSTRAP_ONE = [SIGMOID, RELU, [2.0, 2.0, 3.0, 3.0, 3.0, 7.0], [88.0, 88.0, 88.0, 88.0, 88.0]]
+BOOTSTRAP_TWO = [(RELU, SIGMOID), ([88.1, 88.3, 88.2, 88.4, 88.0], [88.2, 88.1, 88.3, 88.2, 88.25])]
+MARGINS = [0.1, 0.3, 1.0]
+
+
+def hedges_case(name, a, b):
+    from statsmodels.stats.meta_analysis import effectsize_smd
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    entry = {"name": name, "a": a.tolist(), "b": b.tolist()}
+    sd = lambda x: float(np.std(x, ddof=1))
+    if len(a) < 2 or len(b) < 2 or (sd(a) == 0 and sd(b) == 0):
+        return {**entry, "g": None, "variance": None}
+    g, var = effectsize_smd(a.mean(), sd(a), len(a), b.mean(), sd(b), len(b))
+    return {**entry, "g": float(g), "variance": float(var)}
+
+
+def tost_case(name, a, b, margin):
+    from statsmodels.stats.weightstats import ttost_ind
+
+    entry = {"name": name, "a": list(map(float, a)), "b": list(map(float, b)), "margin": margin}
+    if len(a) < 2 or len(b) < 2 or (np.std(a) == 0 and np.std(b) == 0):
+        return {**entry, "p": None}
+    return {**entry, "p": float(ttost_ind(np.asarray(a), np.asarray(b), -margin, margin, usevar="unequal")[0])}
+
+
+def bootstrap_case(samples, method):
+    stat = (lambda x, axis: np.mean(x, axis=axis)) if len(samples) == 1 else (
+        lambda x, y, axis: np.mean(x, axis=axis) - np.mean(y, axis=axis)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = st.bootstrap(
+            tuple(np.asarray(s, dtype=float) for s in samples),
+            stat,
+            n_resamples=10000,
+            confidence_level=0.95,
+            method=method,
+            random_state=np.random.default_rng(12345),
+        )
+    ci = [float(r.confidence_interval.low), float(r.confidence_interval.high)]
+    return {
+        "samples": [list(map(float, s)) for s in samples],
+        "method": method,
+        "ci95": ci if all(math.isfinite(c) for c in ci) else None,
+        "standard_error": float(r.standard_error),
+    }
+
+
 def main():
     sections = {
         "welch": [welch_case(*c) for c in WELCH],
@@ -245,6 +317,20 @@ def main():
         "cohens_d": [cohens_d_case(*c) for c in WELCH],
         "fisher_exact": [fisher_case(*c) for c in FISHER],
         "ks_uniform": [ks_case(*c) for c in KS],
+        "iqm": [{"values": v, "iqm": float(st.trim_mean(v, 0.25))} for v in IQM],
+        "probability_of_improvement": [
+            {
+                "a": list(map(float, a)),
+                "b": list(map(float, b)),
+                "p": float(st.mannwhitneyu(a, b).statistic / (len(a) * len(b))),
+            }
+            for _, a, b in WELCH
+        ],
+        "hedges": [hedges_case(*c) for c in WELCH],
+        "tost": [tost_case(name, a, b, m) for name, a, b in WELCH for m in MARGINS]
+        + [tost_case("bootstrap pair", a, b, m) for a, b in BOOTSTRAP_TWO[1:] for m in MARGINS],
+        "bootstrap": [bootstrap_case([s], m) for s in BOOTSTRAP_ONE for m in ("percentile", "BCa")]
+        + [bootstrap_case(list(p), m) for p in BOOTSTRAP_TWO for m in ("percentile", "BCa")],
     }
     # One entry a line, so that a change shows as a small diff.
     lines = ["{"]

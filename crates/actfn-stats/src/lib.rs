@@ -12,7 +12,11 @@
 //! - [`fisher_exact`]: two shares compared exactly;
 //! - [`variance_components`]: the variance of a crossed grid (splits x seeds) split into its
 //!   sources, by a two-way random-effects analysis of variance;
-//! - [`ks_uniform`]: a Kolmogorov-Smirnov test of a sample against a uniform distribution.
+//! - [`ks_uniform`]: a Kolmogorov-Smirnov test of a sample against a uniform distribution;
+//! - [`Bootstrap`]: percentile and BCa intervals of any statistic of one or more samples, each
+//!   resampled on its own, seeded (an interval that never leaves the statistic's range);
+//! - [`iqm`], [`probability_of_improvement`], [`hedges_g`]: rliable's and the meta-analysts'
+//!   effect sizes; [`tost`] and [`decide`]: "different", "equal within a margin" or "undecided".
 //!
 //! Anything that cannot be estimated (an interval from one value, a test without variance) is
 //! `None`, never NaN; so is the answer to an input that is not a number: every function taking
@@ -38,14 +42,18 @@
 //! quantile and p-value are built on them where statrs' own lose digits.
 
 mod anova;
+mod bootstrap;
 mod compare;
 mod describe;
+mod effect;
 mod ks;
 mod student;
 
 pub use anova::{VarianceComponents, variance_components};
+pub use bootstrap::{Bootstrap, Method, mean_difference, mean_of};
 pub use compare::{Welch, cohens_d, fisher_exact, holm, welch};
 pub use describe::{Description, Share, describe, wilson};
+pub use effect::{Decision, Hedges, Tost, decide, hedges_g, iqm, probability_of_improvement, tost};
 pub use ks::{KsTest, ks_uniform};
 pub use student::t_quantile;
 

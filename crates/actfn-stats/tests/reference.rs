@@ -19,7 +19,10 @@
 //!
 //! A `null` in the fixture is a quantity the crate reports as `None`.
 
-use actfn_stats::{cohens_d, describe, fisher_exact, holm, ks_uniform, t_quantile, welch};
+use actfn_stats::{
+    Bootstrap, Method, cohens_d, describe, fisher_exact, hedges_g, holm, iqm, ks_uniform,
+    mean_difference, mean_of, probability_of_improvement, t_quantile, tost, welch,
+};
 use serde_json::Value;
 
 const FIXTURE: &str = include_str!("fixtures/reference.json");
@@ -117,6 +120,11 @@ fn the_fixture_reads_back() {
         "cohens_d",
         "fisher_exact",
         "ks_uniform",
+        "iqm",
+        "probability_of_improvement",
+        "hedges",
+        "tost",
+        "bootstrap",
     ] {
         assert!(!fixture(section).is_empty(), "{section}");
     }
@@ -337,6 +345,134 @@ fn t_quantile_finishes_for_extreme_arguments() {
             }
             if let Some(q) = q {
                 assert!((q < 0.0) == (p < 0.5) || q == 0.0, "p {p}, df {df}: {q}");
+            }
+        }
+    }
+}
+
+#[test]
+fn iqm_matches_scipy_trim_mean() {
+    for case in fixture("iqm") {
+        let values = case.field("values").numbers();
+        let expected = case.field("iqm").number();
+        assert_close("iqm", iqm(&values).unwrap(), expected, 1e-12, 1e-12);
+    }
+}
+
+#[test]
+fn probability_of_improvement_matches_mann_whitney() {
+    for case in fixture("probability_of_improvement") {
+        let (a, b) = (case.field("a").numbers(), case.field("b").numbers());
+        let expected = case.field("p").number();
+        assert_close(
+            "P(a > b)",
+            probability_of_improvement(&a, &b).unwrap(),
+            expected,
+            1e-12,
+            1e-12,
+        );
+    }
+}
+
+#[test]
+fn hedges_g_matches_statsmodels() {
+    for case in fixture("hedges") {
+        let name = case.field("name").text();
+        let (a, b) = (case.field("a").numbers(), case.field("b").numbers());
+        match (case.field("g").option(), hedges_g(&a, &b)) {
+            (None, ours) => assert_eq!(ours, None, "{name}"),
+            (Some(g), Some(ours)) => {
+                assert_close(name, ours.g, g, 1e-9, 1e-12);
+                assert_close(
+                    name,
+                    ours.variance,
+                    case.field("variance").number(),
+                    1e-9,
+                    0.0,
+                );
+                let half = 1.959963984540054 * ours.variance.sqrt();
+                assert_close(name, ours.ci95.hi - ours.g, half, 1e-9, 0.0);
+            }
+            (Some(_), None) => panic!("{name}: no g"),
+        }
+    }
+}
+
+#[test]
+fn tost_matches_statsmodels() {
+    for case in fixture("tost") {
+        let name = case.field("name").text();
+        let (a, b) = (case.field("a").numbers(), case.field("b").numbers());
+        let margin = case.field("margin").number();
+        match (case.field("p").option(), tost(&a, &b, margin)) {
+            (None, ours) => assert_eq!(ours, None, "{name} {margin}"),
+            (Some(p), Some(ours)) => assert_close(name, ours.p, p, 1e-9, 1e-15),
+            (Some(_), None) => panic!("{name} {margin}: no test"),
+        }
+    }
+}
+
+/// Two independent 10,000-resample bootstraps differ by Monte Carlo error (about 0.04 of the
+/// bootstrap standard error at the 2.5% and 97.5% levels); five times that is allowed, or, for a
+/// sample of a few distinct values whose resampled means lie on a lattice, one step of it (an
+/// endpoint can fall on either side of an atom).
+#[test]
+fn bootstrap_intervals_match_scipy_within_monte_carlo_error() {
+    for case in fixture("bootstrap") {
+        let samples: Vec<Vec<f64>> = case
+            .field("samples")
+            .array()
+            .iter()
+            .map(|s| s.numbers())
+            .collect();
+        let views: Vec<&[f64]> = samples.iter().map(Vec::as_slice).collect();
+        let method = match case.field("method").text() {
+            "percentile" => Method::Percentile,
+            _ => Method::Bca,
+        };
+        let statistic = if views.len() == 1 {
+            mean_of
+        } else {
+            mean_difference
+        };
+        let ours = Bootstrap::default().interval(&views, statistic, method);
+        let what = format!("{method:?} of {samples:?}");
+        match case.get_or_null("ci95") {
+            Value::Null => assert_eq!(ours, None, "{what}"),
+            expected => {
+                let expected = expected.numbers();
+                let ours = ours.unwrap_or_else(|| panic!("{what}: no interval"));
+                let lattice = if views.len() == 1 {
+                    let mut v = samples[0].clone();
+                    v.sort_by(f64::total_cmp);
+                    let gap = v
+                        .windows(2)
+                        .map(|w| w[1] - w[0])
+                        .filter(|g| *g > 0.0)
+                        .fold(f64::MAX, f64::min);
+                    if gap < f64::MAX {
+                        gap / v.len() as f64
+                    } else {
+                        0.0
+                    }
+                } else {
+                    0.0
+                };
+                let tolerance = (0.2 * case.field("standard_error").number()).max(lattice) + 1e-9;
+                assert!(
+                    (ours.lo - expected[0]).abs() <= tolerance
+                        && (ours.hi - expected[1]).abs() <= tolerance,
+                    "{what}: [{}, {}] vs SciPy's {expected:?} (tolerance {tolerance})",
+                    ours.lo,
+                    ours.hi
+                );
+                // A mean's interval stays within the values (the t interval need not).
+                if views.len() == 1 {
+                    let (min, max) = samples[0]
+                        .iter()
+                        .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+                    assert!(min <= ours.lo && ours.hi <= max, "{what}");
+                }
             }
         }
     }
