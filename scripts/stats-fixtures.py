@@ -41,7 +41,12 @@ Sections (each entry one line):
   "percentile" and "BCa", with the bootstrap distribution's standard error: two independent
   10,000-resample runs differ by Monte Carlo error, about 0.04 standard errors at these
   levels, so the Rust test allows 0.2 (five of those). The samples include the Sigmoid and ReLU
-  runs of docs/results/ (bimodal, and not).
+  runs of docs/results/ (bimodal, and not);
+- aso: deepsig.aso(a, b, seed=1, show_progress=False) (1,000 bootstrap iterations, dt 0.005,
+  95%, and with num_comparisons=15 for a matrix of six groups), with the violation ratio of
+  deepsig.aso.compute_violation_ratio(a, b, dt=0.005), which has no randomness; epsilon_min's
+  bootstrap part, 1.645 sigma / sqrt(n_a n_b / (n_a + n_b)), is estimated from 1,000
+  iterations to about 3%, so the Rust test allows 15% of it.
 """
 
 import json
@@ -306,6 +311,28 @@ def bootstrap_case(samples, method):
     }
 
 
+def aso_case(name, a, b, comparisons):
+    import deepsig
+    from deepsig.aso import compute_violation_ratio
+
+    ratio = float(compute_violation_ratio(np.asarray(a, float), np.asarray(b, float), dt=0.005))
+    eps = float(deepsig.aso(a, b, seed=1, show_progress=False, num_comparisons=comparisons))
+    return {"name": name, "a": list(map(float, a)), "b": list(map(float, b)), "comparisons": comparisons,
+            "violation_ratio": ratio, "epsilon_min": eps}
+
+
+ASO = [
+    ("relu_vs_sigmoid", RELU, SIGMOID),
+    ("sigmoid_vs_relu", SIGMOID, RELU),
+    ("close", [88.1, 88.3, 88.2, 88.4, 88.0], [88.2, 88.1, 88.3, 88.2, 88.25]),
+    ("wikipedia", WELCH[0][1], WELCH[0][2]),
+    ("wikipedia_reversed", WELCH[0][2], WELCH[0][1]),
+    ("close_reversed", [88.2, 88.1, 88.3, 88.2, 88.25], [88.1, 88.3, 88.2, 88.4, 88.0]),
+    ("ties", WELCH[3][1], WELCH[3][2]),
+    ("n1", [88.5], [87.0, 88.0, 89.0]),
+]
+
+
 def main():
     sections = {
         "welch": [welch_case(*c) for c in WELCH],
@@ -331,6 +358,7 @@ def main():
         + [tost_case("bootstrap pair", a, b, m) for a, b in BOOTSTRAP_TWO[1:] for m in MARGINS],
         "bootstrap": [bootstrap_case([s], m) for s in BOOTSTRAP_ONE for m in ("percentile", "BCa")]
         + [bootstrap_case(list(p), m) for p in BOOTSTRAP_TWO for m in ("percentile", "BCa")],
+        "aso": [aso_case(name, a, b, c) for name, a, b in ASO for c in (1, 15)],
     }
     # One entry a line, so that a change shows as a small diff.
     lines = ["{"]

@@ -16,7 +16,9 @@
 //! - [`Bootstrap`]: percentile and BCa intervals of any statistic of one or more samples, each
 //!   resampled on its own, seeded (an interval that never leaves the statistic's range);
 //! - [`iqm`], [`probability_of_improvement`], [`hedges_g`]: rliable's and the meta-analysts'
-//!   effect sizes; [`tost`] and [`decide`]: "different", "equal within a margin" or "undecided".
+//!   effect sizes; [`tost`] and [`decide`]: "different", "equal within a margin" or "undecided";
+//! - [`almost_stochastic_order`]: deep-significance's `epsilon_min`, with its Bonferroni
+//!   correction for a matrix of pairs.
 //!
 //! Anything that cannot be estimated (an interval from one value, a test without variance) is
 //! `None`, never NaN; so is the answer to an input that is not a number: every function taking
@@ -42,6 +44,7 @@
 //! quantile and p-value are built on them where statrs' own lose digits.
 
 mod anova;
+mod aso;
 mod bootstrap;
 mod compare;
 mod describe;
@@ -50,6 +53,7 @@ mod ks;
 mod student;
 
 pub use anova::{VarianceComponents, variance_components};
+pub use aso::{AsoSettings, almost_stochastic_order, violation_ratio};
 pub use bootstrap::{Bootstrap, Method, mean_difference, mean_of};
 pub use compare::{Welch, cohens_d, fisher_exact, holm, welch};
 pub use describe::{Description, Share, describe, wilson};

@@ -20,8 +20,9 @@
 //! A `null` in the fixture is a quantity the crate reports as `None`.
 
 use actfn_stats::{
-    Bootstrap, Method, cohens_d, describe, fisher_exact, hedges_g, holm, iqm, ks_uniform,
-    mean_difference, mean_of, probability_of_improvement, t_quantile, tost, welch,
+    AsoSettings, Bootstrap, Method, almost_stochastic_order, cohens_d, describe, fisher_exact,
+    hedges_g, holm, iqm, ks_uniform, mean_difference, mean_of, probability_of_improvement,
+    t_quantile, tost, violation_ratio, welch,
 };
 use serde_json::Value;
 
@@ -125,6 +126,7 @@ fn the_fixture_reads_back() {
         "hedges",
         "tost",
         "bootstrap",
+        "aso",
     ] {
         assert!(!fixture(section).is_empty(), "{section}");
     }
@@ -475,5 +477,40 @@ fn bootstrap_intervals_match_scipy_within_monte_carlo_error() {
                 }
             }
         }
+    }
+}
+
+/// The violation ratio has no randomness: to 1e-12. `epsilon_min` adds a bootstrap estimate of
+/// its spread (1,000 iterations, about 3% Monte Carlo error): 15% of that part is allowed.
+#[test]
+fn almost_stochastic_order_matches_deepsig() {
+    for case in fixture("aso") {
+        let name = case.field("name").text();
+        let (a, b) = (case.field("a").numbers(), case.field("b").numbers());
+        let settings = AsoSettings {
+            comparisons: case.field("comparisons").number() as usize,
+            ..AsoSettings::default()
+        };
+        let sorted = |x: &[f64]| {
+            let mut v = x.to_vec();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        let ratio = case.field("violation_ratio").number();
+        assert_close(
+            name,
+            violation_ratio(&sorted(&a), &sorted(&b), 0.005),
+            ratio,
+            1e-12,
+            1e-12,
+        );
+        let expected = case.field("epsilon_min").number();
+        let ours = almost_stochastic_order(&a, &b, &settings).unwrap();
+        let tolerance = 0.15 * (expected - ratio).abs() + 1e-9;
+        assert!(
+            (ours - expected).abs() <= tolerance,
+            "{name} ({} comparisons): {ours} vs deepsig's {expected} (tolerance {tolerance})",
+            settings.comparisons
+        );
     }
 }
