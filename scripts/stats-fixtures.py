@@ -46,7 +46,10 @@ Sections (each entry one line):
   95%, and with num_comparisons=15 for a matrix of six groups), with the violation ratio of
   deepsig.aso.compute_violation_ratio(a, b, dt=0.005), which has no randomness; epsilon_min's
   bootstrap part, 1.645 sigma / sqrt(n_a n_b / (n_a + n_b)), is estimated from 1,000
-  iterations to about 3%, so the Rust test allows 15% of it.
+  iterations to about 3%, so the Rust test allows 15% of it;
+- test_noise: numpy closed forms for the committed runs' test accuracies (fractions) on 10,000
+  images: sqrt(m (1 - m) / n) at their mean m, mean(p (1 - p) / n), the sample variance, and
+  their ratio capped at 1.
 """
 
 import json
@@ -333,6 +336,16 @@ ASO = [
 ]
 
 
+def test_noise_case(accuracies, n=10000):
+    p = np.asarray(accuracies, dtype=float)
+    m = float(p.mean())
+    expected = float(np.mean(p * (1 - p) / n))
+    observed = float(p.var(ddof=1)) if len(p) > 1 else None
+    share = None if not observed else min(1.0, expected / observed)
+    return {"accuracies": p.tolist(), "n": n, "run_se": math.sqrt(m * (1 - m) / n),
+            "expected_variance": expected, "observed_variance": observed, "share": share}
+
+
 def main():
     sections = {
         "welch": [welch_case(*c) for c in WELCH],
@@ -359,6 +372,7 @@ def main():
         "bootstrap": [bootstrap_case([s], m) for s in BOOTSTRAP_ONE for m in ("percentile", "BCa")]
         + [bootstrap_case(list(p), m) for p in BOOTSTRAP_TWO for m in ("percentile", "BCa")],
         "aso": [aso_case(name, a, b, c) for name, a, b in ASO for c in (1, 15)],
+        "test_noise": [test_noise_case([v / 100 for v in s]) for s in (RELU, SIGMOID, [89.0], [88.0, 88.0])],
     }
     # One entry a line, so that a change shows as a small diff.
     lines = ["{"]

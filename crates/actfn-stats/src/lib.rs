@@ -18,7 +18,9 @@
 //! - [`iqm`], [`probability_of_improvement`], [`hedges_g`]: rliable's and the meta-analysts'
 //!   effect sizes; [`tost`] and [`decide`]: "different", "equal within a margin" or "undecided";
 //! - [`almost_stochastic_order`]: deep-significance's `epsilon_min`, with its Bonferroni
-//!   correction for a matrix of pairs.
+//!   correction for a matrix of pairs;
+//! - [`test_noise`]: the binomial sampling error of an accuracy on a finite test set, and the
+//!   share of the runs' spread it explains.
 //!
 //! Anything that cannot be estimated (an interval from one value, a test without variance) is
 //! `None`, never NaN; so is the answer to an input that is not a number: every function taking
@@ -50,6 +52,7 @@ mod compare;
 mod describe;
 mod effect;
 mod ks;
+mod noise;
 mod student;
 
 pub use anova::{VarianceComponents, variance_components};
@@ -59,6 +62,7 @@ pub use compare::{Welch, cohens_d, fisher_exact, holm, welch};
 pub use describe::{Description, Share, describe, wilson};
 pub use effect::{Decision, Hedges, Tost, decide, hedges_g, iqm, probability_of_improvement, tost};
 pub use ks::{KsTest, ks_uniform};
+pub use noise::{TestNoise, test_noise};
 pub use student::t_quantile;
 
 /// A two-sided interval.

@@ -22,7 +22,7 @@
 use actfn_stats::{
     AsoSettings, Bootstrap, Method, almost_stochastic_order, cohens_d, describe, fisher_exact,
     hedges_g, holm, iqm, ks_uniform, mean_difference, mean_of, probability_of_improvement,
-    t_quantile, tost, violation_ratio, welch,
+    t_quantile, test_noise, tost, violation_ratio, welch,
 };
 use serde_json::Value;
 
@@ -127,6 +127,7 @@ fn the_fixture_reads_back() {
         "tost",
         "bootstrap",
         "aso",
+        "test_noise",
     ] {
         assert!(!fixture(section).is_empty(), "{section}");
     }
@@ -512,5 +513,42 @@ fn almost_stochastic_order_matches_deepsig() {
             "{name} ({} comparisons): {ours} vs deepsig's {expected} (tolerance {tolerance})",
             settings.comparisons
         );
+    }
+}
+
+#[test]
+fn test_noise_matches_the_closed_forms() {
+    for case in fixture("test_noise") {
+        let accuracies = case.field("accuracies").numbers();
+        let n = case.field("n").number() as usize;
+        let ours = test_noise(&accuracies, n).unwrap();
+        assert_close(
+            "run se",
+            ours.run_se,
+            case.field("run_se").number(),
+            1e-12,
+            0.0,
+        );
+        let expected = case.field("expected_variance").number();
+        assert_close(
+            "expected variance",
+            ours.expected_variance,
+            expected,
+            1e-12,
+            0.0,
+        );
+        for (what, ours, theirs) in [
+            (
+                "observed",
+                ours.observed_variance,
+                case.get_or_null("observed_variance").option(),
+            ),
+            ("share", ours.share, case.get_or_null("share").option()),
+        ] {
+            match (ours, theirs) {
+                (Some(a), Some(b)) => assert_close(what, a, b, 1e-9, 1e-15),
+                (a, b) => assert_eq!(a, b, "{what} of {accuracies:?}"),
+            }
+        }
     }
 }
