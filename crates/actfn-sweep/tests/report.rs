@@ -138,6 +138,21 @@ fn the_peer_is_compared_on_the_splits_both_sides_ran_and_they_are_named() {
     }
     let inputs = report::gather(&[folder.path().to_path_buf()]).unwrap();
     assert_eq!((inputs.finished.len(), inputs.peer.len()), (4, 2));
+    // Each run kept its test predictions, whose hits are its test accuracy.
+    let labels = data().test_labels;
+    for run in &inputs.finished {
+        let predicted = run.record.predictions.as_ref().expect("predictions");
+        assert_eq!(predicted.len(), labels.len());
+        let hits = predicted
+            .iter()
+            .zip(&labels)
+            .filter(|(p, l)| **p == u32::from(**l))
+            .count();
+        assert_eq!(
+            hits as f64 / labels.len() as f64,
+            run.record.summary.test_acc
+        );
+    }
     report::write(&inputs, folder.path(), &Preface::default()).unwrap();
     let text = std::fs::read_to_string(folder.path().join("report.md")).unwrap();
     let peer = tables(&text)

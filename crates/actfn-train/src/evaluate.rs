@@ -22,6 +22,18 @@ pub fn accuracy(net: &BaseNetwork, split: &Split, batch_size: usize) -> Result<f
     Ok(correct / split.len() as f64)
 }
 
+/// The class `net` predicts for each image of `split` (the index of its largest logit), in the
+/// split's order, in batches of `batch_size`.
+pub fn predictions(net: &BaseNetwork, split: &Split, batch_size: usize) -> Result<Vec<u32>> {
+    let mut classes = Vec::with_capacity(split.len());
+    for batch in split.batches(batch_size, None, false)? {
+        let (images, _) = batch?;
+        let logits = net.forward_no_grad(&images)?;
+        classes.extend(logits.argmax(D::Minus1)?.to_vec1::<u32>()?);
+    }
+    Ok(classes)
+}
+
 /// How many rows of `logits` have their maximum at the label.
 fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<f64> {
     let hits = logits

@@ -204,6 +204,39 @@ pub fn write_dynamics_csv(path: &Path, rows: &[LayerDynamics]) -> Result<()> {
     Ok(actfn_io::atomic_write(path, csv.as_bytes())?)
 }
 
+/// Writes `test_predictions.csv` (the class predicted for each test image, in the test set's
+/// order, one per line under the header `class`) atomically.
+pub fn write_predictions_csv(path: &Path, classes: &[u32]) -> Result<()> {
+    let mut csv = String::with_capacity(6 + 3 * classes.len());
+    csv.push_str("class\n");
+    for c in classes {
+        csv.push_str(&c.to_string());
+        csv.push('\n');
+    }
+    Ok(actfn_io::atomic_write(path, csv.as_bytes())?)
+}
+
+/// Reads a `test_predictions.csv` written by [`write_predictions_csv`].
+pub fn read_predictions_csv(path: &Path) -> Result<Vec<u32>> {
+    let text = read_record(path)?;
+    let mut lines = text.lines();
+    if lines.next() != Some("class") {
+        return Err(Error::Corrupt {
+            path: path.to_path_buf(),
+            reason: "not a predictions file (its first line is not `class`)".into(),
+        });
+    }
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            line.trim().parse::<u32>().map_err(|_| Error::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!("line {}: {line:?} is not a class index", i + 2),
+            })
+        })
+        .collect()
+}
+
 /// Reads a `dynamics.csv` written by [`write_dynamics_csv`].
 pub fn read_dynamics_csv(path: &Path) -> Result<Vec<LayerDynamics>> {
     let text = read_record(path)?;

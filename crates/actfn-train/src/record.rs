@@ -15,7 +15,10 @@ use serde::Serialize;
 
 use crate::error::io_error;
 use crate::metrics::{LayerDynamics, read_dynamics_csv, read_metrics_csv, read_summary};
-use crate::{EpochMetrics, Error, Result, RunSummary, TrainConfig, first_difference, resume};
+use crate::{
+    EpochMetrics, Error, Result, RunSummary, TrainConfig, first_difference, read_predictions_csv,
+    resume,
+};
 
 /// The folder that holds a run's `train_config.json`, `metrics.csv`, `dynamics.csv` and
 /// `summary.json`: `<checkpoint_dir>/<name>/`, beside the checkpoint
@@ -32,6 +35,7 @@ pub(crate) struct RunFiles {
     pub(crate) summary: PathBuf,
     pub(crate) metrics: PathBuf,
     pub(crate) dynamics: PathBuf,
+    pub(crate) predictions: PathBuf,
     pub(crate) state: PathBuf,
     pub(crate) train_config: PathBuf,
 }
@@ -45,6 +49,7 @@ impl RunFiles {
             summary: run.join("summary.json"),
             metrics: run.join("metrics.csv"),
             dynamics: run.join("dynamics.csv"),
+            predictions: run.join("test_predictions.csv"),
             state: resume::state_path(&run),
             train_config: run.join("train_config.json"),
             run,
@@ -65,6 +70,9 @@ pub struct RunRecord {
     pub dynamics: Vec<LayerDynamics>,
     /// The slope a learned activation (PReLU) ended with, per hidden layer (empty otherwise).
     pub slopes: Vec<f64>,
+    /// `test_predictions.csv`: the class predicted for each test image, in order (none for runs
+    /// recorded before predictions were kept).
+    pub predictions: Option<Vec<u32>>,
 }
 
 impl RunRecord {
@@ -215,13 +223,55 @@ fn read_finished(
                 format!("cannot read the learned slopes ({e})"),
             )
         })?;
+    let predictions = if files.predictions.is_file() {
+        let predicted = read_predictions_csv(&files.predictions)?;
+        check_predictions(&predicted, &summary, network.config())
+            .map_err(|r| fault(&files.predictions, r))?;
+        Some(predicted)
+    } else {
+        // Runs recorded before predictions were kept have none.
+        None
+    };
     Ok(RunRecord {
         net: network.config().clone(),
         summary,
         metrics,
         dynamics,
         slopes,
+        predictions,
     })
+}
+
+/// Predictions agree with the network (each a class it has) and with the summary's accuracy
+/// (which a count of hits over this many images can make).
+fn check_predictions(
+    predicted: &[u32],
+    summary: &RunSummary,
+    net: &BaseNetworkConfig,
+) -> std::result::Result<(), String> {
+    if predicted.is_empty() {
+        return Err("no prediction recorded".into());
+    }
+    if let Some(i) = predicted
+        .iter()
+        .position(|&c| c as usize >= net.num_classes)
+    {
+        return Err(format!(
+            "line {}: class {} of a network with {} classes",
+            i + 2,
+            predicted[i],
+            net.num_classes
+        ));
+    }
+    let hits = summary.test_acc * predicted.len() as f64;
+    if (hits - hits.round()).abs() > 1e-6 {
+        return Err(format!(
+            "{} predictions cannot give the summary's test accuracy {}",
+            predicted.len(),
+            summary.test_acc
+        ));
+    }
+    Ok(())
 }
 
 /// A share of something, as every accuracy and dead share is: finite and in [0, 1].

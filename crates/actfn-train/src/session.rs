@@ -19,7 +19,7 @@ use crate::resume::{self, Settings};
 use crate::trainer::{Outcome, Run};
 use crate::{
     EarlyStopping, EpochMetrics, Error, Observer, Result, RunSummary, Sgd, StepResult, Verdict,
-    accuracy, first_difference, train_step, write_metrics_csv,
+    accuracy, first_difference, predictions, train_step, write_metrics_csv, write_predictions_csv,
 };
 
 /// What one epoch reads.
@@ -214,7 +214,17 @@ impl Session {
     pub(crate) fn finish(self, run: &Run, files: &RunFiles, test: &Split) -> Result<Outcome> {
         let device = self.net.device();
         let network = BaseNetwork::load(&run.dir, &run.name, &device)?;
-        let test_acc = accuracy(&network, test, run.config.eval_batch_size)?;
+        // The test accuracy from the predictions, which are kept for paired comparisons: the
+        // same count of hits as `accuracy` makes.
+        let predicted = predictions(&network, test, run.config.eval_batch_size)?;
+        let labels = test.labels.to_vec1::<u32>()?;
+        let hits = predicted
+            .iter()
+            .zip(&labels)
+            .filter(|(p, l)| p == l)
+            .count();
+        let test_acc = hits as f64 / test.len() as f64;
+        write_predictions_csv(&files.predictions, &predicted)?;
         let summary = RunSummary {
             name: run.name.clone(),
             act_fn: run.net.act_fn.name().to_string(),

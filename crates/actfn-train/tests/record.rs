@@ -8,7 +8,7 @@ use actfn_diagnostics::LayerProbe;
 use actfn_model::{BaseNetwork, BaseNetworkConfig};
 use actfn_train::{
     EpochMetrics, LayerDynamics, RunState, RunSummary, TrainConfig, inspect, run_dir, set_aside,
-    write_dynamics_csv, write_metrics_csv,
+    write_dynamics_csv, write_metrics_csv, write_predictions_csv,
 };
 use candle_core::Device;
 
@@ -189,6 +189,37 @@ fn records_out_of_range_or_out_of_step_make_the_run_damaged_naming_the_file() {
         assert_eq!(damage.path, path, "{text:?}: {damage}");
         assert!(damage.reason.contains(needle), "{text:?}: {damage}");
     }
+}
+
+#[test]
+fn predictions_are_read_back_and_checked_against_the_network_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    finished_run(dir.path());
+    let file = run_dir(dir.path(), NAME).join("test_predictions.csv");
+    // 77 of 100 right, as the summary's test accuracy 0.77 says.
+    let classes: Vec<u32> = (0..100).map(|i| i % 10).collect();
+    write_predictions_csv(&file, &classes).unwrap();
+    let RunState::Finished(record) = inspect(dir.path(), NAME) else {
+        panic!("not finished");
+    };
+    assert_eq!(record.predictions.as_deref(), Some(classes.as_slice()));
+    // A class the network does not have.
+    write_predictions_csv(&file, &[3, 10, 2]).unwrap();
+    let d = damage(dir.path());
+    assert!(
+        d.path.ends_with("test_predictions.csv") && d.reason.contains("class 10"),
+        "{d}"
+    );
+    // A count of predictions that cannot make the summary's accuracy.
+    write_predictions_csv(&file, &[1, 2, 3]).unwrap();
+    let d = damage(dir.path());
+    assert!(
+        d.reason
+            .contains("cannot give the summary's test accuracy 0.77"),
+        "{d}"
+    );
+    std::fs::write(&file, "label\n1\n").unwrap();
+    assert!(damage(dir.path()).reason.contains("not a predictions file"));
 }
 
 #[test]

@@ -152,6 +152,7 @@ impl RunRow {
                 metrics: Vec::new(),
                 dynamics: Vec::new(),
                 slopes: Vec::new(),
+                predictions: None,
             },
             spec,
         })
