@@ -49,9 +49,16 @@ Sections (each entry one line):
   iterations to about 3%, so the Rust test allows 15% of it;
 - test_noise: numpy closed forms for the committed runs' test accuracies (fractions) on 10,000
   images: sqrt(m (1 - m) / n) at their mean m, mean(p (1 - p) / n), the sample variance, and
-  their ratio capped at 1.
+  their ratio capped at 1;
+- reml: statsmodels' MixedLM (y ~ 1 with crossed variance components for the split and the
+  seed, reml=True) on the committed splits page's grids and a synthetic 3 x 4 one: its
+  components and residual. Its optimizer stops short of a boundary (a component that is 0 at
+  the maximum comes out small and positive), so the Rust test checks that the crate's
+  closed-form maximum has a restricted likelihood at least statsmodels', and equals its
+  components where statsmodels' are all well inside.
 """
 
+import csv
 import json
 import math
 import os
@@ -346,6 +353,38 @@ def test_noise_case(accuracies, n=10000):
             "expected_variance": expected, "observed_variance": observed, "share": share}
 
 
+def splits_grids():
+    path = os.path.join(os.path.dirname(OUT), "..", "..", "..", "..", "docs", "results", "splits", "runs.csv")
+    with open(path, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    grids = []
+    for act in sorted({r["act"] for r in rows}):
+        runs = [r for r in rows if r["act"] == act]
+        splits = sorted({r["split_seed"] for r in runs})
+        seeds = sorted({r["seed"] for r in runs}, key=int)
+        cell = {(r["split_seed"], r["seed"]): round(100 * float(r["test_acc"]), 10) for r in runs}
+        if all((s, d) in cell for s in splits for d in seeds) and len(splits) > 1:
+            grids.append((act, [[cell[(s, d)] for d in seeds] for s in splits]))
+    return grids
+
+
+def reml_case(name, grid):
+    import pandas as pd
+    import statsmodels.formula.api as smf
+
+    g = np.asarray(grid, dtype=float)
+    a, b = g.shape
+    df = pd.DataFrame(
+        {"y": g.ravel(), "split": np.repeat(np.arange(a), b).astype(str), "seed": np.tile(np.arange(b), a).astype(str), "g": 1}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = smf.mixedlm("y ~ 1", df, groups="g", vc_formula={"split": "0 + C(split)", "seed": "0 + C(seed)"}, re_formula="0").fit(reml=True)
+    names = list(m.model.exog_vc.names)
+    vc = dict(zip(names, map(float, m.vcomp)))
+    return {"name": name, "grid": g.tolist(), "row": vc["split"], "column": vc["seed"], "residual": float(m.scale)}
+
+
 def main():
     sections = {
         "welch": [welch_case(*c) for c in WELCH],
@@ -372,6 +411,8 @@ def main():
         "bootstrap": [bootstrap_case([s], m) for s in BOOTSTRAP_ONE for m in ("percentile", "BCa")]
         + [bootstrap_case(list(p), m) for p in BOOTSTRAP_TWO for m in ("percentile", "BCa")],
         "aso": [aso_case(name, a, b, c) for name, a, b in ASO for c in (1, 15)],
+        "reml": [reml_case(n, g) for n, g in splits_grids()]
+        + [reml_case("synthetic_3x4", [[1.0 + 3 * i + 0.5 * j + 0.3 * ((i * 7 + j * 3) % 5) for j in range(4)] for i in range(3)])],
         "test_noise": [test_noise_case([v / 100 for v in s]) for s in (RELU, SIGMOID, [89.0], [88.0, 88.0])],
     }
     # One entry a line, so that a change shows as a small diff.

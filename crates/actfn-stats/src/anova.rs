@@ -48,35 +48,72 @@ impl VarianceComponents {
     }
 }
 
+/// The sums of squares of a crossed grid without replication.
+pub(crate) struct Sums {
+    pub(crate) rows: usize,
+    pub(crate) columns: usize,
+    pub(crate) mean: f64,
+    /// `b * sum((row mean - mean)^2)`, with `a - 1` degrees of freedom.
+    pub(crate) rows_ss: f64,
+    /// `a * sum((column mean - mean)^2)`, with `b - 1`.
+    pub(crate) columns_ss: f64,
+    /// The interaction's (the residual's), with `(a - 1)(b - 1)`.
+    pub(crate) residual_ss: f64,
+}
+
+impl Sums {
+    /// The sums of `grid` (`grid[i][j]`: row `i`, column `j`); `None` when it is empty, ragged
+    /// or holds a value that is not finite.
+    pub(crate) fn of(grid: &[Vec<f64>]) -> Option<Self> {
+        let a = grid.len();
+        let b = grid.first()?.len();
+        if b == 0
+            || grid.iter().any(|r| r.len() != b)
+            || grid.iter().flatten().any(|v| !v.is_finite())
+        {
+            return None;
+        }
+        let (af, bf) = (a as f64, b as f64);
+        let mean = grid.iter().flatten().sum::<f64>() / (af * bf);
+        let row_means: Vec<f64> = grid.iter().map(|r| r.iter().sum::<f64>() / bf).collect();
+        let column_means: Vec<f64> = (0..b)
+            .map(|j| grid.iter().map(|r| r[j]).sum::<f64>() / af)
+            .collect();
+        let residual_ss: f64 = grid
+            .iter()
+            .zip(&row_means)
+            .flat_map(|(row, rm)| {
+                row.iter()
+                    .zip(&column_means)
+                    .map(move |(y, cm)| (y - rm - cm + mean).powi(2))
+            })
+            .sum();
+        Some(Self {
+            rows: a,
+            columns: b,
+            mean,
+            rows_ss: bf * row_means.iter().map(|m| (m - mean).powi(2)).sum::<f64>(),
+            columns_ss: af * column_means.iter().map(|m| (m - mean).powi(2)).sum::<f64>(),
+            residual_ss,
+        })
+    }
+}
+
 /// The components of `grid` (`grid[i][j]`: row `i`, column `j`; every row as long). `None` when
 /// the grid is empty, ragged or holds a value that is not finite.
 ///
 /// With one row (or one column) that factor's component is not estimable, and the other
 /// factor's variance is the plain sample variance (which then also holds the residual).
 pub fn variance_components(grid: &[Vec<f64>]) -> Option<VarianceComponents> {
-    let a = grid.len();
-    let b = grid.first()?.len();
-    if b == 0 || grid.iter().any(|r| r.len() != b) || grid.iter().flatten().any(|v| !v.is_finite())
-    {
-        return None;
-    }
+    let Sums {
+        rows: a,
+        columns: b,
+        mean,
+        rows_ss: ss_rows,
+        columns_ss: ss_columns,
+        residual_ss: ss_residual,
+    } = Sums::of(grid)?;
     let (af, bf) = (a as f64, b as f64);
-    let mean = grid.iter().flatten().sum::<f64>() / (af * bf);
-    let row_means: Vec<f64> = grid.iter().map(|r| r.iter().sum::<f64>() / bf).collect();
-    let column_means: Vec<f64> = (0..b)
-        .map(|j| grid.iter().map(|r| r[j]).sum::<f64>() / af)
-        .collect();
-    let ss_rows = bf * row_means.iter().map(|m| (m - mean).powi(2)).sum::<f64>();
-    let ss_columns = af * column_means.iter().map(|m| (m - mean).powi(2)).sum::<f64>();
-    let ss_residual: f64 = grid
-        .iter()
-        .zip(&row_means)
-        .flat_map(|(row, rm)| {
-            row.iter()
-                .zip(&column_means)
-                .map(move |(y, cm)| (y - rm - cm + mean).powi(2))
-        })
-        .sum();
     let (df_rows, df_columns) = (af - 1.0, bf - 1.0);
     let df_residual = df_rows * df_columns;
     let components = |row, column, residual, terms: &[(f64, f64, f64)]| {

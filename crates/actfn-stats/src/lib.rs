@@ -11,7 +11,9 @@
 //!   for multiple comparisons, with an effect size;
 //! - [`fisher_exact`]: two shares compared exactly;
 //! - [`variance_components`]: the variance of a crossed grid (splits x seeds) split into its
-//!   sources, by a two-way random-effects analysis of variance;
+//!   sources, by a two-way random-effects analysis of variance; [`reml_components`] by
+//!   restricted maximum likelihood, with intervals, a factor of fewer than three levels marked
+//!   "not identified";
 //! - [`ks_uniform`]: a Kolmogorov-Smirnov test of a sample against a uniform distribution;
 //! - [`Bootstrap`]: percentile and BCa intervals of any statistic of one or more samples, each
 //!   resampled on its own, seeded (an interval that never leaves the statistic's range);
@@ -53,6 +55,7 @@ mod describe;
 mod effect;
 mod ks;
 mod noise;
+mod reml;
 mod student;
 
 pub use anova::{VarianceComponents, variance_components};
@@ -63,6 +66,7 @@ pub use describe::{Description, Share, describe, wilson};
 pub use effect::{Decision, Hedges, Tost, decide, hedges_g, iqm, probability_of_improvement, tost};
 pub use ks::{KsTest, ks_uniform};
 pub use noise::{TestNoise, test_noise};
+pub use reml::{Component, Reml, reml_components};
 pub use student::t_quantile;
 
 /// A two-sided interval.

@@ -22,7 +22,7 @@
 use actfn_stats::{
     AsoSettings, Bootstrap, Method, almost_stochastic_order, cohens_d, describe, fisher_exact,
     hedges_g, holm, iqm, ks_uniform, mean_difference, mean_of, probability_of_improvement,
-    t_quantile, test_noise, tost, violation_ratio, welch,
+    reml_components, t_quantile, test_noise, tost, violation_ratio, welch,
 };
 use serde_json::Value;
 
@@ -128,6 +128,7 @@ fn the_fixture_reads_back() {
         "bootstrap",
         "aso",
         "test_noise",
+        "reml",
     ] {
         assert!(!fixture(section).is_empty(), "{section}");
     }
@@ -549,6 +550,74 @@ fn test_noise_matches_the_closed_forms() {
                 (Some(a), Some(b)) => assert_close(what, a, b, 1e-9, 1e-15),
                 (a, b) => assert_eq!(a, b, "{what} of {accuracies:?}"),
             }
+        }
+    }
+}
+
+/// The restricted log-likelihood of a crossed grid at components `(row, column, residual)`,
+/// without its constant (the same function the crate maximizes in closed form).
+fn restricted_log_likelihood(grid: &[Vec<f64>], row: f64, column: f64, residual: f64) -> f64 {
+    let (a, b) = (grid.len() as f64, grid[0].len() as f64);
+    let all: Vec<f64> = grid.iter().flatten().copied().collect();
+    let mean = all.iter().sum::<f64>() / all.len() as f64;
+    let row_means: Vec<f64> = grid.iter().map(|r| r.iter().sum::<f64>() / b).collect();
+    let column_means: Vec<f64> = (0..grid[0].len())
+        .map(|j| grid.iter().map(|r| r[j]).sum::<f64>() / a)
+        .collect();
+    let ss_a = b * row_means.iter().map(|m| (m - mean).powi(2)).sum::<f64>();
+    let ss_b = a * column_means.iter().map(|m| (m - mean).powi(2)).sum::<f64>();
+    let mut ss_e = 0.0;
+    for (i, r) in grid.iter().enumerate() {
+        for (j, y) in r.iter().enumerate() {
+            ss_e += (y - row_means[i] - column_means[j] + mean).powi(2);
+        }
+    }
+    let term = |ss: f64, df: f64, l: f64| df * l.ln() + ss / l;
+    -0.5 * (term(ss_a, a - 1.0, residual + b * row)
+        + term(ss_b, b - 1.0, residual + a * column)
+        + term(ss_e, (a - 1.0) * (b - 1.0), residual))
+}
+
+/// statsmodels' optimizer stops short of a boundary: the crate's maximum must be at least as
+/// likely as statsmodels' estimates, and equal to them where the maximum is inside (no
+/// component at 0).
+#[test]
+fn reml_components_reach_statsmodels_maximum_or_beyond() {
+    for case in fixture("reml") {
+        let name = case.field("name").text();
+        let grid: Vec<Vec<f64>> = case
+            .field("grid")
+            .array()
+            .iter()
+            .map(|r| r.numbers())
+            .collect();
+        let ours = reml_components(&grid, 2000, 0).unwrap();
+        let (row, column, residual) = (
+            case.field("row").number(),
+            case.field("column").number(),
+            case.field("residual").number(),
+        );
+        let theirs = restricted_log_likelihood(&grid, row, column, residual);
+        let at_ours = restricted_log_likelihood(
+            &grid,
+            ours.row.variance,
+            ours.column.variance,
+            ours.residual.variance,
+        );
+        assert_close(name, ours.log_likelihood, at_ours, 1e-12, 1e-12);
+        assert!(
+            at_ours >= theirs - 1e-9,
+            "{name}: {at_ours} below statsmodels' {theirs}"
+        );
+        if ours.row.variance > 0.0 && ours.column.variance > 0.0 {
+            assert_close(name, ours.row.variance, row, 1e-3, 1e-9);
+            assert_close(name, ours.column.variance, column, 1e-3, 1e-9);
+            assert_close(name, ours.residual.variance, residual, 1e-3, 1e-9);
+        }
+        assert_eq!(ours.row.identified, grid.len() >= 3, "{name}");
+        for c in [ours.row, ours.column, ours.residual] {
+            let ci = c.ci95.unwrap();
+            assert!(0.0 <= ci.lo && ci.lo <= ci.hi, "{name}: {ci:?}");
         }
     }
 }
