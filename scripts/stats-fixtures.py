@@ -55,7 +55,8 @@ Sections (each entry one line):
   components and residual. Its optimizer stops short of a boundary (a component that is 0 at
   the maximum comes out small and positive), so the Rust test checks that the crate's
   closed-form maximum has a restricted likelihood at least statsmodels', and equals its
-  components where statsmodels' are all well inside.
+  components where statsmodels' are all well inside;
+- mcnemar: statsmodels.stats.contingency_tables.mcnemar([[0, b], [c, 0]], exact=True) p.
 """
 
 import csv
@@ -413,6 +414,10 @@ def main():
         "aso": [aso_case(name, a, b, c) for name, a, b in ASO for c in (1, 15)],
         "reml": [reml_case(n, g) for n, g in splits_grids()]
         + [reml_case("synthetic_3x4", [[1.0 + 3 * i + 0.5 * j + 0.3 * ((i * 7 + j * 3) % 5) for j in range(4)] for i in range(3)])],
+        "mcnemar": [
+            {"b": b, "c": c, "p": float(__import__("statsmodels.stats.contingency_tables", fromlist=["mcnemar"]).mcnemar([[0, b], [c, 0]], exact=True).pvalue)}
+            for b, c in [(0, 0), (10, 0), (3, 5), (40, 60), (150, 210), (1, 1), (500, 430)]
+        ],
         "test_noise": [test_noise_case([v / 100 for v in s]) for s in (RELU, SIGMOID, [89.0], [88.0, 88.0])],
     }
     # One entry a line, so that a change shows as a small diff.

@@ -22,7 +22,8 @@
 //! - [`almost_stochastic_order`]: deep-significance's `epsilon_min`, with its Bonferroni
 //!   correction for a matrix of pairs;
 //! - [`test_noise`]: the binomial sampling error of an accuracy on a finite test set, and the
-//!   share of the runs' spread it explains.
+//!   share of the runs' spread it explains; [`paired_images`]: two groups compared image by
+//!   image (an image-level bootstrap, McNemar's exact test).
 //!
 //! Anything that cannot be estimated (an interval from one value, a test without variance) is
 //! `None`, never NaN; so is the answer to an input that is not a number: every function taking
@@ -55,6 +56,7 @@ mod describe;
 mod effect;
 mod ks;
 mod noise;
+mod paired;
 mod reml;
 mod student;
 
@@ -66,6 +68,7 @@ pub use describe::{Description, Share, describe, wilson};
 pub use effect::{Decision, Hedges, Tost, decide, hedges_g, iqm, probability_of_improvement, tost};
 pub use ks::{KsTest, ks_uniform};
 pub use noise::{TestNoise, test_noise};
+pub use paired::{PairedImages, mcnemar_exact, paired_images};
 pub use reml::{Component, Reml, reml_components};
 pub use student::t_quantile;
 

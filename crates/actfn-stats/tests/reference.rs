@@ -21,8 +21,9 @@
 
 use actfn_stats::{
     AsoSettings, Bootstrap, Method, almost_stochastic_order, cohens_d, describe, fisher_exact,
-    hedges_g, holm, iqm, ks_uniform, mean_difference, mean_of, probability_of_improvement,
-    reml_components, t_quantile, test_noise, tost, violation_ratio, welch,
+    hedges_g, holm, iqm, ks_uniform, mcnemar_exact, mean_difference, mean_of,
+    probability_of_improvement, reml_components, t_quantile, test_noise, tost, violation_ratio,
+    welch,
 };
 use serde_json::Value;
 
@@ -129,6 +130,7 @@ fn the_fixture_reads_back() {
         "aso",
         "test_noise",
         "reml",
+        "mcnemar",
     ] {
         assert!(!fixture(section).is_empty(), "{section}");
     }
@@ -619,5 +621,22 @@ fn reml_components_reach_statsmodels_maximum_or_beyond() {
             let ci = c.ci95.unwrap();
             assert!(0.0 <= ci.lo && ci.lo <= ci.hi, "{name}: {ci:?}");
         }
+    }
+}
+
+#[test]
+fn mcnemar_matches_statsmodels_exact_test() {
+    for case in fixture("mcnemar") {
+        let (b, c) = (
+            case.field("b").number() as usize,
+            case.field("c").number() as usize,
+        );
+        assert_close(
+            &format!("mcnemar {b} {c}"),
+            mcnemar_exact(b, c),
+            case.field("p").number(),
+            1e-10,
+            1e-300,
+        );
     }
 }
