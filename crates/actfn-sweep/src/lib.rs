@@ -38,7 +38,7 @@
 //!
 //! let inputs = report::gather(&[folder.path().to_path_buf()])?;
 //! assert_eq!(inputs.finished.len(), 4);
-//! let page = report::write(&inputs, folder.path(), &report::Preface::default())?;
+//! let page = report::write(&inputs, folder.path(), &Default::default(), &Default::default())?;
 //! assert!(page.ends_with("report.html"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

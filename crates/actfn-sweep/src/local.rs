@@ -140,7 +140,12 @@ pub fn run_local(dir: &SweepDir, local: &Local, say: &dyn Fn(&str)) -> Result<Pa
         host: actfn_io::host_name(),
     })?;
     let inputs = report::gather(std::slice::from_ref(&dir.root))?;
-    let report = report::write(&inputs, &dir.root, &Preface::default())?;
+    let report = report::write(
+        &inputs,
+        &dir.root,
+        &Preface::default(),
+        &report::Analysis::default(),
+    )?;
     say(&format!("Report: {}", report.display()));
     let failed: Vec<String> = ended
         .iter()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use actfn_activations::Activation;
 use actfn_data::FashionMnist;
 use actfn_sweep::peer::PeerResult;
-use actfn_sweep::report::{self, Inputs, Preface, RunRow, read_runs_csv};
+use actfn_sweep::report::{self, Analysis, Inputs, Preface, RunRow, read_runs_csv};
 use actfn_sweep::{SweepDir, SweepSettings, run_in_process};
 
 fn results(page: &str) -> PathBuf {
@@ -47,7 +47,13 @@ fn committed_results_pages_regenerate_from_their_runs_csv() {
             ..Inputs::default()
         };
         let out = tempfile::tempdir().unwrap();
-        report::write(&inputs, out.path(), &Preface::default()).unwrap();
+        report::write(
+            &inputs,
+            out.path(),
+            &Preface::default(),
+            &Analysis::default(),
+        )
+        .unwrap();
         // runs.csv reads back to the same rows.
         assert_eq!(
             read_runs_csv(&out.path().join("runs.csv")).unwrap(),
@@ -153,7 +159,13 @@ fn the_peer_is_compared_on_the_splits_both_sides_ran_and_they_are_named() {
             run.record.summary.test_acc
         );
     }
-    report::write(&inputs, folder.path(), &Preface::default()).unwrap();
+    report::write(
+        &inputs,
+        folder.path(),
+        &Preface::default(),
+        &Analysis::default(),
+    )
+    .unwrap();
     let text = std::fs::read_to_string(folder.path().join("report.md")).unwrap();
     let peer = tables(&text)
         .into_iter()

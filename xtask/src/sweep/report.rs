@@ -22,6 +22,20 @@ pub struct ReportArgs {
     /// **bold**), put first in the report under "Findings".
     #[arg(long, value_name = "FILE")]
     pub findings: Option<PathBuf>,
+    /// Two groups are called equal only within this many points of test accuracy (two
+    /// one-sided tests); a smaller difference that no test rules out is "undecided".
+    #[arg(long, default_value_t = 0.3, value_parser = positive_points)]
+    pub margin: f64,
+}
+
+/// A margin in points: positive and finite.
+fn positive_points(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(m) if m.is_finite() && m > 0.0 => Ok(m),
+        _ => Err(format!(
+            "{text:?} is not a margin: give points above 0, e.g. 0.3"
+        )),
+    }
 }
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
@@ -36,7 +50,11 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
     };
     let inputs = report::gather(&args.dir)?;
     let out = args.out.clone().unwrap_or_else(|| args.dir[0].clone());
-    let path = report::write(&inputs, &out, &preface)?;
+    let analysis = report::Analysis {
+        margin: args.margin,
+        ..report::Analysis::default()
+    };
+    let path = report::write(&inputs, &out, &preface, &analysis)?;
     say!(
         "{} runs finished, {} not; report: {}",
         inputs.finished.len(),

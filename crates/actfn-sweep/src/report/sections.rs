@@ -8,13 +8,14 @@ use actfn_report::{Block, Table, heading, paragraph};
 use super::groups::key_of;
 use super::inputs::{GroupRuns, Inputs, PeerRun, Unfinished};
 use super::tables::{self, Group};
+use super::{Analysis, robust};
 use crate::FinishedRun;
 use crate::grid::sizes;
 
 /// The comparisons between the groups of each architecture and patience that has several:
 /// groups that differ in initialization or protocol are compared too, each labelled by it (a
 /// function at its own best learning rate against another at its own).
-pub(super) fn pairwise_blocks(groups: &[GroupRuns]) -> Vec<Block> {
+pub(super) fn pairwise_blocks(groups: &[GroupRuns], analysis: &Analysis) -> Vec<Block> {
     /// The groups of one architecture and patience.
     struct Compared<'a> {
         hidden: &'a [usize],
@@ -65,6 +66,7 @@ pub(super) fn pairwise_blocks(groups: &[GroupRuns]) -> Vec<Block> {
                 format!("Beyond noise: {}.", differ.join("; "))
             }),
         ]);
+        blocks.extend(robust::decision_blocks(groups, analysis));
     }
     blocks
 }
@@ -116,7 +118,11 @@ pub(super) fn slope_blocks(groups: &[GroupRuns]) -> Vec<Block> {
 }
 
 /// actfn against PyTorch, for the groups the peer ran.
-pub(super) fn peer_blocks(inputs: &Inputs, groups: &[GroupRuns]) -> Vec<Block> {
+pub(super) fn peer_blocks(
+    inputs: &Inputs,
+    groups: &[GroupRuns],
+    analysis: &Analysis,
+) -> Vec<Block> {
     if inputs.peer.is_empty() {
         return Vec::new();
     }
@@ -173,15 +179,18 @@ pub(super) fn peer_blocks(inputs: &Inputs, groups: &[GroupRuns]) -> Vec<Block> {
              `xtask/pytorch/peer.py`): the same protocol, and on both sides only the runs of the \
              (split, seed) pairs both ran (split seed {}), each seed given to `torch.manual_seed`. \
              The difference's interval and p-value are Welch's; the trained shares are compared \
-             with Fisher's exact test.",
-            splits.join(", ")
+             with Fisher's exact test. The two are called equal only where two one-sided tests \
+             put the difference within ±{margin} points (the margin, `--margin`); a \
+             non-significant difference alone is undecided.",
+            splits.join(", "),
+            margin = analysis.margin
         )),
-        Block::Table(tables::peer_table(&pairs)),
+        Block::Table(tables::peer_table(&pairs, analysis.margin)),
     ]
 }
 
 /// The variance decomposition, when some group crosses several splits with several seeds.
-pub(super) fn variance_blocks(groups: &[GroupRuns]) -> Vec<Block> {
+pub(super) fn variance_blocks(groups: &[GroupRuns], analysis: &Analysis) -> Vec<Block> {
     let grids: Vec<(String, Vec<Vec<f64>>)> = groups
         .iter()
         .filter_map(|GroupRuns { group: g, runs, .. }| {
@@ -216,6 +225,7 @@ pub(super) fn variance_blocks(groups: &[GroupRuns]) -> Vec<Block> {
     }
     let mut blocks = vec![heading("How much of the spread is the data split's")];
     blocks.extend(tables::variance_table(&grids));
+    blocks.extend(robust::reml_blocks(&grids, analysis));
     blocks
 }
 

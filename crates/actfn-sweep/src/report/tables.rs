@@ -40,11 +40,11 @@ impl Group {
 }
 
 /// `{:.2}`, or a dash for none.
-fn number(v: Option<f64>, decimals: usize) -> String {
+pub(super) fn number(v: Option<f64>, decimals: usize) -> String {
     v.map_or("-".into(), |v| format!("{v:.decimals$}"))
 }
 
-fn interval(i: Option<Interval>) -> String {
+pub(super) fn interval(i: Option<Interval>) -> String {
     i.map_or("-".into(), |i| format!("[{:.2}, {:.2}]", i.lo, i.hi))
 }
 
@@ -53,7 +53,7 @@ fn mean(values: &[f64]) -> Option<f64> {
 }
 
 /// Runs above [`TRAINED_ABOVE`].
-fn trained(test: &[f64]) -> usize {
+pub(super) fn trained(test: &[f64]) -> usize {
     test.iter().filter(|&&t| t > TRAINED_ABOVE).count()
 }
 
@@ -101,23 +101,47 @@ pub fn description_table(groups: &[Group]) -> Table {
     table
 }
 
-/// The pairwise comparisons of test accuracy: for each pair, the difference of the means (row
-/// minus column), Welch's Holm-corrected p-value and Cohen's d; pairs that differ beyond noise
-/// (Holm p < 0.05) in bold. Returns the table and the pairs that differ.
-pub fn pairwise_table(groups: &[Group]) -> (Table, Vec<String>) {
-    let mut pairs = Vec::new();
+/// A pair of groups `(i, j)`, `i < j`, with Welch's test of `i - j` and its p-value corrected by
+/// Holm over every pair of the table.
+pub(super) struct Pair {
+    pub i: usize,
+    pub j: usize,
+    pub welch: Option<actfn_stats::Welch>,
+    pub holm_p: f64,
+}
+
+/// Every pair of `groups`, in order.
+pub(super) fn pairs(groups: &[Group]) -> Vec<Pair> {
+    let mut tests = Vec::new();
     for i in 0..groups.len() {
         for j in i + 1..groups.len() {
-            pairs.push((i, j, welch(&groups[i].test, &groups[j].test)));
+            tests.push((i, j, welch(&groups[i].test, &groups[j].test)));
         }
     }
-    let raw: Vec<f64> = pairs
+    let raw: Vec<f64> = tests
         .iter()
         .map(|(_, _, w)| w.map_or(1.0, |w| w.p))
         .collect();
     // Welch's p-values (1 where no test could be made) are probabilities; were one not, every
     // pair would count as undecided.
     let adjusted = holm(&raw).unwrap_or_else(|| vec![1.0; raw.len()]);
+    tests
+        .into_iter()
+        .zip(adjusted)
+        .map(|((i, j, welch), holm_p)| Pair {
+            i,
+            j,
+            welch,
+            holm_p,
+        })
+        .collect()
+}
+
+/// The pairwise comparisons of test accuracy: for each pair, the difference of the means (row
+/// minus column), Welch's Holm-corrected p-value and Cohen's d; pairs that differ beyond noise
+/// (Holm p < 0.05) in bold. Returns the table and the pairs that differ.
+pub fn pairwise_table(groups: &[Group]) -> (Table, Vec<String>) {
+    let pairs = pairs(groups);
     let mut header = vec![String::from("row minus column")];
     header.extend(groups.iter().skip(1).map(|g| g.label.clone()));
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
@@ -129,24 +153,22 @@ pub fn pairwise_table(groups: &[Group]) -> (Table, Vec<String>) {
             let cell = if j <= i {
                 String::new()
             } else {
-                let k = pairs
-                    .iter()
-                    .position(|&(a, b, _)| a == i && b == j)
-                    .unwrap_or(0);
-                match pairs[k].2 {
+                let k = pairs.iter().position(|p| (p.i, p.j) == (i, j)).unwrap_or(0);
+                let holm_p = pairs[k].holm_p;
+                match pairs[k].welch {
                     None => "-".into(),
                     Some(w) => {
                         let d = cohens_d(&groups[i].test, &groups[j].test);
                         let text = format!(
                             "{:+.2} pt, p={:.3}, d={}",
                             w.difference,
-                            adjusted[k],
+                            holm_p,
                             number(d, 1)
                         );
-                        if adjusted[k] < 0.05 {
+                        if holm_p < 0.05 {
                             differ.push(format!(
                                 "{} vs {} ({:+.2} pt, Holm p = {:.3})",
-                                groups[i].label, groups[j].label, w.difference, adjusted[k]
+                                groups[i].label, groups[j].label, w.difference, holm_p
                             ));
                             format!("**{text}**")
                         } else {
@@ -164,7 +186,7 @@ pub fn pairwise_table(groups: &[Group]) -> (Table, Vec<String>) {
 
 /// actfn against PyTorch per group: both descriptions, the difference with Welch's interval,
 /// and the trained shares with Fisher's exact test.
-pub fn peer_table(pairs: &[(&Group, &Group)]) -> Table {
+pub fn peer_table(pairs: &[(&Group, &Group)], margin: f64) -> Table {
     let mut table = Table::numeric(&[
         "activation",
         "actfn n",
@@ -177,10 +199,13 @@ pub fn peer_table(pairs: &[(&Group, &Group)]) -> Table {
         "Welch p",
         "trained actfn / PyTorch",
         "Fisher p",
+        &format!("TOST p (±{margin} pt)"),
+        "decision",
     ]);
     for (ours, theirs) in pairs {
         let (d_ours, d_theirs) = (describe(&ours.test), describe(&theirs.test));
         let w = welch(&ours.test, &theirs.test);
+        let equivalence = actfn_stats::tost(&ours.test, &theirs.test, margin).map(|t| t.p);
         let fisher = fisher_exact(
             (trained(&ours.test), ours.test.len()),
             (trained(&theirs.test), theirs.test.len()),
@@ -203,6 +228,12 @@ pub fn peer_table(pairs: &[(&Group, &Group)]) -> Table {
                 theirs.test.len()
             ),
             number(fisher, 3),
+            number(equivalence, 3),
+            match w.map(|w| actfn_stats::decide(w.p, equivalence, 0.05)) {
+                Some(actfn_stats::Decision::Different) => "**different**".into(),
+                Some(actfn_stats::Decision::Equivalent) => format!("equal within ±{margin}"),
+                _ => "undecided".into(),
+            },
         ]);
     }
     table
