@@ -31,6 +31,12 @@ fn tables(text: &str) -> Vec<String> {
     tables
 }
 
+/// The report of `inputs` with the default settings, written into `out`: its Markdown.
+fn report_md(inputs: &Inputs, out: &Path) -> String {
+    report::write(inputs, out, &Preface::default(), &Analysis::default()).unwrap();
+    std::fs::read_to_string(out.join("report.md")).unwrap()
+}
+
 #[test]
 fn committed_results_pages_regenerate_from_their_runs_csv() {
     // The statistics' tables: the description, the pairwise comparisons, the variance split.
@@ -47,20 +53,13 @@ fn committed_results_pages_regenerate_from_their_runs_csv() {
             ..Inputs::default()
         };
         let out = tempfile::tempdir().unwrap();
-        report::write(
-            &inputs,
-            out.path(),
-            &Preface::default(),
-            &Analysis::default(),
-        )
-        .unwrap();
+        let ours = report_md(&inputs, out.path());
         // runs.csv reads back to the same rows.
         assert_eq!(
             read_runs_csv(&out.path().join("runs.csv")).unwrap(),
             rows,
             "{page}"
         );
-        let ours = std::fs::read_to_string(out.path().join("report.md")).unwrap();
         let committed = std::fs::read_to_string(folder.join("report.md")).unwrap();
         let checked: Vec<String> = tables(&ours)
             .into_iter()
@@ -159,14 +158,7 @@ fn the_peer_is_compared_on_the_splits_both_sides_ran_and_they_are_named() {
             run.record.summary.test_acc
         );
     }
-    report::write(
-        &inputs,
-        folder.path(),
-        &Preface::default(),
-        &Analysis::default(),
-    )
-    .unwrap();
-    let text = std::fs::read_to_string(folder.path().join("report.md")).unwrap();
+    let text = report_md(&inputs, folder.path());
     let peer = tables(&text)
         .into_iter()
         .find(|t| t.contains("| PyTorch n |"))
