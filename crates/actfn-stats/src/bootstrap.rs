@@ -142,7 +142,7 @@ fn bca_levels(
 
 /// The `q` quantile of sorted values, interpolated linearly between order statistics (NumPy's
 /// default, which SciPy's bootstrap uses).
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     let position = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
     let below = position.floor() as usize;
     let above = (below + 1).min(sorted.len() - 1);

@@ -22,7 +22,7 @@ pub struct Welch {
 }
 
 /// Mean and sample variance.
-fn mean_var(x: &[f64]) -> (f64, f64) {
+pub(crate) fn mean_var(x: &[f64]) -> (f64, f64) {
     let n = x.len() as f64;
     let mean = x.iter().sum::<f64>() / n;
     let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);

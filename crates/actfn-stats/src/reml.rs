@@ -16,6 +16,7 @@ use rand_distr::{ChiSquared, Distribution};
 
 use crate::Interval;
 use crate::anova::Sums;
+use crate::bootstrap::percentile;
 
 /// One variance component.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -137,8 +138,8 @@ pub fn reml_components(grid: &[Vec<f64>], reps: usize, seed: u64) -> Option<Reml
             Some(fits.map(|mut v| {
                 v.sort_by(f64::total_cmp);
                 (!v.is_empty()).then(|| Interval {
-                    lo: quantile(&v, 0.025),
-                    hi: quantile(&v, 0.975),
+                    lo: percentile(&v, 0.025),
+                    hi: percentile(&v, 0.975),
                 })
             }))
         })
@@ -162,14 +163,6 @@ pub fn reml_components(grid: &[Vec<f64>], reps: usize, seed: u64) -> Option<Reml
         },
         log_likelihood,
     })
-}
-
-/// The `q` quantile of sorted values, interpolated linearly.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let position = q * (sorted.len() - 1) as f64;
-    let below = position.floor() as usize;
-    let above = (below + 1).min(sorted.len() - 1);
-    sorted[below] + (position - below as f64) * (sorted[above] - sorted[below])
 }
 
 #[cfg(test)]
