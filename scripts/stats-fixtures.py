@@ -9,7 +9,7 @@ crates/actfn-stats/tests/reference.rs read that file; nothing runs Python at tes
 
 Run it from the repository root, in a throwaway virtual environment:
 
-    python3 -m venv /tmp/v && /tmp/v/bin/pip install scipy statsmodels mpmath \
+    python3 -m venv /tmp/v && /tmp/v/bin/pip install scipy statsmodels mpmath deepsig rliable "pandas<3" \
         && /tmp/v/bin/python scripts/stats-fixtures.py
 
 Rerun it only when a case is added or changed; review the diff of the JSON like code. A
@@ -56,10 +56,19 @@ Sections (each entry one line):
   the maximum comes out small and positive), so the Rust test checks that the crate's
   closed-form maximum has a restricted likelihood at least statsmodels', and equals its
   components where statsmodels' are all well inside;
+- mann_whitney: scipy.stats.mannwhitneyu(a, b, method=...) p: "exact" where no value is tied,
+  "asymptotic" (tie- and continuity-corrected) where some are, and the U statistic;
+- power: statsmodels' NormalIndPower().power(d / sd, n, alpha) and its solve_power(..., power=0.8)
+  rounded up (the runs per group); the equivalence power of two one-sided z tests from
+  scipy.stats.norm's closed form;
+- profile: rliable.library.create_performance_profile({"g": runs[:, None]}, tau) -- the share
+  of runs above each threshold, and its 95% percentile band from 10,000 resamples (a share of
+  n runs moves in steps of 1/n, so the Rust test allows one step);
 - mcnemar: statsmodels.stats.contingency_tables.mcnemar([[0, b], [c, 0]], exact=True) p.
 """
 
 import csv
+import importlib.metadata
 import json
 import math
 import os
@@ -386,6 +395,50 @@ def reml_case(name, grid):
     return {"name": name, "grid": g.tolist(), "row": vc["split"], "column": vc["seed"], "residual": float(m.scale)}
 
 
+def mann_whitney_case(a, b):
+    pooled = list(a) + list(b)
+    tied = len(set(pooled)) < len(pooled)
+    r = st.mannwhitneyu(a, b, method="asymptotic" if tied else "exact")
+    return {"a": list(map(float, a)), "b": list(map(float, b)), "u": float(r.statistic), "p": float(r.pvalue), "exact": not tied}
+
+
+MANN_WHITNEY = [
+    ([1.0, 2.0, 3.0, 4.0, 5.0], [6.0, 7.0, 8.0, 9.0, 10.0]),
+    ([1.5, 2.5, 7.0], [2.0, 3.0, 4.0, 5.0]),
+    ([88.1, 88.3, 88.2, 88.4, 88.0], [88.2, 88.1, 88.3, 88.2, 88.25]),
+    ([3.0], [1.0, 2.0]),
+    ([10.0, 10.0, 10.0, 80.1, 80.4], [88.0, 88.5, 87.9, 88.2, 88.3]),
+]
+
+
+def power_case(d, sd, n, alpha, margin):
+    from scipy.stats import norm
+    from statsmodels.stats.power import NormalIndPower
+
+    entry = {"difference": d, "sd": sd, "n": n, "alpha": alpha, "margin": margin}
+    power = float(NormalIndPower().power(abs(d) / sd, n, alpha))
+    z = norm.ppf(1 - alpha)
+    se = sd * np.sqrt(2 / n)
+    reach = margin - z * se
+    eq = 0.0 if reach <= 0 else float(max(0.0, norm.cdf((reach - d) / se) - norm.cdf((-reach - d) / se)))
+    runs = None
+    if d != 0:
+        runs = int(np.ceil(NormalIndPower().solve_power(abs(d) / sd, power=0.8, alpha=alpha)))
+        runs = max(runs, 2)
+    return {**entry, "power": power, "equivalence_power": eq, "runs_for_80": runs}
+
+
+POWER = [(1.0, 1.0, 16, 0.05, 0.3), (0.25, 0.4, 5, 0.05, 0.3), (0.1, 0.3, 40, 0.0033, 0.3), (-0.5, 0.2, 3, 0.05, 1.0), (0.05, 0.2, 100, 0.05, 0.3)]
+
+
+def profile_case(runs, tau):
+    from rliable.library import create_performance_profile
+
+    np.random.seed(0)
+    point, band = create_performance_profile({"g": np.asarray(runs, dtype=float)[:, None]}, tau, reps=10000)
+    return {"runs": list(map(float, runs)), "tau": tau, "share": point["g"].tolist(), "lo": band["g"][0].tolist(), "hi": band["g"][1].tolist()}
+
+
 def main():
     sections = {
         "welch": [welch_case(*c) for c in WELCH],
@@ -418,6 +471,9 @@ def main():
             {"b": b, "c": c, "p": float(__import__("statsmodels.stats.contingency_tables", fromlist=["mcnemar"]).mcnemar([[0, b], [c, 0]], exact=True).pvalue)}
             for b, c in [(0, 0), (10, 0), (3, 5), (40, 60), (150, 210), (1, 1), (500, 430)]
         ],
+        "mann_whitney": [mann_whitney_case(a, b) for a, b in MANN_WHITNEY] + [mann_whitney_case(RELU, SIGMOID)],
+        "power": [power_case(*c) for c in POWER],
+        "profile": [profile_case(SIGMOID, [10.0, 20.0, 50.0, 79.0, 80.0, 81.0]), profile_case(RELU, [88.0, 88.5, 88.8, 89.0, 89.5])],
         "test_noise": [test_noise_case([v / 100 for v in s]) for s in (RELU, SIGMOID, [89.0], [88.0, 88.0])],
     }
     # One entry a line, so that a change shows as a small diff.
@@ -426,7 +482,9 @@ def main():
         '  "generated_by": '
         + json.dumps(
             f"scripts/stats-fixtures.py with scipy {scipy.__version__}, "
-            f"statsmodels {statsmodels.__version__}, numpy {np.__version__}, mpmath {mp.__version__}"
+            f"statsmodels {statsmodels.__version__}, numpy {np.__version__}, mpmath {mp.__version__}, "
+            f"rliable {importlib.metadata.version('rliable')}, deepsig {importlib.metadata.version('deepsig')}, "
+            f"pandas {importlib.metadata.version('pandas')}"
         )
         + ","
     )

@@ -21,6 +21,10 @@
 //!   effect sizes; [`tost`] and [`decide`]: "different", "equal within a margin" or "undecided";
 //! - [`almost_stochastic_order`]: deep-significance's `epsilon_min`, with its Bonferroni
 //!   correction for a matrix of pairs;
+//! - [`mann_whitney`]: the rank test of groups whose runs do not all train;
+//! - [`performance_profile`]: rliable's share of runs above each threshold, with its band;
+//! - [`runs_for_power`] with [`difference_power`] or [`equivalence_power`]: how many runs per
+//!   group would decide a comparison;
 //! - [`test_noise`]: the binomial sampling error of an accuracy on a finite test set, and the
 //!   share of the runs' spread it explains; [`paired_images`]: two groups compared image by
 //!   image (an image-level bootstrap, McNemar's exact test).
@@ -57,6 +61,9 @@ mod effect;
 mod ks;
 mod noise;
 mod paired;
+mod power;
+mod profile;
+mod rank;
 mod reml;
 mod student;
 
@@ -69,6 +76,9 @@ pub use effect::{Decision, Hedges, Tost, decide, hedges_g, iqm, probability_of_i
 pub use ks::{KsTest, ks_uniform};
 pub use noise::{TestNoise, test_noise};
 pub use paired::{PairedImages, mcnemar_exact, paired_images};
+pub use power::{MOST_RUNS, difference_power, equivalence_power, runs_for_power};
+pub use profile::{Profile, performance_profile, share_above};
+pub use rank::{EXACT_PAIRS, MannWhitney, mann_whitney};
 pub use reml::{Component, Reml, reml_components};
 pub use student::t_quantile;
 

@@ -20,10 +20,10 @@
 //! A `null` in the fixture is a quantity the crate reports as `None`.
 
 use actfn_stats::{
-    AsoSettings, Bootstrap, Method, almost_stochastic_order, cohens_d, describe, fisher_exact,
-    hedges_g, holm, iqm, ks_uniform, mcnemar_exact, mean_difference, mean_of,
-    probability_of_improvement, reml_components, t_quantile, test_noise, tost, violation_ratio,
-    welch,
+    AsoSettings, Bootstrap, Method, almost_stochastic_order, cohens_d, describe, difference_power,
+    equivalence_power, fisher_exact, hedges_g, holm, iqm, ks_uniform, mann_whitney, mcnemar_exact,
+    mean_difference, mean_of, performance_profile, probability_of_improvement, reml_components,
+    runs_for_power, t_quantile, test_noise, tost, violation_ratio, welch,
 };
 use serde_json::Value;
 
@@ -638,5 +638,81 @@ fn mcnemar_matches_statsmodels_exact_test() {
             1e-10,
             1e-300,
         );
+    }
+}
+
+#[test]
+fn mann_whitney_matches_scipy() {
+    for case in fixture("mann_whitney") {
+        let (a, b) = (case.field("a").numbers(), case.field("b").numbers());
+        let ours = mann_whitney(&a, &b).unwrap();
+        let what = format!("mann_whitney {a:?} {b:?}");
+        assert_eq!(ours.u, case.field("u").number(), "{what}");
+        assert_eq!(
+            ours.exact,
+            case.field("exact").as_bool().unwrap(),
+            "{what}"
+        );
+        // The exact p is a sum of counted probabilities (1e-12); the normal tail comes from
+        // statrs' erfc, good to about 5e-11 relative.
+        let rel = if ours.exact { 1e-12 } else { 1e-9 };
+        assert_close(&what, ours.p, case.field("p").number(), rel, 1e-300);
+    }
+}
+
+#[test]
+fn powers_and_runs_match_statsmodels() {
+    for case in fixture("power") {
+        let (d, sd, n, alpha, margin) = (
+            case.field("difference").number(),
+            case.field("sd").number(),
+            case.field("n").number(),
+            case.field("alpha").number(),
+            case.field("margin").number(),
+        );
+        let what = format!("power d {d} sd {sd} n {n} alpha {alpha}");
+        // Normal cdfs from statrs' erfc: about 5e-11 relative.
+        assert_close(
+            &what,
+            difference_power(d, sd, n, alpha),
+            case.field("power").number(),
+            1e-9,
+            1e-300,
+        );
+        assert_close(
+            &what,
+            equivalence_power(d, sd, margin, n, alpha),
+            case.field("equivalence_power").number(),
+            1e-9,
+            1e-12,
+        );
+        let runs = runs_for_power(|n| difference_power(d, sd, n, alpha), 0.8);
+        assert_eq!(
+            runs.map(|r| r as f64),
+            case.field("runs_for_80").option(),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn performance_profiles_match_rliable() {
+    for case in fixture("profile") {
+        let runs = case.field("runs").numbers();
+        let tau = case.field("tau").numbers();
+        let ours = performance_profile(&runs, &tau, &Bootstrap::default()).unwrap();
+        assert_eq!(ours.share, case.field("share").numbers(), "{runs:?}");
+        // The band's ends move in steps of one run in n: two bootstraps agree within a step.
+        let step = 1.0 / runs.len() as f64 + 1e-12;
+        let (lo, hi) = (case.field("lo").numbers(), case.field("hi").numbers());
+        for (i, band) in ours.band.iter().enumerate() {
+            assert!(
+                (band.lo - lo[i]).abs() <= step && (band.hi - hi[i]).abs() <= step,
+                "{runs:?} at {}: ours {band:?}, rliable [{}, {}]",
+                tau[i],
+                lo[i],
+                hi[i]
+            );
+        }
     }
 }
