@@ -34,15 +34,26 @@ fn chromium(page: &Path, args: &[&str]) -> String {
 }
 
 /// `page` inside a frame `width` px wide (headless chromium's window is never narrower than
-/// 500 px, a frame is), with a script that records the frame's laid-out width once loaded.
+/// 500 px, a frame is), with a script that records, once loaded, the frame's laid-out width,
+/// the tables that scroll sideways (their widths), and the smallest text of any figure as it
+/// renders (its font size times the figure's scale on the page).
 fn framed(page: &Path, width: u32, dir: &Path) -> PathBuf {
     let html = std::fs::read_to_string(page).unwrap();
     let escaped = html.replace('&', "&amp;").replace('"', "&quot;");
     let wrapper = format!(
         "<!DOCTYPE html><html><body style=\"margin:0\"><iframe id=\"frame\" style=\"width:{width}px;\
-         height:1600px;border:0\" srcdoc=\"{escaped}\"></iframe><script>frame.onload = () => \
-         document.body.setAttribute('data-scroll-width', \
-         frame.contentDocument.documentElement.scrollWidth);</script></body></html>"
+         height:1600px;border:0\" srcdoc=\"{escaped}\"></iframe><script>frame.onload = () => {{ \
+         const d = frame.contentDocument; \
+         document.body.setAttribute('data-scroll-width', d.documentElement.scrollWidth); \
+         const wide = [...d.querySelectorAll('.table')].filter(t => t.scrollWidth > t.clientWidth + 1) \
+           .map(t => t.scrollWidth + ' px'); \
+         document.body.setAttribute('data-wide-tables', wide.join(', ')); \
+         let smallest = 1e9; \
+         for (const svg of d.querySelectorAll('figure svg')) {{ \
+           const scale = svg.getBoundingClientRect().width / svg.width.baseVal.value; \
+           for (const t of svg.querySelectorAll('text')) \
+             smallest = Math.min(smallest, parseFloat(getComputedStyle(t).fontSize) * scale); }} \
+         document.body.setAttribute('data-smallest-text', smallest); }};</script></body></html>"
     );
     let path = dir.join(format!("framed-{width}.html"));
     std::fs::write(&path, wrapper).unwrap();
@@ -78,13 +89,29 @@ fn assert_shown_whole(page: &Path, width: u32) {
         &framed,
         &[&format!("--window-size={window},900"), "--dump-dom"],
     );
-    let key = "data-scroll-width=\"";
-    let at = dom.find(key).expect("the frame loaded") + key.len();
-    let laid_out: u32 = dom[at..].split('"').next().unwrap().parse().unwrap();
+    let attribute = |name: &str| -> String {
+        let key = format!("{name}=\"");
+        let at = dom.find(&key).expect("the frame loaded") + key.len();
+        dom[at..].split('"').next().unwrap().to_string()
+    };
+    let laid_out: u32 = attribute("data-scroll-width").parse().unwrap();
     assert!(
         laid_out <= width,
         "at {width} px the page is {laid_out} px wide"
     );
+    // On a laptop's screen every table is read whole and every figure's text is legible.
+    if width >= 1280 {
+        let wide = attribute("data-wide-tables");
+        assert!(
+            wide.is_empty(),
+            "at {width} px tables scroll sideways: {wide}"
+        );
+        let smallest: f64 = attribute("data-smallest-text").parse().unwrap();
+        assert!(
+            smallest >= 11.0 - 1e-6,
+            "at {width} px a figure's text is {smallest:.1} px high"
+        );
+    }
 }
 
 /// What is wrong with a page's DOM: a figure of `figures` missing, a text of `texts` missing,
@@ -242,7 +269,26 @@ fn a_sweeps_report_is_one_page_a_browser_shows_whole() {
         out.path(),
     );
     let markdown = std::fs::read_to_string(out.path().join("report.md")).unwrap();
-    let texts = table_cells(&markdown, "## Test accuracy per activation", 3);
+    // The interquartile means: plain numbers.
+    let texts = table_cells(&markdown, "## Test accuracy per activation", 5);
     assert_eq!(texts.len(), 4, "{texts:?}");
     check_report(out.path(), &texts);
+}
+
+#[test]
+#[ignore = "needs chromium (apt-get install chromium); .ci/run runs it"]
+fn the_committed_results_pages_read_whole_at_1280_px() {
+    let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results");
+    for page in ["study", "functions", "splits"] {
+        let out = results.join(page);
+        let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+        // The heatmap of the pairwise decisions and the performance profiles are on every page.
+        let figures = figure_stems(&markdown);
+        for stem in ["pairs", "profiles", "test_accuracy"] {
+            assert!(figures.iter().any(|f| f == stem), "{page}: {figures:?}");
+        }
+        let texts = table_cells(&markdown, "## Test accuracy per activation", 5);
+        assert!(texts.len() >= 12, "{page}: {texts:?}");
+        check_report(&out, &texts);
+    }
 }

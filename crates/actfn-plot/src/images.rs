@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::style::{FONT, Figure, save};
+use crate::style::{Figure, font, save};
 use crate::{Error, Result};
 
 /// A grayscale picture, values in [0, 1], row-major.
@@ -44,7 +44,7 @@ impl Figure for ImageFigure<'_> {
         root.draw(&Text::new(
             title,
             (margin as i32, 14),
-            (FONT, 20).into_font(),
+            font(20.0).into_font(),
         ))
         .map_err(|e| e.to_string())?;
         let picture = BitMapElement::with_owned_buffer((margin as i32, 45), (w, h), rgb.clone())
@@ -55,7 +55,7 @@ impl Figure for ImageFigure<'_> {
             root.draw(&Text::new(
                 line.as_str(),
                 (margin as i32, y),
-                (FONT, 13).into_font(),
+                font(13.0).into_font(),
             ))
             .map_err(|e| e.to_string())?;
         }

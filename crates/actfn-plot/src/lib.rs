@@ -1,7 +1,9 @@
 //! The study's figures drawn from plain numbers (no candle): line grids, histograms with density
 //! curves and image grids, each written as SVG and PNG.
 //!
-//! Text is drawn with an embedded font (DejaVu Sans), so PNGs render on machines without system
+//! Text is sized for reading: every figure's text renders at least 11 px high where a report
+//! shows the figure [`DISPLAY_WIDTH`] wide (a wider figure draws its text larger by as much as
+//! it is shown smaller). Text is drawn with an embedded font (DejaVu Sans), so PNGs render on machines without system
 //! fonts. Every file is written under a temporary name and renamed when complete.
 //!
 //! ```
@@ -29,6 +31,7 @@
 mod histograms;
 mod images;
 mod lines;
+mod matrix;
 mod spread;
 mod stats;
 mod style;
@@ -36,9 +39,10 @@ mod style;
 pub use histograms::{HistogramPanel, histogram_grid};
 pub use images::{GrayImage, image_figure};
 pub use lines::{LinePanel, Series, line_chart, line_grid};
-pub use spread::{Band, PointGroup, band_chart, strip_chart};
+pub use matrix::{HeatCell, heatmap};
+pub use spread::{Band, Corner, PointGroup, band_chart, strip_chart};
 pub use stats::{Curve, Histogram, gaussian_kde};
-pub use style::PALETTE;
+pub use style::{DISPLAY_WIDTH, PALETTE};
 
 /// A failure to compute or draw a figure.
 #[derive(Debug, thiserror::Error)]

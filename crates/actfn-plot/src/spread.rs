@@ -144,8 +144,34 @@ pub struct Band {
     pub hi: Vec<f64>,
 }
 
+/// Where a chart's legend sits: the corner its curves leave empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Corner {
+    /// Top left.
+    UpperLeft,
+    /// Top right.
+    UpperRight,
+    /// Bottom left.
+    LowerLeft,
+    /// Bottom right.
+    LowerRight,
+}
+
+impl Corner {
+    fn position(self) -> SeriesLabelPosition {
+        match self {
+            Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+            Corner::UpperRight => SeriesLabelPosition::UpperRight,
+            Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+            Corner::LowerRight => SeriesLabelPosition::LowerRight,
+        }
+    }
+}
+
 struct BandChart<'a> {
     bands: &'a [Band],
+    legend: Corner,
     title: &'a str,
     labels: (&'a str, &'a str),
     x: (f64, f64),
@@ -181,16 +207,17 @@ impl Figure for BandChart<'_> {
             let points = b.xs.iter().zip(&b.mean).map(|(&x, &y)| (x, y)).collect();
             (b.label.as_str(), points)
         });
-        draw_lines(&mut chart, lines, SeriesLabelPosition::LowerRight)
+        draw_lines(&mut chart, lines, self.legend.position())
     }
 }
 
 /// Mean curves with a band around each (validation accuracy over epochs, mean and spread over
-/// seeds).
+/// seeds; a performance profile), the legend in the `legend` corner.
 pub fn band_chart(
     bands: &[Band],
     title: &str,
     labels: (&str, &str),
+    legend: Corner,
     stem: &Path,
 ) -> Result<Vec<PathBuf>> {
     if let Some(b) = bands.iter().find(|b| {
@@ -216,6 +243,7 @@ pub fn band_chart(
         (760, 480),
         &BandChart {
             bands,
+            legend,
             title,
             labels,
             x,
@@ -260,6 +288,7 @@ mod tests {
             std::slice::from_ref(&band),
             "Validation",
             ("epoch", "acc"),
+            Corner::LowerRight,
             &dir.path().join("band"),
         )
         .unwrap();
@@ -267,7 +296,16 @@ mod tests {
             lo: vec![0.1],
             ..band
         };
-        assert!(band_chart(&[short], "t", ("", ""), &dir.path().join("bad")).is_err());
+        assert!(
+            band_chart(
+                &[short],
+                "t",
+                ("", ""),
+                Corner::UpperLeft,
+                &dir.path().join("bad")
+            )
+            .is_err()
+        );
         assert!(strip_chart(&[], "t", "", &dir.path().join("none")).is_err());
     }
 }

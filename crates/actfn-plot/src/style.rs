@@ -1,6 +1,7 @@
 //! The look every figure shares (seaborn's palette and "darkgrid" panels, the embedded font,
 //! readable ticks) and the drawing of a figure to SVG and PNG, written atomically.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
@@ -41,6 +42,38 @@ pub(crate) fn register_fonts() {
     });
 }
 
+/// The width, in CSS pixels, a report's text column gives a figure (the HTML report's 1000 px
+/// page less its padding): a wider figure is shown scaled down to it.
+pub const DISPLAY_WIDTH: u32 = 960;
+
+thread_local! {
+    /// Drawing units per CSS pixel of text in the figure being drawn ([`save`] sets it).
+    static TEXT_SCALE: Cell<f64> = const { Cell::new(1.0) };
+}
+
+/// plotters draws a font of size s with glyphs s / 1.24 high in SVG units (its SVG
+/// `font-size`).
+const PLOTTERS_FONT_RATIO: f64 = 1.24;
+
+/// The drawing units for `px` CSS pixels of text in the figure being drawn: text that renders
+/// `px` high where the figure is shown [`DISPLAY_WIDTH`] wide (or at its own width, if
+/// narrower).
+pub(crate) fn text_size(px: f64) -> f64 {
+    // Whole units, rounded up: plotters truncates a chart's label sizes to whole units.
+    (px * TEXT_SCALE.with(Cell::get)).ceil()
+}
+
+/// The embedded font at `px` CSS pixels ([`text_size`]).
+pub(crate) fn font(px: f64) -> (&'static str, f64) {
+    (FONT, text_size(px))
+}
+
+/// Room for text (axis labels, a title) that `px` drawing units held when text was drawn at
+/// plotters' own size: it grows as the text does.
+pub(crate) fn room(px: u32) -> u32 {
+    text_size(px as f64) as u32
+}
+
 pub(crate) fn draw_error(path: &Path) -> impl Fn(String) -> Error + '_ {
     move |reason| Error::Draw {
         path: path.display().to_string(),
@@ -61,6 +94,8 @@ pub(crate) trait Figure {
 /// atomically.
 pub(crate) fn save(stem: &Path, size: (u32, u32), figure: &impl Figure) -> Result<Vec<PathBuf>> {
     register_fonts();
+    let shrink = (size.0 as f64 / DISPLAY_WIDTH as f64).max(1.0);
+    TEXT_SCALE.with(|s| s.set(PLOTTERS_FONT_RATIO * shrink));
     if let Some(dir) = stem.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| draw_error(dir)(e.to_string()))?;
     }
@@ -166,10 +201,10 @@ pub(crate) fn styled_chart_with<'a, DB: DrawingBackend>(
     };
     let y_ticks = tick_label(y.end - y.start);
     let mut chart = ChartBuilder::on(area)
-        .caption(title, (FONT, 15))
-        .margin(6)
-        .x_label_area_size(if x_label.is_empty() { 22 } else { 36 })
-        .y_label_area_size(if y_label.is_empty() { 48 } else { 60 })
+        .caption(title, font(15.0))
+        .margin(room(6))
+        .x_label_area_size(room(if x_label.is_empty() { 22 } else { 36 }))
+        .y_label_area_size(room(if y_label.is_empty() { 48 } else { 60 }))
         .build_cartesian_2d(x, y)
         .map_err(|e| e.to_string())?;
     chart
@@ -185,10 +220,10 @@ pub(crate) fn styled_chart_with<'a, DB: DrawingBackend>(
         .y_labels(5)
         .x_label_formatter(&|v| x_ticks(v))
         .y_label_formatter(&y_ticks)
-        .label_style((FONT, 11))
+        .label_style(font(11.0))
         .x_desc(x_label)
         .y_desc(y_label)
-        .axis_desc_style((FONT, 12))
+        .axis_desc_style(font(12.0))
         .draw()
         .map_err(|e| e.to_string())?;
     Ok(chart)
@@ -215,7 +250,7 @@ pub(crate) fn draw_lines<'a, 'p, DB: DrawingBackend + 'a>(
         .position(position)
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(0xCC, 0xCC, 0xCC))
-        .label_font((FONT, 11))
+        .label_font(font(11.0))
         .draw()
         .map_err(|e| e.to_string())
 }
@@ -231,8 +266,8 @@ pub(crate) fn panels<DB: DrawingBackend>(
     let body = if title.is_empty() {
         root.clone()
     } else {
-        let (top, body) = root.split_vertically(title_height);
-        top.titled(title, (FONT, 18).into_font().style(FontStyle::Bold))
+        let (top, body) = root.split_vertically(room(title_height));
+        top.titled(title, font(18.0).into_font().style(FontStyle::Bold))
             .map_err(|e| e.to_string())?;
         body
     };

@@ -31,10 +31,10 @@ code { font: .9em ui-monospace, "SFMono-Regular", Menlo, monospace; background: 
 nav { font-size: .92rem; margin: 0 0 1.5rem; }
 nav a { color: var(--accent); }
 .table { overflow-x: auto; margin: .8rem 0 1.2rem; -webkit-overflow-scrolling: touch; }
-table { border-collapse: collapse; font-size: .88rem; }
-th, td { padding: .32rem .65rem; border-bottom: 1px solid var(--rule); white-space: nowrap;
-         text-align: left; vertical-align: top; }
-th { font-weight: 600; border-bottom: 2px solid var(--rule); }
+table { border-collapse: collapse; font-size: .86rem; }
+th, td { padding: .32rem .5rem; border-bottom: 1px solid var(--rule); text-align: left;
+         vertical-align: top; }
+th { font-weight: 600; border-bottom: 2px solid var(--rule); vertical-align: bottom; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 figure { margin: 1.4rem 0 1.8rem; break-inside: avoid; page-break-inside: avoid; }
 figure .plot { background: #ffffff; border: 1px solid var(--rule); border-radius: 6px;

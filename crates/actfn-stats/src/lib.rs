@@ -10,10 +10,9 @@
 //! - [`welch`], [`holm`], [`cohens_d`]: pairwise comparisons with unequal variances, corrected
 //!   for multiple comparisons, with an effect size;
 //! - [`fisher_exact`]: two shares compared exactly;
-//! - [`variance_components`]: the variance of a crossed grid (splits x seeds) split into its
-//!   sources, by a two-way random-effects analysis of variance; [`reml_components`] by
-//!   restricted maximum likelihood, with intervals, a factor of fewer than three levels marked
-//!   "not identified";
+//! - [`reml_components`]: the variance of a crossed grid (splits x seeds) split into its
+//!   sources by restricted maximum likelihood, with intervals, a factor of fewer than three
+//!   levels marked "not identified";
 //! - [`ks_uniform`]: a Kolmogorov-Smirnov test of a sample against a uniform distribution;
 //! - [`Bootstrap`]: percentile and BCa intervals of any statistic of one or more samples, each
 //!   resampled on its own, seeded (an interval that never leaves the statistic's range);
@@ -52,7 +51,6 @@
 //! (incomplete beta and gamma, inverse error function, ln-gamma) come from statrs, and the t
 //! quantile and p-value are built on them where statrs' own lose digits.
 
-mod anova;
 mod aso;
 mod bootstrap;
 mod compare;
@@ -67,7 +65,6 @@ mod rank;
 mod reml;
 mod student;
 
-pub use anova::{VarianceComponents, variance_components};
 pub use aso::{AsoSettings, almost_stochastic_order, violation_ratio};
 pub use bootstrap::{Bootstrap, Method, mean_difference, mean_of};
 pub use compare::{Welch, cohens_d, fisher_exact, holm, welch};

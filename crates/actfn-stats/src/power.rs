@@ -66,7 +66,10 @@ mod tests {
         // The textbook figure: 2 (1.96 + 0.84)^2 = 15.7, rounded up.
         let n = runs_for_power(|n| difference_power(1.0, 1.0, n, 0.05), 0.8).unwrap();
         assert_eq!(n, 16);
-        assert_eq!(runs_for_power(|n| difference_power(0.0, 1.0, n, 0.05), 0.8), None);
+        assert_eq!(
+            runs_for_power(|n| difference_power(0.0, 1.0, n, 0.05), 0.8),
+            None
+        );
         // A true difference at the margin is never shown equivalent.
         assert_eq!(
             runs_for_power(|n| equivalence_power(0.3, 0.5, 0.3, n, 0.05), 0.8),

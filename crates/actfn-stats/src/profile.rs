@@ -58,7 +58,10 @@ mod tests {
         let p = performance_profile(&runs, &[5.0, 50.0, 90.0], &Bootstrap::default()).unwrap();
         assert_eq!(p.share, [1.0, 0.4, 0.0]);
         for (s, b) in p.share.iter().zip(&p.band) {
-            assert!(0.0 <= b.lo && b.lo <= *s && s <= &b.hi && b.hi <= 1.0, "{b:?}");
+            assert!(
+                0.0 <= b.lo && b.lo <= *s && s <= &b.hi && b.hi <= 1.0,
+                "{b:?}"
+            );
         }
         assert!(performance_profile(&[], &[1.0], &Bootstrap::default()).is_none());
         assert!(performance_profile(&runs, &[f64::NAN], &Bootstrap::default()).is_none());

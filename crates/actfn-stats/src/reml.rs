@@ -15,8 +15,58 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{ChiSquared, Distribution};
 
 use crate::Interval;
-use crate::anova::Sums;
 use crate::bootstrap::percentile;
+
+/// The sums of squares of a crossed grid without replication.
+pub(crate) struct Sums {
+    pub(crate) rows: usize,
+    pub(crate) columns: usize,
+    pub(crate) mean: f64,
+    /// `b * sum((row mean - mean)^2)`, with `a - 1` degrees of freedom.
+    pub(crate) rows_ss: f64,
+    /// `a * sum((column mean - mean)^2)`, with `b - 1`.
+    pub(crate) columns_ss: f64,
+    /// The interaction's (the residual's), with `(a - 1)(b - 1)`.
+    pub(crate) residual_ss: f64,
+}
+
+impl Sums {
+    /// The sums of `grid` (`grid[i][j]`: row `i`, column `j`); `None` when it is empty, ragged
+    /// or holds a value that is not finite.
+    pub(crate) fn of(grid: &[Vec<f64>]) -> Option<Self> {
+        let a = grid.len();
+        let b = grid.first()?.len();
+        if b == 0
+            || grid.iter().any(|r| r.len() != b)
+            || grid.iter().flatten().any(|v| !v.is_finite())
+        {
+            return None;
+        }
+        let (af, bf) = (a as f64, b as f64);
+        let mean = grid.iter().flatten().sum::<f64>() / (af * bf);
+        let row_means: Vec<f64> = grid.iter().map(|r| r.iter().sum::<f64>() / bf).collect();
+        let column_means: Vec<f64> = (0..b)
+            .map(|j| grid.iter().map(|r| r[j]).sum::<f64>() / af)
+            .collect();
+        let residual_ss: f64 = grid
+            .iter()
+            .zip(&row_means)
+            .flat_map(|(row, rm)| {
+                row.iter()
+                    .zip(&column_means)
+                    .map(move |(y, cm)| (y - rm - cm + mean).powi(2))
+            })
+            .sum();
+        Some(Self {
+            rows: a,
+            columns: b,
+            mean,
+            rows_ss: bf * row_means.iter().map(|m| (m - mean).powi(2)).sum::<f64>(),
+            columns_ss: af * column_means.iter().map(|m| (m - mean).powi(2)).sum::<f64>(),
+            residual_ss,
+        })
+    }
+}
 
 /// One variance component.
 #[derive(Debug, Clone, Copy, PartialEq)]

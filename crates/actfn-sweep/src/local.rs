@@ -63,6 +63,9 @@ pub struct Local {
     pub task_command: Box<dyn Fn(&RunSpec) -> Command>,
     /// The PyTorch peer, when it runs the grid too.
     pub peer: Option<Peer>,
+    /// The test set's labels, for the report's comparison image by image
+    /// ([`Inputs::test_labels`](crate::report::Inputs::test_labels)).
+    pub test_labels: Option<Vec<u32>>,
 }
 
 /// Runs every run of the sweep in `dir` that has not finished (and the peer's, with
@@ -139,7 +142,8 @@ pub fn run_local(dir: &SweepDir, local: &Local, say: &dyn Fn(&str)) -> Result<Pa
         threads: settings.threads,
         host: actfn_io::host_name(),
     })?;
-    let inputs = report::gather(std::slice::from_ref(&dir.root))?;
+    let mut inputs = report::gather(std::slice::from_ref(&dir.root))?;
+    inputs.test_labels = local.test_labels.clone();
     let report = report::write(
         &inputs,
         &dir.root,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use actfn_activations::Activation;
 use actfn_data::FashionMnist;
 use actfn_sweep::peer::PeerResult;
-use actfn_sweep::report::{self, Analysis, Inputs, Preface, RunRow, read_runs_csv};
+use actfn_sweep::report::{self, Analysis, Inputs, PEER_RUNS, Preface, RunRow, read_runs_csv};
 use actfn_sweep::{SweepDir, SweepSettings, run_in_process};
 
 fn results(page: &str) -> PathBuf {
@@ -37,27 +37,50 @@ fn report_md(inputs: &Inputs, out: &Path) -> String {
     std::fs::read_to_string(out.join("report.md")).unwrap()
 }
 
+/// The cells of each row of a Markdown table.
+fn rows(table: &str) -> Vec<Vec<String>> {
+    table
+        .lines()
+        .skip(2)
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').collect();
+            cells[1..cells.len() - 1]
+                .iter()
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// Every `[lo, hi]` interval in `cell` (percent signs dropped).
+fn intervals(cell: &str) -> Vec<(f64, f64)> {
+    cell.match_indices('[')
+        .filter_map(|(at, _)| {
+            let inner = &cell[at + 1..at + cell[at..].find(']')?];
+            let (lo, hi) = inner.split_once(',')?;
+            let number = |t: &str| t.trim().trim_end_matches('%').parse::<f64>().ok();
+            Some((number(lo)?, number(hi)?))
+        })
+        .collect()
+}
+
 #[test]
 fn committed_results_pages_regenerate_from_their_runs_csv() {
-    // The statistics' tables: the description, the pairwise comparisons, the variance split.
+    // The statistics' tables: the description, the pairwise decisions, the variance split.
     let statistics = [
         "| activation | n |",
-        "| row minus column |",
+        "| A vs B |",
         "| activation | splits x seeds |",
     ];
     for page in ["study", "functions", "splits"] {
         let folder = results(page);
-        let rows = read_runs_csv(&folder.join("runs.csv")).unwrap();
-        let inputs = Inputs {
-            finished: rows.iter().map(|r| r.finished_run().unwrap()).collect(),
-            ..Inputs::default()
-        };
+        let inputs = Inputs::from_runs_csv(&[folder.join("runs.csv")]).unwrap();
         let out = tempfile::tempdir().unwrap();
         let ours = report_md(&inputs, out.path());
         // runs.csv reads back to the same rows.
         assert_eq!(
             read_runs_csv(&out.path().join("runs.csv")).unwrap(),
-            rows,
+            read_runs_csv(&folder.join("runs.csv")).unwrap(),
             "{page}"
         );
         let committed = std::fs::read_to_string(folder.join("report.md")).unwrap();
@@ -72,17 +95,84 @@ fn committed_results_pages_regenerate_from_their_runs_csv() {
                 "{page}: the committed report lacks\n{table}"
             );
         }
-        // What the pairwise tables conclude, word for word.
-        for line in ours.lines() {
-            if line.starts_with("Beyond noise:") || line.starts_with("No pair differs") {
-                assert!(committed.contains(line), "{page}: {line}");
-            }
+        // What the pairwise comparisons decide, word for word.
+        let decided: Vec<&str> = ours
+            .lines()
+            .filter(|l| l.starts_with("Different:"))
+            .collect();
+        assert!(!decided.is_empty(), "{page}");
+        for line in decided {
+            assert!(committed.contains(line), "{page}: {line}");
         }
         if page == "splits" {
             assert!(
                 checked.iter().any(|t| t.starts_with(statistics[2])),
                 "{page}"
             );
+        }
+    }
+}
+
+#[test]
+fn no_interval_in_the_committed_pages_leaves_the_range_its_quantity_can_take() {
+    for page in ["study", "functions", "splits"] {
+        let committed = std::fs::read_to_string(results(page).join("report.md")).unwrap();
+        for table in tables(&committed) {
+            let heads: Vec<&str> = table
+                .lines()
+                .next()
+                .unwrap()
+                .split('|')
+                .map(str::trim)
+                .collect();
+            let column = |name: &str| {
+                heads
+                    .iter()
+                    .position(|h| h.starts_with(name))
+                    .map(|i| i - 1)
+            };
+            for row in rows(&table) {
+                let what = format!("{page}: {row:?}");
+                // Accuracies, shares and probabilities: every interval within its range.
+                if let (Some(bca), Some(range)) = (column("BCa 95% CI"), column("range")) {
+                    let (lo, hi) = intervals(&row[range])[0];
+                    for (a, b) in intervals(&row[bca]) {
+                        assert!(lo - 1e-9 <= a && a <= b && b <= hi + 1e-9, "{what}");
+                    }
+                    let mean = column("mean [t 95% CI]").unwrap();
+                    let trained = column("trained (>50%)").unwrap();
+                    // k/n trained: a t interval only where every run is on one side of chance.
+                    let (k, n) = row[trained]
+                        .split_whitespace()
+                        .next()
+                        .and_then(|s| s.split_once('/'))
+                        .unwrap();
+                    if k != "0" && k != n {
+                        assert!(
+                            row[mean].contains("mixture") && intervals(&row[mean]).is_empty(),
+                            "{what}"
+                        );
+                    }
+                    for (a, b) in intervals(&row[mean]) {
+                        assert!(0.0 <= a && b <= 100.0, "{what}");
+                    }
+                    for (a, b) in intervals(&row[trained]) {
+                        assert!(0.0 <= a && a <= b && b <= 100.0, "{what}");
+                    }
+                }
+                if let Some(p) = column("P(A > B)") {
+                    for (a, b) in intervals(&row[p]) {
+                        assert!(0.0 <= a && a <= b && b <= 1.0, "{what}");
+                    }
+                }
+                for sd in ["split sd", "seed sd", "residual sd"] {
+                    if let Some(c) = column(sd) {
+                        for (a, b) in intervals(&row[c]) {
+                            assert!(0.0 <= a && a <= b, "{what}");
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -161,7 +251,7 @@ fn the_peer_is_compared_on_the_splits_both_sides_ran_and_they_are_named() {
     let text = report_md(&inputs, folder.path());
     let peer = tables(&text)
         .into_iter()
-        .find(|t| t.contains("| PyTorch n |"))
+        .find(|t| t.contains("| PyTorch: n, mean (%) |"))
         .expect("the peer's table");
     // actfn's n is that of the pairs both ran (2), not all of its runs (4).
     let row: Vec<&str> = peer
@@ -171,10 +261,76 @@ fn the_peer_is_compared_on_the_splits_both_sides_ran_and_they_are_named() {
         .split('|')
         .map(str::trim)
         .collect();
-    assert_eq!((row[1], row[2], row[4]), ("ReLU", "2", "2"), "{peer}");
+    assert_eq!(row[1], "ReLU", "{peer}");
+    assert!(row[2].starts_with("2, ") && row[3] == "2, 10.00", "{peer}");
     assert!(text.contains("(split seed 42)"), "{text}");
     // runs.csv has every finished run, each with its own split.
     let rows = read_runs_csv(&folder.path().join("runs.csv")).unwrap();
     let splits: Vec<u64> = rows.iter().map(|r: &RunRow| r.split_seed).collect();
     assert_eq!(splits, [42, 42, 43, 43]);
+    // The peer's runs are kept beside runs.csv, and the table regenerates from the two files.
+    let peer_rows = read_runs_csv(&folder.path().join(PEER_RUNS)).unwrap();
+    assert_eq!(peer_rows.len(), 2);
+    let again = Inputs::from_runs_csv(&[folder.path().join("runs.csv")]).unwrap();
+    assert_eq!((again.finished.len(), again.peer.len()), (4, 2));
+    let out = tempfile::tempdir().unwrap();
+    let regenerated = report_md(&again, out.path());
+    assert!(regenerated.contains(&peer), "{regenerated}");
+}
+
+#[test]
+fn groups_are_compared_on_the_same_test_images_when_their_runs_kept_predictions() {
+    let mut settings = SweepSettings::default();
+    settings.axes.act_fn = vec![Activation::ReLU, Activation::Tanh];
+    settings.axes.seed = vec![0, 1];
+    settings.axes.hidden_sizes = vec![vec![16]];
+    settings.template.max_epochs = 1;
+    settings.template.subset = Some(256);
+    let folder = tempfile::tempdir().unwrap();
+    let dir = SweepDir::new(folder.path());
+    dir.prepare(&settings).unwrap();
+    run_in_process(&dir, &data(), &mut actfn_train::Silent).unwrap();
+    let mut inputs = report::gather(&[folder.path().to_path_buf()]).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    // Without the labels, the section says what it needs.
+    let without = report_md(&inputs, out.path());
+    assert!(
+        without.contains("the test labels were not given"),
+        "{without}"
+    );
+    inputs.test_labels = Some(data().test_labels.iter().map(|&l| l.into()).collect());
+    let with = report_md(&inputs, out.path());
+    let table = tables(&with)
+        .into_iter()
+        .find(|t| t.starts_with("| vs "))
+        .expect("the table of the same test images");
+    let row = &rows(&table)[0];
+    assert_eq!(row[1], "2 / 2", "{table}");
+    // The difference over the images is the difference of the groups' mean accuracies.
+    let means: Vec<f64> = ["ReLU", "Tanh"]
+        .iter()
+        .map(|name| {
+            let runs: Vec<f64> = inputs
+                .finished
+                .iter()
+                .filter(|r| r.spec.act.name() == *name)
+                .map(|r| r.test_percent())
+                .collect();
+            runs.iter().sum::<f64>() / runs.len() as f64
+        })
+        .collect();
+    let shown: f64 = row[2].split_whitespace().next().unwrap().parse().unwrap();
+    let expected = if row[0] == "ReLU" {
+        means[0] - means[1]
+    } else {
+        means[1] - means[0]
+    };
+    assert!(
+        (shown - expected).abs() < 0.006,
+        "{shown} vs {expected}: {table}"
+    );
+    // Runs from a runs.csv kept no predictions: the section says so.
+    let from_csv = Inputs::from_runs_csv(&[out.path().join("runs.csv")]).unwrap();
+    let text = report_md(&from_csv, tempfile::tempdir().unwrap().path());
+    assert!(text.contains("kept no test predictions"), "{text}");
 }

@@ -117,18 +117,15 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let peer = match &args.peer {
-        Some(python) => {
-            let (data_dir, data) = crate::data::find_or_fetch(true)?;
-            Some(actfn_sweep::peer::Peer {
-                python: python.clone(),
-                script: crate::peer::script("peer.py"),
-                data_dir,
-                train_images: data.train_len(),
-            })
-        }
-        None => None,
-    };
+    // The data the tasks train on: its test labels for the report, its folder for the peer.
+    let (data_dir, data) = crate::data::find_or_fetch(true)?;
+    let test_labels = Some(data.test_labels.iter().map(|&l| l.into()).collect());
+    let peer = args.peer.as_ref().map(|python| actfn_sweep::peer::Peer {
+        python: python.clone(),
+        script: crate::peer::script("peer.py"),
+        data_dir,
+        train_images: data.train_len(),
+    });
     let root = dir.root.clone();
     let local = Local {
         jobs: args.jobs,
@@ -139,6 +136,7 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
             command
         }),
         peer,
+        test_labels,
     };
     actfn_sweep::run_local(&dir, &local, &|line| say!("{line}"))?;
     Ok(())

@@ -1,7 +1,7 @@
 //! `cargo xtask sweep report`: the report of one or more sweep folders
 //! ([`actfn_sweep::report`]), and the list of the runs that have not finished.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use actfn_sweep::report::{self, Preface};
 use clap::Args;
@@ -10,9 +10,15 @@ use clap::Args;
 #[derive(Args, Debug)]
 pub struct ReportArgs {
     /// The sweep folder; several, to report the runs of all of them together.
-    #[arg(long, required = true, num_args = 1..)]
+    #[arg(long, num_args = 1.., required_unless_present = "runs_csv")]
     pub dir: Vec<PathBuf>,
-    /// Where the report goes [default: the first sweep folder].
+    /// Instead of sweep folders, the `runs.csv` of a report (a results page's, whose run
+    /// folders are gone): its statistics and figures, without those that need each run's
+    /// epochs or predictions.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "dir")]
+    pub runs_csv: Vec<PathBuf>,
+    /// Where the report goes [default: the first sweep folder, or the folder of the first
+    /// runs.csv].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// The report's title [default: "Sweep: test accuracy over seeds"].
@@ -48,8 +54,29 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
             None => Vec::new(),
         },
     };
-    let inputs = report::gather(&args.dir)?;
-    let out = args.out.clone().unwrap_or_else(|| args.dir[0].clone());
+    let (mut inputs, first) = if args.runs_csv.is_empty() {
+        (report::gather(&args.dir)?, args.dir[0].clone())
+    } else {
+        let first = args.runs_csv[0]
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        (report::Inputs::from_runs_csv(&args.runs_csv)?, first)
+    };
+    // The test labels, for the comparison image by image; without them the report says so.
+    if inputs
+        .finished
+        .iter()
+        .any(|r| r.record.predictions.is_some())
+    {
+        match crate::data::find_or_fetch(false) {
+            Ok((_, data)) => {
+                inputs.test_labels = Some(data.test_labels.iter().map(|&l| l.into()).collect())
+            }
+            Err(e) => say!("No test labels, so no comparison image by image: {e}"),
+        }
+    }
+    let out = args.out.clone().unwrap_or(first);
     let analysis = report::Analysis {
         margin: args.margin,
         ..report::Analysis::default()

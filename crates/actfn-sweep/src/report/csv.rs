@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use actfn_activations::Activation;
 use actfn_train::{RunRecord, RunSummary, SgdConfig, TrainConfig, checkpoint_name};
 
+use super::inputs::PeerRun;
 use crate::error::file_error;
 use crate::grid::sizes;
+use crate::peer::PeerResult;
 use crate::{Error, FinishedRun, Result, RunSpec};
 
 /// One row of `runs.csv`.
@@ -156,6 +158,100 @@ impl RunRow {
             },
             spec,
         })
+    }
+}
+
+/// What `device` says of a PyTorch peer's run: `pytorch <version>`.
+const PEER_DEVICE: &str = "pytorch ";
+
+impl RunRow {
+    /// The row of a run of the PyTorch peer, in `peer_runs.csv`: its settings as the sweep gave
+    /// them, its results as `peer.py` recorded them, `device` naming PyTorch's version (the
+    /// peer records neither its machine nor its epochs beyond the validation curve).
+    pub fn of_peer(run: &PeerRun) -> Self {
+        let (r, config) = (&run.result, &run.config);
+        Self {
+            index: run.spec.index,
+            id: run.spec.id(),
+            act: run.spec.act.key().to_string(),
+            seed: run.spec.seed,
+            split_seed: run.spec.split_seed,
+            hidden: sizes(&run.spec.hidden, "x"),
+            patience: run.spec.patience,
+            init: config.init,
+            max_epochs: config.max_epochs,
+            batch_size: config.batch_size,
+            lr: config.optimizer.lr,
+            momentum: config.optimizer.momentum,
+            subset: config.subset,
+            device: format!("{PEER_DEVICE}{}", r.torch),
+            threads: 1,
+            epochs_run: r.epochs_run,
+            best_epoch: r.best_epoch,
+            best_val_acc: r.best_val_acc,
+            test_acc: r.test_acc,
+            stopped_early: r.epochs_run < config.max_epochs,
+            seconds: (r.seconds * 10.0).round() / 10.0,
+            host: String::new(),
+        }
+    }
+
+    /// The peer's run a `peer_runs.csv` row describes (without its validation curve).
+    pub fn peer_run(&self) -> Result<PeerRun> {
+        let run = self.finished_run()?;
+        let torch = self.device.strip_prefix(PEER_DEVICE).ok_or_else(|| {
+            Error::Settings(format!(
+                "peer_runs.csv row {}: device {:?} is not \"{PEER_DEVICE}<version>\"",
+                self.id, self.device
+            ))
+        })?;
+        Ok(PeerRun {
+            result: PeerResult {
+                id: self.id.clone(),
+                act: self.act.clone(),
+                seed: self.seed,
+                split_seed: self.split_seed,
+                patience: self.patience,
+                hidden: run.spec.hidden.clone(),
+                test_acc: self.test_acc,
+                best_val_acc: self.best_val_acc,
+                best_epoch: self.best_epoch,
+                epochs_run: self.epochs_run,
+                val_acc: Vec::new(),
+                seconds: self.seconds,
+                torch: torch.to_string(),
+            },
+            config: run.record.summary.train_config,
+            spec: run.spec,
+        })
+    }
+}
+
+/// The file of the peer's runs beside a report's `runs.csv`.
+pub const PEER_RUNS: &str = "peer_runs.csv";
+
+impl super::Inputs {
+    /// The runs of one or more `runs.csv` files, as a report's inputs: the finished runs
+    /// without their epochs or predictions ([`RunRow::finished_run`]), and the PyTorch peer's
+    /// from the [`PEER_RUNS`] file beside each, where there is one.
+    pub fn from_runs_csv(paths: &[impl AsRef<Path>]) -> Result<Self> {
+        let mut inputs = Self::default();
+        for path in paths {
+            let path = path.as_ref();
+            let context = |e: Error| file_error(path, format!("{e}; is it a sweep's runs.csv?"));
+            for row in read_runs_csv(path)? {
+                inputs.finished.push(row.finished_run().map_err(context)?);
+            }
+            let peer = path.with_file_name(PEER_RUNS);
+            if peer.is_file() {
+                for row in read_runs_csv(&peer)? {
+                    inputs.peer.push(row.peer_run().map_err(|e| {
+                        file_error(&peer, format!("{e}; is it a report's {PEER_RUNS}?"))
+                    })?);
+                }
+            }
+        }
+        Ok(inputs)
     }
 }
 

@@ -4,11 +4,14 @@
 use std::path::Path;
 
 use actfn_model::BaseNetworkConfig;
-use actfn_plot::{Band, LinePanel, PointGroup};
+use actfn_plot::{Band, Corner, LinePanel, PointGroup};
 use actfn_report::{Block, figure, heading, paragraph};
 
+use actfn_stats::Method;
+
+use super::Analysis;
 use super::inputs::{GroupRuns, Inputs};
-use super::tables::Group;
+use super::tables::{Group, TRAINED_ABOVE};
 use crate::Result;
 use crate::grid::sizes;
 
@@ -87,17 +90,20 @@ fn cost(inputs: &Inputs) -> String {
     text
 }
 
-/// Every run's test accuracy as a point, with the mean and its interval per group.
-pub fn test_accuracy(figures: &Path, groups: &[Group]) -> Result<Vec<Block>> {
+/// Every run's test accuracy as a point, with the mean and its BCa interval per group.
+pub fn test_accuracy(figures: &Path, groups: &[Group], analysis: &Analysis) -> Result<Vec<Block>> {
     let points: Vec<PointGroup> = groups
         .iter()
         .filter_map(|g| {
             let d = actfn_stats::describe(&g.test)?;
+            let bca = analysis
+                .bootstrap
+                .interval(&[&g.test], actfn_stats::mean_of, Method::Bca);
             Some(PointGroup {
                 label: g.label.clone(),
                 values: g.test.clone(),
                 mean: d.mean,
-                interval: d.ci95.map(|i| (i.lo, i.hi)),
+                interval: bca.map(|i| (i.lo, i.hi)),
             })
         })
         .collect();
@@ -110,8 +116,70 @@ pub fn test_accuracy(figures: &Path, groups: &[Group]) -> Result<Vec<Block>> {
     Ok(vec![figure(
         "test_accuracy",
         "Test accuracy over seeds",
-        "One point per run; the bar is the mean and the whiskers its 95% interval. Overlapping \
-         whiskers mean a single run could have ranked them either way.",
+        "One point per run; the bar is the mean and the whiskers its 95% BCa bootstrap \
+         interval, which stays within the runs' range. Overlapping whiskers mean a single run \
+         could have ranked them either way.",
+    )])
+}
+
+/// Thresholds of a performance profile.
+const PROFILE_POINTS: usize = 80;
+
+/// The performance profile of every group: the share of its runs above each test accuracy,
+/// with a bootstrap band, over the range of the groups whose runs all trained.
+pub fn profiles(figures: &Path, groups: &[Group], analysis: &Analysis) -> Result<Vec<Block>> {
+    // The range of the groups whose runs all trained (where the groups differ), else of
+    // every run: a group with runs below it reads as a profile that starts below 1.
+    let trained: Vec<f64> = groups
+        .iter()
+        .filter(|g| g.test.iter().all(|t| *t > TRAINED_ABOVE))
+        .flat_map(|g| g.test.iter().copied())
+        .collect();
+    let shown = if trained.is_empty() {
+        groups.iter().flat_map(|g| g.test.iter().copied()).collect()
+    } else {
+        trained
+    };
+    let (lo, hi) = shown
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    if lo > hi {
+        return Ok(Vec::new());
+    }
+    let (lo, hi) = (lo - 0.1, hi + 0.1);
+    let thresholds: Vec<f64> = (0..PROFILE_POINTS)
+        .map(|k| lo + (hi - lo) * k as f64 / (PROFILE_POINTS - 1) as f64)
+        .collect();
+    let bands: Vec<Band> = groups
+        .iter()
+        .filter_map(|g| {
+            let p = actfn_stats::performance_profile(&g.test, &thresholds, &analysis.bootstrap)?;
+            Some(Band {
+                label: g.label.clone(),
+                xs: p.thresholds,
+                mean: p.share,
+                lo: p.band.iter().map(|b| b.lo).collect(),
+                hi: p.band.iter().map(|b| b.hi).collect(),
+            })
+        })
+        .collect();
+    if bands.is_empty() {
+        return Ok(Vec::new());
+    }
+    actfn_plot::band_chart(
+        &bands,
+        "Performance profiles",
+        ("Test accuracy τ (%)", "Share of runs above τ"),
+        Corner::LowerLeft,
+        &figures.join("profiles"),
+    )?;
+    Ok(vec![figure(
+        "profiles",
+        "Performance profiles",
+        "For each group, the share of its runs whose test accuracy is above τ, with a 95% \
+         bootstrap band (rliable's performance profile): a curve to the right of another is \
+         better at every level; a curve that starts below 1 is a group some of whose runs did \
+         not train.",
     )])
 }
 
@@ -161,6 +229,7 @@ pub fn validation_bands(figures: &Path, groups: &[GroupRuns]) -> Result<Vec<Bloc
         &bands,
         "Validation accuracy over seeds",
         ("Epochs", "Validation accuracy (%)"),
+        Corner::LowerRight,
         &figures.join("validation_bands"),
     )?;
     Ok(vec![

@@ -46,6 +46,9 @@ pub struct Inputs {
     pub sessions: Vec<Session>,
     /// The runs that have not finished.
     pub unfinished: Vec<Unfinished>,
+    /// The test set's labels, in order, for the comparison image by image (the caller gives
+    /// them: the report reads no data set).
+    pub test_labels: Option<Vec<u32>>,
 }
 
 /// Reads every run's status and records, and the peer's results, from `dirs`. A folder named

@@ -2,15 +2,18 @@
 //! whatever runs have finished, and the list of those that are missing, running or failed.
 //!
 //! - `groups`: which runs are one group, and its label;
-//! - `tables`: the statistics as tables; `sections`: the report's optional sections;
+//! - `tables`: the per-group tables; `pairs`: the pairwise decisions and their heatmap;
+//!   `images`: groups compared on the same test images; `sections`: the report's other
+//!   sections;
 //! - `inputs`: what the folders hold (`gather`) and the groups; `figures`: the figures and the
 //!   opening paragraphs; `csv`: `runs.csv`.
 
 mod csv;
 mod figures;
 mod groups;
+mod images;
 mod inputs;
-mod robust;
+mod pairs;
 mod sections;
 mod tables;
 
@@ -18,10 +21,10 @@ use std::path::{Path, PathBuf};
 
 use actfn_report::{Block, Document, heading, paragraph};
 
-pub use self::csv::{RunRow, read_runs_csv, runs_csv};
+pub use self::csv::{PEER_RUNS, RunRow, read_runs_csv, runs_csv};
 pub use groups::{GroupKey, Setting, key_of};
 pub use inputs::{Inputs, PeerRun, Unfinished, gather};
-pub use tables::{Group, TRAINED_ABOVE, description_table, pairwise_table};
+pub use tables::{Group, TRAINED_ABOVE, description_table};
 
 use crate::Result;
 use crate::error::file_error;
@@ -80,8 +83,8 @@ impl Default for Analysis {
     }
 }
 
-/// Writes `runs.csv`, the figures, `report.md` and `report.html` into `out`; returns the HTML
-/// report's path.
+/// Writes `runs.csv` (and the PyTorch peer's [`PEER_RUNS`]), the figures, `report.md` and
+/// `report.html` into `out`; returns the HTML report's path.
 pub fn write(
     inputs: &Inputs,
     out: &Path,
@@ -93,6 +96,10 @@ pub fn write(
         .map_err(|e| file_error(&figures_dir, format!("cannot create it: {e}")))?;
     let rows: Vec<RunRow> = inputs.finished.iter().map(RunRow::of).collect();
     actfn_io::atomic_write(&out.join("runs.csv"), runs_csv(&rows)?.as_bytes())?;
+    if !inputs.peer.is_empty() {
+        let peer: Vec<RunRow> = inputs.peer.iter().map(RunRow::of_peer).collect();
+        actfn_io::atomic_write(&out.join(PEER_RUNS), runs_csv(&peer)?.as_bytes())?;
+    }
 
     let groups = groups(inputs);
     let mut doc = Document::new(
@@ -112,21 +119,40 @@ pub fn write(
         let plain: Vec<Group> = groups.iter().map(|g| g.group.clone()).collect();
         doc.extend([
             heading("Test accuracy per activation"),
-            Block::Table(description_table(&plain)),
-            paragraph(
-                "Beside it, what does not assume a normal spread: the mean's bootstrap (BCa) \
-                 interval, which stays within the runs' range, the interquartile mean, the mean \
-                 of the runs that trained where only some did, and the binomial error of one \
-                 run's accuracy on the 10,000 test images with the share of the runs' variance \
-                 that sampling the test set alone explains.",
-            ),
-            Block::Table(robust::robust_table(&plain, analysis)),
+            paragraph(format!(
+                "Per group: the mean with its t interval (none over a mixture of runs at chance \
+                 and runs that trained, which no run resembles), the mean's BCa bootstrap \
+                 interval (within the runs' range), the interquartile mean, the share of runs \
+                 that trained (above {TRAINED_ABOVE}%) with its Wilson interval and, where only \
+                 some did, their own mean; the runs' range; the binomial error of one run's \
+                 accuracy on the 10,000 test images, with the share of the runs' variance that \
+                 sampling the test set alone explains; the epochs trained and the best epoch. \
+                 Bootstrap intervals from {} resamples.",
+                analysis.bootstrap.reps
+            )),
+            Block::Table(description_table(&plain, analysis)),
         ]);
-        doc.extend(figures::test_accuracy(&figures_dir, &plain)?);
-        doc.extend(sections::pairwise_blocks(&groups, analysis));
+        doc.extend(figures::test_accuracy(&figures_dir, &plain, analysis)?);
+        doc.extend(figures::profiles(&figures_dir, &plain, analysis)?);
+        doc.extend(sections::pairwise_blocks(&groups, analysis, &figures_dir)?);
+        doc.extend(images::paired_blocks(
+            &groups,
+            inputs.test_labels.as_deref(),
+            analysis,
+        ));
         doc.extend(sections::slope_blocks(&groups));
         doc.extend(sections::peer_blocks(inputs, &groups, analysis));
         doc.extend(sections::variance_blocks(&groups, analysis));
+        if inputs.finished.iter().all(|r| r.record.metrics.is_empty()) {
+            doc.extend([
+                heading("Training dynamics"),
+                paragraph(
+                    "The runs were read from a runs.csv, which keeps each run's settings and \
+                     results but not its epochs: the validation curves and the dynamics per \
+                     layer need the run folders (rerun the sweep to draw them).",
+                ),
+            ]);
+        }
         doc.extend(figures::validation_bands(&figures_dir, &groups)?);
         doc.extend(figures::dynamics(&figures_dir, &groups)?);
     }

@@ -1,74 +1,74 @@
-//! The report's sections beyond the description: the pairwise comparisons within each setting,
-//! the slopes PReLU learned, actfn beside its PyTorch peer, the variance split between data
-//! splits and seeds, and the runs that have not finished.
+//! The report's sections beyond the description: the pairwise comparisons within each set of
+//! groups, the slopes PReLU learned, actfn beside its PyTorch peer, the variance split between
+//! data splits and seeds, and the runs that have not finished.
+
+use std::path::Path;
 
 use actfn_model::BaseNetworkConfig;
 use actfn_report::{Block, Table, heading, paragraph};
+use actfn_stats::reml_components;
 
 use super::groups::key_of;
 use super::inputs::{GroupRuns, Inputs, PeerRun, Unfinished};
-use super::tables::{self, Group};
-use super::{Analysis, robust};
-use crate::FinishedRun;
+use super::tables::{self, Group, interval};
+use super::{Analysis, pairs};
 use crate::grid::sizes;
+use crate::{FinishedRun, Result};
 
-/// The comparisons between the groups of each architecture and patience that has several:
-/// groups that differ in initialization or protocol are compared too, each labelled by it (a
-/// function at its own best learning rate against another at its own).
-pub(super) fn pairwise_blocks(groups: &[GroupRuns], analysis: &Analysis) -> Vec<Block> {
-    /// The groups of one architecture and patience.
-    struct Compared<'a> {
-        hidden: &'a [usize],
-        patience: usize,
-        groups: Vec<Group>,
-    }
-    let mut sets: Vec<Compared> = Vec::new();
+/// The groups of one architecture and patience: a set whose groups are compared pair by pair.
+pub(super) struct ComparisonSet<'g, 'r> {
+    /// What the set's groups share, e.g. `hidden 512-256-256-128, patience 7`.
+    pub name: String,
+    pub groups: Vec<&'g GroupRuns<'r>>,
+}
+
+/// The sets of groups of each architecture and patience, in order (groups that differ in
+/// initialization or protocol are compared too, each labelled by it: a function at its own
+/// best learning rate against another at its own).
+pub(super) fn comparison_sets<'g, 'r>(groups: &'g [GroupRuns<'r>]) -> Vec<ComparisonSet<'g, 'r>> {
+    let mut sets: Vec<ComparisonSet> = Vec::new();
+    let key = |g: &GroupRuns| (g.key.setting.hidden.clone(), g.key.setting.patience);
+    let mut keys = Vec::new();
     for g in groups {
-        let (hidden, patience) = (g.key.setting.hidden.as_slice(), g.key.setting.patience);
-        match sets
-            .iter_mut()
-            .find(|s| (s.hidden, s.patience) == (hidden, patience))
-        {
-            Some(set) => set.groups.push(g.group.clone()),
-            None => sets.push(Compared {
-                hidden,
-                patience,
-                groups: vec![g.group.clone()],
-            }),
+        match keys.iter().position(|k| *k == key(g)) {
+            Some(i) => sets[i].groups.push(g),
+            None => {
+                let (hidden, patience) = key(g);
+                sets.push(ComparisonSet {
+                    name: format!("hidden {}, patience {patience}", sizes(&hidden, "-")),
+                    groups: vec![g],
+                });
+                keys.push((hidden, patience));
+            }
         }
     }
-    sets.sort_by(|a, b| (a.hidden, a.patience).cmp(&(b.hidden, b.patience)));
+    let mut keyed: Vec<_> = keys.into_iter().zip(sets).collect();
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.into_iter().map(|(_, set)| set).collect()
+}
+
+/// The pairwise comparisons of each set of several groups, each with its heatmap figure.
+pub(super) fn pairwise_blocks(
+    groups: &[GroupRuns],
+    analysis: &Analysis,
+    figures: &Path,
+) -> Result<Vec<Block>> {
+    let sets: Vec<ComparisonSet> = comparison_sets(groups)
+        .into_iter()
+        .filter(|s| s.groups.len() >= 2)
+        .collect();
     let mut blocks = Vec::new();
-    for Compared {
-        hidden,
-        patience,
-        groups,
-    } in &sets
-    {
-        if groups.len() < 2 {
-            continue;
-        }
-        let (table, differ) = tables::pairwise_table(groups);
-        blocks.extend([
-            heading(format!(
-                "Pairwise comparisons (hidden {}, patience {patience})",
-                sizes(hidden, "-")
-            )),
-            paragraph(
-                "Row minus column: the difference of the mean test accuracies, Welch's p-value \
-                 corrected by Holm over every pair of the table, and Cohen's d. Bold: beyond \
-                 noise (Holm p < 0.05).",
-            ),
-            Block::Table(table),
-            paragraph(if differ.is_empty() {
-                "No pair differs beyond noise.".to_string()
-            } else {
-                format!("Beyond noise: {}.", differ.join("; "))
-            }),
-        ]);
-        blocks.extend(robust::decision_blocks(groups, analysis));
+    for (k, set) in sets.iter().enumerate() {
+        let plain: Vec<Group> = set.groups.iter().map(|g| g.group.clone()).collect();
+        let stem = if k == 0 {
+            "pairs".to_string()
+        } else {
+            format!("pairs_{}", k + 1)
+        };
+        blocks.push(heading(format!("Pairwise comparisons ({})", set.name)));
+        blocks.extend(pairs::pair_blocks(&plain, analysis, figures, &stem)?);
     }
-    blocks
+    Ok(blocks)
 }
 
 /// The slopes a learned activation (PReLU) ended with, per hidden layer, mean over seeds.
@@ -189,7 +189,8 @@ pub(super) fn peer_blocks(
     ]
 }
 
-/// The variance decomposition, when some group crosses several splits with several seeds.
+/// The variance split between data splits and seeds, when some group crosses several splits
+/// with several seeds.
 pub(super) fn variance_blocks(groups: &[GroupRuns], analysis: &Analysis) -> Vec<Block> {
     let grids: Vec<(String, Vec<Vec<f64>>)> = groups
         .iter()
@@ -223,10 +224,50 @@ pub(super) fn variance_blocks(groups: &[GroupRuns], analysis: &Analysis) -> Vec<
     if grids.is_empty() {
         return Vec::new();
     }
-    let mut blocks = vec![heading("How much of the spread is the data split's")];
-    blocks.extend(tables::variance_table(&grids));
-    blocks.extend(robust::reml_blocks(&grids, analysis));
-    blocks
+    let mut table = Table::numeric(&[
+        "activation",
+        "splits x seeds",
+        "split sd (pt) [95% CI]",
+        "seed sd (pt) [95% CI]",
+        "residual sd (pt) [95% CI]",
+    ]);
+    let sd = |c: actfn_stats::Component| {
+        let ci = c.ci95.map(|i| actfn_stats::Interval {
+            lo: i.lo.max(0.0).sqrt(),
+            hi: i.hi.max(0.0).sqrt(),
+        });
+        let text = format!("{:.2} {}", c.variance.sqrt(), interval(ci));
+        if c.identified {
+            text
+        } else {
+            format!("not identified: {text}")
+        }
+    };
+    for (label, grid) in &grids {
+        let Some(r) = reml_components(grid, analysis.bootstrap.reps, analysis.bootstrap.seed)
+        else {
+            continue;
+        };
+        table.row(vec![
+            label.clone(),
+            format!("{} x {}", grid.len(), grid.first().map_or(0, Vec::len)),
+            sd(r.row),
+            sd(r.column),
+            sd(r.residual),
+        ]);
+    }
+    vec![
+        heading("How much of the spread is the data split's"),
+        paragraph(
+            "Each group's runs as a grid of splits crossed with seeds (one run per cell), its \
+             variance split into the split's part, the seed's part and the rest by restricted \
+             maximum likelihood (REML: no component below 0, a factor smaller than the residual \
+             pooled into it), with parametric-bootstrap 95% intervals. A factor with fewer than \
+             three levels is not identified: its estimate rests on one or two degrees of \
+             freedom, and 0 there does not mean absent.",
+        ),
+        Block::Table(table),
+    ]
 }
 
 /// The runs that have not finished, with their task index and the last line of their log.
