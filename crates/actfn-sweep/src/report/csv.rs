@@ -185,7 +185,7 @@ impl RunRow {
             momentum: config.optimizer.momentum,
             subset: config.subset,
             device: format!("{PEER_DEVICE}{}", r.torch),
-            threads: 1,
+            threads: run.threads,
             epochs_run: r.epochs_run,
             best_epoch: r.best_epoch,
             best_val_acc: r.best_val_acc,
@@ -222,6 +222,7 @@ impl RunRow {
                 torch: torch.to_string(),
             },
             config: run.record.summary.train_config,
+            threads: self.threads,
             spec: run.spec,
         })
     }

@@ -29,6 +29,8 @@ pub struct PeerRun {
     pub spec: RunSpec,
     /// The training config it ran under.
     pub config: actfn_train::TrainConfig,
+    /// The CPU threads PyTorch was given (the sweep's threads per run).
+    pub threads: usize,
     /// What it recorded.
     pub result: PeerResult,
 }
@@ -69,6 +71,7 @@ pub fn gather(dirs: &[PathBuf]) -> Result<Inputs> {
                 inputs.peer.push(PeerRun {
                     config: spec.train_config(&settings),
                     spec: spec.clone(),
+                    threads: settings.threads.into(),
                     result,
                 });
             }

@@ -10,7 +10,7 @@ use actfn_stats::reml_components;
 
 use super::groups::key_of;
 use super::inputs::{GroupRuns, Inputs, PeerRun, Unfinished};
-use super::tables::{self, Group, interval};
+use super::tables::{self, Group, interval, mixture};
 use super::{Analysis, pairs};
 use crate::grid::sizes;
 use crate::{FinishedRun, Result};
@@ -192,8 +192,14 @@ pub(super) fn peer_blocks(
 /// The variance split between data splits and seeds, when some group crosses several splits
 /// with several seeds.
 pub(super) fn variance_blocks(groups: &[GroupRuns], analysis: &Analysis) -> Vec<Block> {
+    let mixtures: Vec<&str> = groups
+        .iter()
+        .filter(|g| mixture(&g.group.test))
+        .map(|g| g.group.label.as_str())
+        .collect();
     let grids: Vec<(String, Vec<Vec<f64>>)> = groups
         .iter()
+        .filter(|g| !mixture(&g.group.test))
         .filter_map(|GroupRuns { group: g, runs, .. }| {
             let mut splits: Vec<u64> = runs.iter().map(|r| r.spec.split_seed).collect();
             let mut seeds: Vec<u64> = runs.iter().map(|r| r.spec.seed).collect();
@@ -236,11 +242,11 @@ pub(super) fn variance_blocks(groups: &[GroupRuns], analysis: &Analysis) -> Vec<
             lo: i.lo.max(0.0).sqrt(),
             hi: i.hi.max(0.0).sqrt(),
         });
-        let text = format!("{:.2} {}", c.variance.sqrt(), interval(ci));
         if c.identified {
-            text
+            format!("{:.2} {}", c.variance.sqrt(), interval(ci))
         } else {
-            format!("not identified: {text}")
+            // An interval from one or two levels would claim what they cannot hold.
+            format!("not identified ({:.2})", c.variance.sqrt())
         }
     };
     for (label, grid) in &grids {
@@ -256,18 +262,26 @@ pub(super) fn variance_blocks(groups: &[GroupRuns], analysis: &Analysis) -> Vec<
             sd(r.residual),
         ]);
     }
-    vec![
+    let mut blocks = vec![
         heading("How much of the spread is the data split's"),
         paragraph(
             "Each group's runs as a grid of splits crossed with seeds (one run per cell), its \
              variance split into the split's part, the seed's part and the rest by restricted \
              maximum likelihood (REML: no component below 0, a factor smaller than the residual \
              pooled into it), with parametric-bootstrap 95% intervals. A factor with fewer than \
-             three levels is not identified: its estimate rests on one or two degrees of \
-             freedom, and 0 there does not mean absent.",
+             three levels is not identified: its estimate (in brackets) rests on one or two \
+             degrees of freedom, 0 there does not mean absent, and no interval is given.",
         ),
         Block::Table(table),
-    ]
+    ];
+    if !mixtures.is_empty() {
+        blocks.push(paragraph(format!(
+            "Left out: {}, whose runs trained only sometimes (a normal model of a mixture of \
+             chance and trained runs describes neither).",
+            mixtures.join(", ")
+        )));
+    }
+    blocks
 }
 
 /// The runs that have not finished, with their task index and the last line of their log.
