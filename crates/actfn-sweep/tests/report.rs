@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use actfn_activations::Activation;
 use actfn_data::FashionMnist;
 use actfn_sweep::peer::PeerResult;
-use actfn_sweep::report::{self, Analysis, Inputs, PEER_RUNS, Preface, RunRow, read_runs_csv};
+use actfn_sweep::report::{
+    self, Analysis, Inputs, PEER_RUNS, PREDICTIONS, Preface, RunRow, read_runs_csv,
+};
 use actfn_sweep::{SweepDir, SweepSettings, run_in_process};
 
 fn results(page: &str) -> PathBuf {
@@ -329,8 +331,29 @@ fn groups_are_compared_on_the_same_test_images_when_their_runs_kept_predictions(
         (shown - expected).abs() < 0.006,
         "{shown} vs {expected}: {table}"
     );
-    // Runs from a runs.csv kept no predictions: the section says so.
-    let from_csv = Inputs::from_runs_csv(&[out.path().join("runs.csv")]).unwrap();
-    let text = report_md(&from_csv, tempfile::tempdir().unwrap().path());
+    // The predictions are kept beside runs.csv: the comparison regenerates from the two files.
+    let mut from_csv = Inputs::from_runs_csv(&[out.path().join("runs.csv")]).unwrap();
+    from_csv.test_labels = inputs.test_labels.clone();
+    let again = report_md(&from_csv, tempfile::tempdir().unwrap().path());
+    assert!(again.contains(&table), "{again}");
+    // A damaged file is refused by name and line.
+    let kept = std::fs::read_to_string(out.path().join(PREDICTIONS)).unwrap();
+    let (header, rest) = kept.split_once('\n').unwrap();
+    std::fs::write(
+        out.path().join(PREDICTIONS),
+        format!("{header}\n{}", rest.replacen(',', ",x", 1)),
+    )
+    .unwrap();
+    let error = Inputs::from_runs_csv(&[out.path().join("runs.csv")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(PREDICTIONS) && error.contains("line 2: a class that is not a digit"),
+        "{error}"
+    );
+    // Without them, the section says why it is missing.
+    std::fs::remove_file(out.path().join(PREDICTIONS)).unwrap();
+    let bare = Inputs::from_runs_csv(&[out.path().join("runs.csv")]).unwrap();
+    let text = report_md(&bare, tempfile::tempdir().unwrap().path());
     assert!(text.contains("kept no test predictions"), "{text}");
 }

@@ -231,10 +231,67 @@ impl RunRow {
 /// The file of the peer's runs beside a report's `runs.csv`.
 pub const PEER_RUNS: &str = "peer_runs.csv";
 
+/// The file of the runs' test predictions beside a report's `runs.csv`: a header, then a line
+/// per run that kept them, its id and one digit per test image (the class it predicted), so
+/// that a page's comparison image by image regenerates from the repository.
+pub const PREDICTIONS: &str = "predictions.csv";
+
+/// The text of [`PREDICTIONS`] for `runs`; `None` when no run kept its predictions.
+pub(super) fn predictions_csv(runs: &[FinishedRun]) -> Option<String> {
+    let mut text = String::from("id,classes\n");
+    let mut any = false;
+    for run in runs {
+        let Some(classes) = &run.record.predictions else {
+            continue;
+        };
+        any = true;
+        text += &run.spec.id();
+        text.push(',');
+        // The network has 10 outputs: each class is one digit.
+        text.extend(
+            classes
+                .iter()
+                .map(|&c| char::from_digit(c, 10).unwrap_or('?')),
+        );
+        text.push('\n');
+    }
+    any.then_some(text)
+}
+
+/// The predictions per run id of a [`PREDICTIONS`] file.
+fn read_predictions(path: &Path) -> Result<std::collections::HashMap<String, Vec<u32>>> {
+    let text = actfn_io::read_text_at_most(path, crate::folder::RECORD_BYTES)?;
+    let bad = |line: usize, what: &str| {
+        file_error(
+            path,
+            format!("line {line}: {what}; it is written by `sweep report` beside runs.csv"),
+        )
+    };
+    let mut lines = text.lines();
+    if lines.next() != Some("id,classes") {
+        return Err(bad(1, "the header is not `id,classes`"));
+    }
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            let (id, classes) = line
+                .split_once(',')
+                .ok_or_else(|| bad(i + 2, "no comma after the run's id"))?;
+            let classes = classes
+                .chars()
+                .map(|c| c.to_digit(10))
+                .collect::<Option<Vec<u32>>>()
+                .ok_or_else(|| bad(i + 2, "a class that is not a digit"))?;
+            Ok((id.to_string(), classes))
+        })
+        .collect()
+}
+
 impl super::Inputs {
     /// The runs of one or more `runs.csv` files, as a report's inputs: the finished runs
-    /// without their epochs or predictions ([`RunRow::finished_run`]), and the PyTorch peer's
-    /// from the [`PEER_RUNS`] file beside each, where there is one.
+    /// without their epochs ([`RunRow::finished_run`]), with their test predictions from the
+    /// [`PREDICTIONS`] file and the PyTorch peer's runs from the [`PEER_RUNS`] file beside
+    /// each, where there are such files.
     pub fn from_runs_csv(paths: &[impl AsRef<Path>]) -> Result<Self> {
         let mut inputs = Self::default();
         for path in paths {
@@ -242,6 +299,15 @@ impl super::Inputs {
             let context = |e: Error| file_error(path, format!("{e}; is it a sweep's runs.csv?"));
             for row in read_runs_csv(path)? {
                 inputs.finished.push(row.finished_run().map_err(context)?);
+            }
+            let predictions = path.with_file_name(PREDICTIONS);
+            if predictions.is_file() {
+                let mut by_id = read_predictions(&predictions)?;
+                for run in &mut inputs.finished {
+                    if let Some(classes) = by_id.remove(&run.spec.id()) {
+                        run.record.predictions = Some(classes);
+                    }
+                }
             }
             let peer = path.with_file_name(PEER_RUNS);
             if peer.is_file() {

@@ -45,8 +45,9 @@ pub(super) fn paired_blocks(
         .any(|r| r.record.predictions.is_some());
     if !kept {
         blocks.push(paragraph(
-            "Not compared image by image: these runs kept no test predictions (runs read from a \
-             runs.csv, or recorded before runs kept them); rerunning the sweep keeps them.",
+            "Not compared image by image: these runs kept no test predictions (recorded before \
+             runs kept them, or read from a runs.csv without its predictions.csv); rerunning \
+             the sweep keeps them.",
         ));
         return blocks;
     }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use actfn_report::{Block, Document, heading, paragraph};
 
-pub use self::csv::{PEER_RUNS, RunRow, read_runs_csv, runs_csv};
+pub use self::csv::{PEER_RUNS, PREDICTIONS, RunRow, read_runs_csv, runs_csv};
 pub use groups::{GroupKey, Setting, key_of};
 pub use inputs::{Inputs, PeerRun, Unfinished, gather};
 pub use tables::{Group, TRAINED_ABOVE, description_table};
@@ -83,8 +83,8 @@ impl Default for Analysis {
     }
 }
 
-/// Writes `runs.csv` (and the PyTorch peer's [`PEER_RUNS`]), the figures, `report.md` and
-/// `report.html` into `out`; returns the HTML report's path.
+/// Writes `runs.csv` (and the runs' [`PREDICTIONS`], the PyTorch peer's [`PEER_RUNS`]), the
+/// figures, `report.md` and `report.html` into `out`; returns the HTML report's path.
 pub fn write(
     inputs: &Inputs,
     out: &Path,
@@ -96,6 +96,9 @@ pub fn write(
         .map_err(|e| file_error(&figures_dir, format!("cannot create it: {e}")))?;
     let rows: Vec<RunRow> = inputs.finished.iter().map(RunRow::of).collect();
     actfn_io::atomic_write(&out.join("runs.csv"), runs_csv(&rows)?.as_bytes())?;
+    if let Some(text) = csv::predictions_csv(&inputs.finished) {
+        actfn_io::atomic_write(&out.join(PREDICTIONS), text.as_bytes())?;
+    }
     if !inputs.peer.is_empty() {
         let peer: Vec<RunRow> = inputs.peer.iter().map(RunRow::of_peer).collect();
         actfn_io::atomic_write(&out.join(PEER_RUNS), runs_csv(&peer)?.as_bytes())?;
