@@ -14,7 +14,7 @@ use actfn_activations::{Activation, CustomActivation};
 use actfn_data::{EVAL_BATCH_SIZE, FashionMnist, Splits};
 use actfn_model::rng::{self, Stream};
 use actfn_model::{BaseNetwork, BaseNetworkConfig};
-use actfn_train::{Existing, Run, Silent, TrainConfig};
+use actfn_train::{Existing, Outputs, Run, Silent, TrainConfig};
 use candle_core::{Device, Tensor};
 
 /// `x * sigmoid(1.702 x)`.
@@ -88,6 +88,7 @@ pub fn run(subset: usize, epochs: usize) -> anyhow::Result<f64> {
         dir: checkpoints.path().to_path_buf(),
         name: "FashionMNIST_quick_gelu".into(),
         existing: Existing::Reuse,
+        outputs: Outputs::default(),
     };
     let outcome = actfn_train::train(&run, &splits, &mut Silent)?;
     for m in &outcome.metrics {

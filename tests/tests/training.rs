@@ -3,7 +3,7 @@
 
 use actfn_model::BaseNetworkConfig;
 use actfn_tests::study_splits;
-use actfn_train::{Existing, Run, Silent, TrainConfig, run_dir, train};
+use actfn_train::{Existing, Outputs, Run, Silent, TrainConfig, run_dir, train};
 
 /// A run of `net` with `config` into `dir`, named `name`.
 fn run(net: &BaseNetworkConfig, config: &TrainConfig, dir: &std::path::Path, name: &str) -> Run {
@@ -13,6 +13,7 @@ fn run(net: &BaseNetworkConfig, config: &TrainConfig, dir: &std::path::Path, nam
         dir: dir.to_path_buf(),
         name: name.to_string(),
         existing: Existing::Reuse,
+        outputs: Outputs::default(),
     }
 }
 
@@ -233,6 +234,7 @@ fn an_overwrite_that_diverges_leaves_nothing_of_the_run_it_replaced() {
     };
     let overwrite = Run {
         existing: Existing::Overwrite,
+        outputs: Outputs::default(),
         ..run(&net, &diverging, dir.path(), "relu")
     };
     let err = train(&overwrite, &splits, &mut Silent).unwrap_err();

@@ -1,10 +1,10 @@
 //! `cargo xtask train`: train the study's networks and print their summary table.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use actfn_activations::Activation;
 use actfn_model::{BaseNetworkConfig, Init};
-use actfn_train::{Existing, Outcome, Run, SgdConfig, TrainConfig, checkpoint_name};
+use actfn_train::{Existing, Outcome, Outputs, Run, SgdConfig, TrainConfig, checkpoint_name};
 use clap::Args;
 
 use crate::progress::EpochProgress;
@@ -64,6 +64,35 @@ pub struct TrainSettings {
     /// Train on the first N images of the shuffled training split only.
     #[arg(long, value_name = "N")]
     pub subset: Option<usize>,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+}
+
+/// What every run writes beside its records, as flags.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct OutputArgs {
+    /// Write no TensorBoard events (by default every run writes them into its folder, and
+    /// `tensorboard --logdir` on the checkpoint or sweep folder shows the runs).
+    #[arg(long)]
+    pub no_tensorboard: bool,
+}
+
+impl OutputArgs {
+    /// The outputs these flags ask for.
+    pub fn outputs(&self) -> Outputs {
+        Outputs {
+            tensorboard: !self.no_tensorboard,
+        }
+    }
+
+    /// The same flags, for a child process (a sweep's task).
+    pub fn flags(&self) -> Vec<String> {
+        if self.no_tensorboard {
+            vec!["--no-tensorboard".into()]
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 impl TrainSettings {
@@ -142,7 +171,17 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let mut outcomes = Vec::new();
     for act in acts {
         let net = BaseNetworkConfig::with_activation(act);
-        let outcome = train_one(&net, &config, &splits, &dir, existing)?;
+        let outcome = train_one(
+            Run {
+                name: checkpoint_name(net.act_fn),
+                net,
+                config: config.clone(),
+                dir: dir.clone(),
+                existing,
+                outputs: args.settings.outputs.outputs(),
+            },
+            &splits,
+        )?;
         outcomes.push((act, outcome));
     }
     say!(
@@ -156,22 +195,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
 
 /// Trains (or loads) one network with progress output, as `train`, `reproduce` and each run of
 /// a sweep do.
-pub fn train_one(
-    net: &BaseNetworkConfig,
-    config: &TrainConfig,
-    splits: &actfn_data::Splits,
-    dir: &Path,
-    existing: Existing,
-) -> anyhow::Result<Outcome> {
-    let name = checkpoint_name(net.act_fn);
-    say!("Training BaseNetwork with {} activation...", net.act_fn);
-    let run = Run {
-        net: net.clone(),
-        config: config.clone(),
-        dir: dir.to_path_buf(),
-        name: name.clone(),
-        existing,
-    };
+pub fn train_one(run: Run, splits: &actfn_data::Splits) -> anyhow::Result<Outcome> {
+    let name = run.name.clone();
+    say!("Training BaseNetwork with {} activation...", run.net.act_fn);
     let outcome = actfn_train::train(&run, splits, &mut EpochProgress::new(&name))?;
     say!("{name}: test accuracy {:.2}%\n", 100.0 * outcome.test_acc);
     Ok(outcome)

@@ -386,3 +386,176 @@ fn eval_says_when_a_checkpoint_is_of_a_run_that_has_not_finished() {
         "{said}"
     );
 }
+
+/// What TensorBoard's own reader (`scripts/tensorboard-read.py`, run by the Python in
+/// `ACTFN_TENSORBOARD_PYTHON`, which has the `tensorboard` package) finds in a run folder.
+fn tensorboard_read(run_folder: &Path) -> serde_json::Value {
+    let python = std::env::var_os("ACTFN_TENSORBOARD_PYTHON").expect(
+        "set ACTFN_TENSORBOARD_PYTHON to a Python with the tensorboard package (python3 -m venv \
+         /tmp/tb && /tmp/tb/bin/pip install tensorboard); .ci/run does",
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/tensorboard-read.py");
+    let output = std::process::Command::new(python)
+        .arg(script)
+        .arg(run_folder)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The steps and values of a scalar series as TensorBoard read them.
+fn series(events: &serde_json::Value, tag: &str) -> Vec<(u64, f64)> {
+    events["scalars"][tag]
+        .as_array()
+        .unwrap_or_else(|| panic!("no scalar {tag}: {events}"))
+        .iter()
+        .map(|p| (p[0].as_u64().unwrap(), p[1].as_f64().unwrap()))
+        .collect()
+}
+
+/// A column of a run's metrics.csv.
+fn metrics_column(dir: &Path, column: usize) -> Vec<f64> {
+    std::fs::read_to_string(dir.join("FashionMNIST_relu").join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(column).unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files and ACTFN_TENSORBOARD_PYTHON; .ci/run runs it"]
+fn tensorboard_reads_every_epoch_once_even_after_a_kill_and_a_cut_file() {
+    let whole = tempfile::tempdir().unwrap();
+    assert!(
+        xtask()
+            .args(TRAIN)
+            .arg(whole.path())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let events = tensorboard_read(&whole.path().join("FashionMNIST_relu"));
+    // Scalars: one per epoch, equal to metrics.csv (as f32, which TensorBoard keeps).
+    for (tag, column) in [
+        ("train/loss", 1),
+        ("train/accuracy", 2),
+        ("validation/accuracy", 3),
+    ] {
+        let expected: Vec<(u64, f64)> = metrics_column(whole.path(), column)
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i as u64 + 1, f64::from(v as f32)))
+            .collect();
+        assert_eq!(series(&events, tag), expected, "{tag}");
+    }
+    assert_eq!(series(&events, "learning_rate")[0].1, f64::from(0.01f32));
+    // A histogram per epoch of each hidden layer's activations on the 1024 probe images: as
+    // many values as units times images.
+    for (layer, width) in [(1, 512), (3, 256), (5, 256), (7, 128)] {
+        let counts = events["histograms"][format!("activations/layers.{layer}")]
+            .as_array()
+            .unwrap_or_else(|| panic!("no histogram of layers.{layer}: {events}"))
+            .clone();
+        assert_eq!(counts.len(), 6, "layers.{layer}");
+        for c in counts {
+            assert_eq!(
+                c[1].as_f64().unwrap(),
+                (1024 * width) as f64,
+                "layers.{layer}"
+            );
+        }
+    }
+    // The hyperparameters, the metric they are compared by, the config as text.
+    assert_eq!(events["hparams"]["activation"], "relu", "{events}");
+    assert_eq!(events["hparams"]["lr"], 0.01, "{events}");
+    assert!(
+        events["metrics"]
+            .as_array()
+            .unwrap()
+            .contains(&"test/accuracy".into())
+    );
+    let summary =
+        std::fs::read_to_string(whole.path().join("FashionMNIST_relu/summary.json")).unwrap();
+    let test_acc: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    let test = series(&events, "test/accuracy");
+    assert_eq!(test.len(), 1);
+    assert_eq!(
+        test[0].1,
+        f64::from(test_acc["test_acc"].as_f64().unwrap() as f32)
+    );
+    assert!(
+        events["text"]["config"][0]
+            .as_str()
+            .unwrap()
+            .contains("\"patience\": 7")
+    );
+
+    // Killed in the middle of epochs, twice, then finished: every epoch once, the same values.
+    let killed = tempfile::tempdir().unwrap();
+    for (after_epoch, delay_ms) in [(1, 120), (3, 260)] {
+        train_and_kill(
+            killed.path(),
+            |dir| epochs_done(dir) >= after_epoch,
+            delay_ms,
+        );
+    }
+    // An event file cut short (a disk that filled, a copy interrupted) does not stop the
+    // resumed run: its events are written anew from the run's records.
+    let run_folder = killed.path().join("FashionMNIST_relu");
+    for entry in std::fs::read_dir(&run_folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("tfevents") {
+            let bytes = std::fs::read(&path).unwrap();
+            std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        }
+    }
+    assert!(
+        xtask()
+            .args(TRAIN)
+            .arg(killed.path())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let resumed = tensorboard_read(&killed.path().join("FashionMNIST_relu"));
+    for tag in ["train/loss", "validation/accuracy", "dead_share/layers.7"] {
+        assert_eq!(series(&resumed, tag), series(&events, tag), "{tag}");
+    }
+    assert_eq!(series(&resumed, "test/accuracy"), test);
+    let files = std::fs::read_dir(killed.path().join("FashionMNIST_relu"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("events.out.tfevents.")
+        })
+        .count();
+    assert_eq!(files, 1, "a resumed run keeps one event file");
+
+    // --no-tensorboard writes none.
+    let quiet = tempfile::tempdir().unwrap();
+    let mut args = TRAIN[..9].to_vec();
+    args[6] = "1";
+    args.extend(["--no-tensorboard", "--checkpoint-dir"]);
+    assert!(
+        xtask()
+            .args(&args)
+            .arg(quiet.path())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let names: Vec<String> = std::fs::read_dir(quiet.path().join("FashionMNIST_relu"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("tfevents")), "{names:?}");
+}

@@ -29,7 +29,7 @@ pub use dead::{DeadNeurons, dead_neurons};
 pub use measures::{
     ActivationCurve, LayerValues, activation_curves, layer_outputs, weight_gradients,
 };
-pub use probe::{LayerProbe, probe_layers};
+pub use probe::{LayerProbe, probe_layers, probe_outputs};
 pub use summary::{Summary, summarize};
 
 /// A failure to measure.

@@ -23,7 +23,12 @@ pub fn probe_layers(net: &BaseNetwork, images: &Tensor) -> Result<Vec<LayerProbe
     if images.dims().first().is_none_or(|&n| n == 0) {
         return Err(Error::InvalidInput("cannot probe on an empty batch".into()));
     }
-    let outputs = net.forward_layers(images)?;
+    probe_outputs(&net.forward_layers(images)?)
+}
+
+/// The probe of every hidden layer from the network's layer outputs on a batch
+/// ([`BaseNetwork::forward_layers`]), for a caller that uses them for more.
+pub fn probe_outputs(outputs: &[Tensor]) -> Result<Vec<LayerProbe>> {
     // Activations sit at the odd indices: linear, act, linear, act, ..., linear.
     outputs
         .iter()

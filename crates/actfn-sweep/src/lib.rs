@@ -9,6 +9,7 @@
 //! ```
 //! use actfn_activations::Activation;
 //! use actfn_data::FashionMnist;
+//! use actfn_train::Outputs;
 //! use actfn_sweep::{SweepDir, SweepSettings, report, run_in_process};
 //!
 //! let mut settings = SweepSettings::default();
@@ -31,10 +32,10 @@
 //! let folder = tempfile::tempdir()?;
 //! let dir = SweepDir::new(folder.path());
 //! dir.prepare(&settings)?; // sweep.json and tasks.tsv; a rerun checks the settings instead
-//! let trained = run_in_process(&dir, &data, &mut actfn_train::Silent)?;
+//! let trained = run_in_process(&dir, &data, Outputs::default(), &mut actfn_train::Silent)?;
 //! assert_eq!(trained, 4);
 //! // Run again, nothing is left to train: every run is finished and sound.
-//! assert_eq!(run_in_process(&dir, &data, &mut actfn_train::Silent)?, 0);
+//! assert_eq!(run_in_process(&dir, &data, Outputs::default(), &mut actfn_train::Silent)?, 0);
 //!
 //! let inputs = report::gather(&[folder.path().to_path_buf()])?;
 //! assert_eq!(inputs.finished.len(), 4);

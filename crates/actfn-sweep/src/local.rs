@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actfn_data::FashionMnist;
-use actfn_train::Observer;
+use actfn_train::{Observer, Outputs};
 
 use crate::error::file_error;
 use crate::peer::{Peer, peer_jobs};
@@ -38,17 +38,18 @@ pub fn pending(
 }
 
 /// Trains every run of the sweep in `dir` that has not finished in this process, one after
-/// another, on `data`; returns the number trained. The folder must hold the settings
-/// ([`SweepDir::prepare`]).
+/// another, on `data`, each writing `outputs` beside its records; returns the number trained.
+/// The folder must hold the settings ([`SweepDir::prepare`]).
 pub fn run_in_process(
     dir: &SweepDir,
     data: &FashionMnist,
+    outputs: Outputs,
     observer: &mut dyn Observer,
 ) -> Result<usize> {
     let settings = dir.read_settings()?;
     let pending = pending(dir, &settings, &mut |line| observer.message(line))?;
     for run in &pending {
-        crate::task::run_task(dir, run.index, data, observer)?;
+        crate::task::run_task(dir, run.index, data, outputs, observer)?;
     }
     Ok(pending.len())
 }

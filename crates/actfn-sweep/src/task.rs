@@ -3,7 +3,7 @@
 //! array task).
 
 use actfn_data::FashionMnist;
-use actfn_train::{Existing, Observer, Outcome, Run, checkpoint_name, study_splits};
+use actfn_train::{Existing, Observer, Outcome, Outputs, Run, checkpoint_name, study_splits};
 
 use crate::error::file_error;
 use crate::{Result, RunSpec, SweepDir};
@@ -12,11 +12,13 @@ use crate::{Result, RunSpec, SweepDir};
 /// `observer`. The run's folder is claimed while it trains, so a second task for the same run
 /// (a resubmission while the first still runs) is refused, naming the holder. A run found
 /// damaged, or made with other settings than the sweep's, is set aside and trained anew; an
-/// unfinished one resumes from its last finished epoch.
+/// unfinished one resumes from its last finished epoch. `outputs` says what the run writes
+/// beside its records (TensorBoard events by default).
 pub fn run_task(
     dir: &SweepDir,
     index: usize,
     data: &FashionMnist,
+    outputs: Outputs,
     observer: &mut dyn Observer,
 ) -> Result<(RunSpec, Outcome)> {
     let settings = dir.read_settings()?;
@@ -41,6 +43,7 @@ pub fn run_task(
         dir: folder,
         name: checkpoint_name(spec.act),
         existing: Existing::Replace,
+        outputs,
     };
     let outcome = actfn_train::train(&run, &splits, observer)?;
     observer.message(&format!(

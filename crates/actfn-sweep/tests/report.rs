@@ -11,6 +11,7 @@ use actfn_sweep::report::{
     self, Analysis, Inputs, PEER_RUNS, PREDICTIONS, Preface, RunRow, read_runs_csv,
 };
 use actfn_sweep::{SweepDir, SweepSettings, run_in_process};
+use actfn_train::Outputs;
 
 fn results(page: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -204,7 +205,7 @@ fn the_peer_is_compared_on_the_splits_both_sides_ran_and_they_are_named() {
     let dir = SweepDir::new(folder.path());
     dir.prepare(&settings).unwrap();
     assert_eq!(
-        run_in_process(&dir, &data(), &mut actfn_train::Silent).unwrap(),
+        run_in_process(&dir, &data(), Outputs::default(), &mut actfn_train::Silent).unwrap(),
         4
     );
     // The peer ran split 42 only (as `peer.py` writes its results).
@@ -291,7 +292,7 @@ fn groups_are_compared_on_the_same_test_images_when_their_runs_kept_predictions(
     let folder = tempfile::tempdir().unwrap();
     let dir = SweepDir::new(folder.path());
     dir.prepare(&settings).unwrap();
-    run_in_process(&dir, &data(), &mut actfn_train::Silent).unwrap();
+    run_in_process(&dir, &data(), Outputs::default(), &mut actfn_train::Silent).unwrap();
     let mut inputs = report::gather(&[folder.path().to_path_buf()]).unwrap();
     let out = tempfile::tempdir().unwrap();
     // Without the labels, the section says what it needs.

@@ -67,6 +67,9 @@ pub enum Error {
     /// An error from candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    /// An error writing the TensorBoard events.
+    #[error(transparent)]
+    TensorBoard(#[from] actfn_tensorboard::Error),
 }
 
 /// The training crate's result type.

@@ -27,6 +27,7 @@
 mod early_stopping;
 mod error;
 mod evaluate;
+mod events;
 mod metrics;
 mod observer;
 mod record;
@@ -50,7 +51,7 @@ pub use record::{Damage, RunRecord, RunState, inspect, run_dir, set_aside};
 pub use settings::first_difference;
 pub use sgd::{Sgd, SgdConfig};
 pub use study::{VALIDATION_IMAGES, checkpoint_name, study_split_indices, study_splits};
-pub use trainer::{Existing, Outcome, Run, TrainConfig, memory_estimate, train};
+pub use trainer::{Existing, Outcome, Outputs, Run, TrainConfig, memory_estimate, train};
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

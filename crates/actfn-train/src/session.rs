@@ -13,6 +13,7 @@ use candle_nn::Optimizer;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::io_error;
+use crate::events::Events;
 use crate::metrics::{LayerDynamics, write_dynamics_csv, write_summary};
 use crate::record::RunFiles;
 use crate::resume::{self, Settings};
@@ -43,6 +44,8 @@ pub(crate) struct Session {
     stopped_early: bool,
     seconds_before: f64,
     started: Instant,
+    /// The TensorBoard events, when the run writes them.
+    events: Option<Events>,
 }
 
 impl Session {
@@ -74,7 +77,14 @@ impl Session {
             stopped_early: false,
             seconds_before: 0.0,
             started: Instant::now(),
+            events: None,
         })
+    }
+
+    /// Starts the run's TensorBoard events, with the epochs done so far.
+    pub(crate) fn open_events(&mut self, run: &Run, files: &RunFiles) -> Result<()> {
+        self.events = Some(Events::open(run, files, &self.metrics, &self.dynamics)?);
+        Ok(())
     }
 
     /// Continues from the state saved after the last finished epoch: weights, momentum
@@ -178,7 +188,8 @@ impl Session {
         if verdict == Verdict::NewBest {
             self.net.save(&run.dir, &run.name)?;
         }
-        let probe = actfn_diagnostics::probe_layers(&self.net, data.probe)?;
+        let outputs = self.net.forward_layers(data.probe)?;
+        let probe = actfn_diagnostics::probe_outputs(&outputs)?;
         self.dynamics.extend(LayerDynamics::of_epoch(
             epoch, &norm_sums, data.steps, &probe,
         ));
@@ -206,12 +217,18 @@ impl Session {
             dynamics: self.dynamics.clone(),
             seconds: self.seconds_before + self.started.elapsed().as_secs_f64(),
         };
-        resume::save(&files.state, &state, &self.vars, &self.optimizer)
+        resume::save(&files.state, &state, &self.vars, &self.optimizer)?;
+        // After the state: a kill between the two loses this epoch's events, which the resumed
+        // run writes again, and never writes them twice.
+        if let (Some(events), Some(record)) = (&mut self.events, self.metrics.last()) {
+            events.epoch(record, &self.dynamics, &outputs)?;
+        }
+        Ok(())
     }
 
     /// Reloads the best checkpoint, measures its test accuracy, writes the summary and removes
     /// the saved state: the run is finished.
-    pub(crate) fn finish(self, run: &Run, files: &RunFiles, test: &Split) -> Result<Outcome> {
+    pub(crate) fn finish(mut self, run: &Run, files: &RunFiles, test: &Split) -> Result<Outcome> {
         let device = self.net.device();
         let network = BaseNetwork::load(&run.dir, &run.name, &device)?;
         // The test accuracy from the predictions, which are kept for paired comparisons: the
@@ -239,6 +256,9 @@ impl Session {
             host: actfn_io::host_name(),
             train_config: run.config.clone(),
         };
+        if let Some(events) = &mut self.events {
+            events.finish(summary.epochs_run, test_acc, summary.best_val_acc)?;
+        }
         write_summary(&files.summary, &summary)?;
         // The run is finished: without its state, the checkpoint now means "done".
         std::fs::remove_file(&files.state).map_err(io_error(&files.state))?;

@@ -155,6 +155,23 @@ pub struct Run {
     pub name: String,
     /// What to do with an existing run.
     pub existing: Existing,
+    /// What the run writes beside its records.
+    pub outputs: Outputs,
+}
+
+/// What a run writes beside its records (checkpoint, metrics, dynamics, summary, predictions).
+/// `Default`: TensorBoard events too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outputs {
+    /// TensorBoard events in the run folder: `tensorboard --logdir` on the checkpoint (or
+    /// sweep) folder shows the run.
+    pub tensorboard: bool,
+}
+
+impl Default for Outputs {
+    fn default() -> Self {
+        Self { tensorboard: true }
+    }
 }
 
 /// The result of [`train`].
@@ -249,6 +266,9 @@ pub fn train(run: &Run, splits: &Splits, observer: &mut dyn Observer) -> Result<
     })?;
     actfn_io::atomic_write(&files.train_config, config_json.as_bytes())?;
 
+    if run.outputs.tensorboard {
+        session.open_events(run, &files)?;
+    }
     let probe = train_split.head(PROBE_IMAGES)?.images;
     while let Some(epoch) = session.next_epoch(run.config.max_epochs) {
         let data = EpochData {

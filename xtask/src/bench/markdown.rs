@@ -97,14 +97,21 @@ pub(super) fn markdown(report: &Report) -> String {
         "\nThe ceiling and the step are compared median to median, and best to best in brackets \
          (the step's fastest of its timed steps, the product's fastest of its runs).\n",
     );
-    md.push_str("\n| threads | load, verify, normalize and split the data set | one epoch of batch slicing (no model) |\n|---:|---:|---:|\n");
+    md.push_str("\n| threads | load, verify, normalize and split the data set | one epoch of batch slicing (no model) | a run's TensorBoard events of one epoch (of the epoch) |\n|---:|---:|---:|---:|\n");
     for a in &report.actfn {
         let cell = |t: Option<Timing>| {
             t.map_or("-".into(), |t| format!("{:.3} ({:.3}) s", t.median, t.min))
         };
+        let events = a.events_ms.map_or("-".into(), |t| {
+            format!(
+                "{:.1} ms ({:.2}%)",
+                t.median,
+                100.0 * t.median / (1e3 * a.epoch_s.median)
+            )
+        });
         let _ = writeln!(
             md,
-            "| {} | {} | {} |",
+            "| {} | {} | {} | {events} |",
             a.threads,
             cell(a.data_load_s),
             cell(a.batch_epoch_s)
@@ -176,6 +183,7 @@ mod tests {
             matmul_ms: Some(timing(10.0, 5.0)),
             data_load_s: None,
             batch_epoch_s: None,
+            events_ms: None,
             products_ms: None,
             autograd_step_ms: None,
         };

@@ -10,7 +10,7 @@ use std::time::Instant;
 use actfn_activations::Activation;
 use actfn_data::{EVAL_BATCH_SIZE, Splits};
 use actfn_model::{BaseNetwork, BaseNetworkConfig};
-use actfn_train::{Existing, Outcome};
+use actfn_train::{Existing, Outcome, Run};
 use anyhow::Context;
 use candle_core::Device;
 use clap::Args;
@@ -128,7 +128,17 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
                 let net = BaseNetworkConfig::with_activation(act);
                 Ok((
                     act,
-                    train_one(&net, &config, &splits, &checkpoint_dir, existing)?,
+                    train_one(
+                        Run {
+                            name: checkpoint_name(act),
+                            net,
+                            config: config.clone(),
+                            dir: checkpoint_dir.clone(),
+                            existing,
+                            outputs: args.settings.outputs.outputs(),
+                        },
+                        &splits,
+                    )?,
                 ))
             })
             .collect::<anyhow::Result<Vec<_>>>()

@@ -80,6 +80,8 @@ pub struct RunArgs {
     pub(super) emit: Option<Emit>,
     #[command(flatten)]
     pub(super) slurm: slurm::SlurmArgs,
+    #[command(flatten)]
+    pub(super) outputs: crate::train::OutputArgs,
 }
 
 /// What `--emit` writes.

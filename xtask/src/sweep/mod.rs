@@ -47,11 +47,13 @@ impl SweepArgs {
     }
 }
 
-/// This binary's `sweep task`, which runs [`actfn_sweep::run_task`].
-fn task_command() -> anyhow::Result<TaskCommand> {
+/// This binary's `sweep task`, which runs [`actfn_sweep::run_task`], writing `outputs`.
+fn task_command(outputs: &crate::train::OutputArgs) -> anyhow::Result<TaskCommand> {
+    let mut args = vec!["sweep".into(), "task".into()];
+    args.extend(outputs.flags());
     Ok(TaskCommand {
         program: std::env::current_exe()?,
-        args: vec!["sweep".into(), "task".into()],
+        args,
     })
 }
 
@@ -94,7 +96,7 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
     let settings = args.settings();
     // Whatever would refuse the sweep refuses it before its folder is written.
     settings.validate()?;
-    let task = task_command()?;
+    let task = task_command(&args.outputs)?;
     match args.emit {
         Some(Emit::Slurm) => {
             actfn_sweep::slurm::preflight(&dir, &settings, &args.slurm.settings(), &task)?

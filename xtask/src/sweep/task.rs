@@ -10,6 +10,7 @@ use anyhow::bail;
 use clap::Args;
 
 use crate::progress::EpochProgress;
+use crate::train::OutputArgs;
 
 /// Arguments of `cargo xtask sweep task`.
 #[derive(Args, Debug)]
@@ -20,6 +21,8 @@ pub struct TaskArgs {
     /// The run's index in the grid (`tasks.tsv`; a Slurm array's `$SLURM_ARRAY_TASK_ID`).
     #[arg(long)]
     pub index: usize,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
 }
 
 impl TaskArgs {
@@ -49,7 +52,13 @@ pub fn run(args: &TaskArgs) -> anyhow::Result<()> {
     let spec = dir.find_run(&settings, args.index)?;
     let (_, data) = crate::data::find_or_fetch(true)?;
     let name = actfn_train::checkpoint_name(spec.act);
-    actfn_sweep::run_task(&dir, args.index, &data, &mut EpochProgress::new(&name))?;
+    actfn_sweep::run_task(
+        &dir,
+        args.index,
+        &data,
+        args.outputs.outputs(),
+        &mut EpochProgress::new(&name),
+    )?;
     Ok(())
 }
 
