@@ -471,6 +471,22 @@ fn tensorboard_reads_every_epoch_once_even_after_a_kill_and_a_cut_file() {
             );
         }
     }
+    // The study's histograms: the weight gradients at initialization (step 0) and the trained
+    // network's activations (at the last epoch).
+    let histogram = |tag: &str| {
+        events["histograms"][tag]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        histogram("gradients_at_init/layers.0.weight"),
+        [serde_json::json!([0, (784 * 512) as f64])]
+    );
+    assert_eq!(
+        histogram("trained_activations/layers.7"),
+        [serde_json::json!([6, (1024 * 128) as f64])]
+    );
     // The hyperparameters, the metric they are compared by, the config as text.
     assert_eq!(events["hparams"]["activation"], "relu", "{events}");
     assert_eq!(events["hparams"]["lr"], 0.01, "{events}");

@@ -12,6 +12,8 @@ use actfn_model::BaseNetworkConfig;
 use actfn_tensorboard::{EventWriter, HParam};
 use candle_core::{DType, Tensor};
 
+use actfn_diagnostics::LayerValues;
+
 use crate::metrics::LayerDynamics;
 use crate::record::RunFiles;
 use crate::{EpochMetrics, Result, Run};
@@ -100,39 +102,65 @@ impl Events {
         Ok(())
     }
 
-    /// One epoch's scalars and the histograms of `activations` (the network's layer outputs on
-    /// the probe images, linear and activation in turn), then a flush.
-    pub(crate) fn epoch(
-        &mut self,
-        m: &EpochMetrics,
-        dynamics: &[LayerDynamics],
-        activations: &[Tensor],
-    ) -> Result<()> {
-        let rows: Vec<&LayerDynamics> = dynamics.iter().filter(|d| d.epoch == m.epoch).collect();
-        self.scalars(m, &rows)?;
-        // Activations sit at the odd indices: linear, act, linear, act, ..., linear.
-        for (layer, output) in activations.iter().skip(1).step_by(2).enumerate() {
-            let values = output
-                .to_dtype(DType::F32)?
-                .flatten_all()?
-                .to_vec1::<f32>()?;
-            // A layer whose values are all NaN has no histogram; the NaN guard stops the run.
-            if values.iter().any(|v| v.is_finite()) {
-                self.writer.histogram(
-                    &format!("activations/{}", BaseNetworkConfig::activation_name(layer)),
-                    m.epoch as i64,
-                    &values,
-                )?;
+    /// The study's histograms of the weight gradients at initialization, one per linear layer,
+    /// at step 0.
+    pub(crate) fn gradients_at_init(&mut self, gradients: &[LayerValues]) -> Result<()> {
+        for g in gradients {
+            if g.values.iter().any(|v| v.is_finite()) {
+                self.writer
+                    .histogram(&format!("gradients_at_init/{}", g.name), 0, &g.values)?;
             }
         }
         self.writer.flush()?;
         Ok(())
     }
 
+    /// Histograms of each hidden layer's activations in `outputs` (the network's layer outputs
+    /// on the probe images, linear and activation in turn) as series `prefix`.
+    fn activations(&mut self, prefix: &str, step: i64, outputs: &[Tensor]) -> Result<()> {
+        // Activations sit at the odd indices: linear, act, linear, act, ..., linear.
+        for (layer, output) in outputs.iter().skip(1).step_by(2).enumerate() {
+            let values = output
+                .to_dtype(DType::F32)?
+                .flatten_all()?
+                .to_vec1::<f32>()?;
+            // A layer whose values are all NaN has no histogram; the NaN guard stops the run.
+            if values.iter().any(|v| v.is_finite()) {
+                let name = BaseNetworkConfig::activation_name(layer);
+                self.writer
+                    .histogram(&format!("{prefix}/{name}"), step, &values)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One epoch's scalars and the histograms of its activations on the probe images
+    /// (`outputs`: the network's layer outputs), then a flush.
+    pub(crate) fn epoch(
+        &mut self,
+        m: &EpochMetrics,
+        dynamics: &[LayerDynamics],
+        outputs: &[Tensor],
+    ) -> Result<()> {
+        let rows: Vec<&LayerDynamics> = dynamics.iter().filter(|d| d.epoch == m.epoch).collect();
+        self.scalars(m, &rows)?;
+        self.activations("activations", m.epoch as i64, outputs)?;
+        self.writer.flush()?;
+        Ok(())
+    }
+
     /// The run's end: the test accuracy and best validation accuracy (the HParams table's
-    /// metrics) at the last epoch, and the session's end.
-    pub(crate) fn finish(&mut self, epochs: usize, test_acc: f64, best_val_acc: f64) -> Result<()> {
+    /// metrics) at the last epoch, the best network's activations on the probe images (the
+    /// study's histograms of the trained network, `outputs`), and the session's end.
+    pub(crate) fn finish(
+        &mut self,
+        epochs: usize,
+        test_acc: f64,
+        best_val_acc: f64,
+        outputs: &[Tensor],
+    ) -> Result<()> {
         let step = epochs as i64;
+        self.activations("trained_activations", step, outputs)?;
         self.writer.scalar(METRICS[0], step, test_acc)?;
         self.writer.scalar(METRICS[1], step, best_val_acc)?;
         self.writer.hparams_end()?;

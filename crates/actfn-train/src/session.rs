@@ -82,8 +82,20 @@ impl Session {
     }
 
     /// Starts the run's TensorBoard events, with the epochs done so far.
-    pub(crate) fn open_events(&mut self, run: &Run, files: &RunFiles) -> Result<()> {
-        self.events = Some(Events::open(run, files, &self.metrics, &self.dynamics)?);
+    /// Starts the run's TensorBoard events, with the epochs done so far and the weight
+    /// gradients of the initial network (the seeded one, whatever epoch this is) on `batch`.
+    pub(crate) fn open_events(&mut self, run: &Run, files: &RunFiles, batch: &Split) -> Result<()> {
+        let (initial, _) = BaseNetwork::initialized(
+            run.net.clone(),
+            run.config.init,
+            run.config.seed,
+            &self.net.device(),
+        )?;
+        let gradients =
+            actfn_diagnostics::weight_gradients(&initial, &batch.images, &batch.labels)?;
+        let mut events = Events::open(run, files, &self.metrics, &self.dynamics)?;
+        events.gradients_at_init(&gradients)?;
+        self.events = Some(events);
         Ok(())
     }
 
@@ -228,7 +240,13 @@ impl Session {
 
     /// Reloads the best checkpoint, measures its test accuracy, writes the summary and removes
     /// the saved state: the run is finished.
-    pub(crate) fn finish(mut self, run: &Run, files: &RunFiles, test: &Split) -> Result<Outcome> {
+    pub(crate) fn finish(
+        mut self,
+        run: &Run,
+        files: &RunFiles,
+        test: &Split,
+        probe: &Tensor,
+    ) -> Result<Outcome> {
         let device = self.net.device();
         let network = BaseNetwork::load(&run.dir, &run.name, &device)?;
         // The test accuracy from the predictions, which are kept for paired comparisons: the
@@ -257,7 +275,8 @@ impl Session {
             train_config: run.config.clone(),
         };
         if let Some(events) = &mut self.events {
-            events.finish(summary.epochs_run, test_acc, summary.best_val_acc)?;
+            let trained = network.forward_layers(probe)?;
+            events.finish(summary.epochs_run, test_acc, summary.best_val_acc, &trained)?;
         }
         write_summary(&files.summary, &summary)?;
         // The run is finished: without its state, the checkpoint now means "done".

@@ -266,10 +266,11 @@ pub fn train(run: &Run, splits: &Splits, observer: &mut dyn Observer) -> Result<
     })?;
     actfn_io::atomic_write(&files.train_config, config_json.as_bytes())?;
 
-    if run.outputs.tensorboard {
-        session.open_events(run, &files)?;
-    }
     let probe = train_split.head(PROBE_IMAGES)?.images;
+    if run.outputs.tensorboard {
+        // The study's gradients at initialization are taken on one batch of training images.
+        session.open_events(run, &files, &train_split.head(run.config.batch_size)?)?;
+    }
     while let Some(epoch) = session.next_epoch(run.config.max_epochs) {
         let data = EpochData {
             train: &train_split,
@@ -279,7 +280,7 @@ pub fn train(run: &Run, splits: &Splits, observer: &mut dyn Observer) -> Result<
         };
         session.epoch(epoch, &data, run, &files, observer)?;
     }
-    session.finish(run, &files, &splits.test)
+    session.finish(run, &files, &splits.test, &probe)
 }
 
 /// Loads a finished run when asked to reuse it, sets aside what cannot be reused, and forgets
