@@ -64,24 +64,38 @@ pub struct RunRow {
 }
 
 impl RunRow {
-    /// The row of a finished run.
-    pub fn of(run: &FinishedRun) -> Self {
-        let s = &run.record.summary;
-        let config = &s.train_config;
+    /// A row with the settings of `spec` and `config`; the results are the caller's to fill.
+    fn settings(spec: &RunSpec, config: &TrainConfig) -> Self {
         Self {
-            index: run.spec.index,
-            id: run.spec.id(),
-            act: run.spec.act.key().to_string(),
-            seed: run.spec.seed,
-            split_seed: run.spec.split_seed,
-            hidden: sizes(&run.spec.hidden, "x"),
-            patience: run.spec.patience,
+            index: spec.index,
+            id: spec.id(),
+            act: spec.act.key().to_string(),
+            seed: spec.seed,
+            split_seed: spec.split_seed,
+            hidden: sizes(&spec.hidden, "x"),
+            patience: spec.patience,
             init: config.init,
             max_epochs: config.max_epochs,
             batch_size: config.batch_size,
             lr: config.optimizer.lr,
             momentum: config.optimizer.momentum,
             subset: config.subset,
+            device: String::new(),
+            threads: 0,
+            epochs_run: 0,
+            best_epoch: 0,
+            best_val_acc: 0.0,
+            test_acc: 0.0,
+            stopped_early: false,
+            seconds: 0.0,
+            host: String::new(),
+        }
+    }
+
+    /// The row of a finished run.
+    pub fn of(run: &FinishedRun) -> Self {
+        let s = &run.record.summary;
+        Self {
             device: s.device.clone(),
             threads: s.threads,
             epochs_run: s.epochs_run,
@@ -91,6 +105,7 @@ impl RunRow {
             stopped_early: s.stopped_early,
             seconds: (s.seconds * 10.0).round() / 10.0,
             host: s.host.clone(),
+            ..Self::settings(&run.spec, &s.train_config)
         }
     }
 }
@@ -169,30 +184,18 @@ impl RunRow {
     /// them, its results as `peer.py` recorded them, `device` naming PyTorch's version (the
     /// peer records neither its machine nor its epochs beyond the validation curve).
     pub fn of_peer(run: &PeerRun) -> Self {
-        let (r, config) = (&run.result, &run.config);
+        let r = &run.result;
         Self {
-            index: run.spec.index,
-            id: run.spec.id(),
-            act: run.spec.act.key().to_string(),
-            seed: run.spec.seed,
-            split_seed: run.spec.split_seed,
-            hidden: sizes(&run.spec.hidden, "x"),
-            patience: run.spec.patience,
-            init: config.init,
-            max_epochs: config.max_epochs,
-            batch_size: config.batch_size,
-            lr: config.optimizer.lr,
-            momentum: config.optimizer.momentum,
-            subset: config.subset,
             device: format!("{PEER_DEVICE}{}", r.torch),
             threads: run.threads,
             epochs_run: r.epochs_run,
             best_epoch: r.best_epoch,
             best_val_acc: r.best_val_acc,
             test_acc: r.test_acc,
-            stopped_early: r.epochs_run < config.max_epochs,
+            stopped_early: r.epochs_run < run.config.max_epochs,
             seconds: (r.seconds * 10.0).round() / 10.0,
             host: String::new(),
+            ..Self::settings(&run.spec, &run.config)
         }
     }
 

@@ -111,7 +111,11 @@ pub(super) fn paired_blocks(
                 format!("{runs} / {}", best.runs.len()),
                 format!("{:+.2} {}", 100.0 * p.difference, interval(points)),
                 format!("{} / {}", p.only_a, p.only_b),
-                format!("{holm_p:.3}"),
+                if holm_p < 0.001 {
+                    "< 0.001".into()
+                } else {
+                    format!("{holm_p:.3}")
+                },
             ]);
         }
         if !rows.is_empty() {
