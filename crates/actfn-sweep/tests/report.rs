@@ -69,11 +69,13 @@ fn intervals(cell: &str) -> Vec<(f64, f64)> {
 
 #[test]
 fn committed_results_pages_regenerate_from_their_runs_csv() {
-    // The statistics' tables: the description, the pairwise decisions, the variance split.
+    // The statistics' tables: the description, the pairwise decisions, the variance split, and
+    // actfn beside PyTorch (from peer_runs.csv, where a page has one).
     let statistics = [
         "| activation | n |",
         "| A vs B |",
         "| activation | splits x seeds |",
+        "| activation | actfn: n, mean (%) |",
     ];
     for page in ["study", "functions", "splits"] {
         let folder = results(page);
@@ -114,6 +116,52 @@ fn committed_results_pages_regenerate_from_their_runs_csv() {
             );
         }
     }
+}
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn the_study_pages_comparison_on_the_same_images_regenerates_from_its_predictions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data_dir = actfn_data::locate(&actfn_data::default_search_dirs(&root)).unwrap();
+    let labels: Vec<u32> = FashionMnist::load(&data_dir)
+        .unwrap()
+        .test_labels
+        .iter()
+        .map(|&l| l.into())
+        .collect();
+    let folder = results("study");
+    let mut inputs = Inputs::from_runs_csv(&[folder.join("runs.csv")]).unwrap();
+    // Every run kept its predictions, and they give its recorded test accuracy.
+    for run in &inputs.finished {
+        let predicted = run
+            .record
+            .predictions
+            .as_ref()
+            .expect("predictions.csv has every run");
+        let hits = predicted
+            .iter()
+            .zip(&labels)
+            .filter(|(p, l)| p == l)
+            .count();
+        assert_eq!(
+            hits as f64 / labels.len() as f64,
+            run.record.summary.test_acc,
+            "{}",
+            run.spec.id()
+        );
+    }
+    inputs.test_labels = Some(labels);
+    let out = tempfile::tempdir().unwrap();
+    let ours = report_md(&inputs, out.path());
+    let committed = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    let table = tables(&ours)
+        .into_iter()
+        .find(|t| t.starts_with("| vs "))
+        .expect("the comparison on the same images");
+    assert!(
+        committed.contains(&table),
+        "the committed page lacks\n{table}"
+    );
 }
 
 #[test]

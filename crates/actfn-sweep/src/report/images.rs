@@ -4,7 +4,7 @@
 //! set is a finite sample too.
 
 use actfn_report::{Block, Table, heading, paragraph};
-use actfn_stats::{holm, paired_images};
+use actfn_stats::{PairedImages, holm, paired_images};
 
 use super::Analysis;
 use super::inputs::GroupRuns;
@@ -82,17 +82,22 @@ pub(super) fn paired_blocks(
             )));
             continue;
         };
+        /// A group compared with the best.
+        struct Row<'g> {
+            group: &'g GroupRuns<'g>,
+            paired: PairedImages,
+        }
         let mut rows = Vec::new();
         for g in &set {
             if std::ptr::eq(*g, *best) {
                 continue;
             }
             match hits(g, labels).and_then(|h| paired_images(&h, &best_hits, &analysis.bootstrap)) {
-                Some(p) => rows.push((g.group.label.clone(), g.runs.len(), p)),
+                Some(paired) => rows.push(Row { group: g, paired }),
                 None => left_out.push(g.group.label.clone()),
             }
         }
-        let raw: Vec<f64> = rows.iter().map(|r| r.2.mcnemar_p).collect();
+        let raw: Vec<f64> = rows.iter().map(|r| r.paired.mcnemar_p).collect();
         let adjusted = holm(&raw).unwrap_or_else(|| vec![1.0; raw.len()]);
         let mut table = Table::numeric(&[
             &format!("vs {} ({name})", best.group.label),
@@ -101,14 +106,14 @@ pub(super) fn paired_blocks(
             "images right only here / only there",
             "McNemar p (Holm)",
         ]);
-        for ((label, runs, p), holm_p) in rows.iter().zip(adjusted) {
+        for (Row { group, paired: p }, holm_p) in rows.iter().zip(adjusted) {
             let points = p.ci95.map(|c| actfn_stats::Interval {
                 lo: 100.0 * c.lo,
                 hi: 100.0 * c.hi,
             });
             table.row(vec![
-                label.clone(),
-                format!("{runs} / {}", best.runs.len()),
+                group.group.label.clone(),
+                format!("{} / {}", group.runs.len(), best.runs.len()),
                 format!("{:+.2} {}", 100.0 * p.difference, interval(points)),
                 format!("{} / {}", p.only_a, p.only_b),
                 if holm_p < 0.001 {

@@ -34,18 +34,22 @@ pub(super) struct Pair {
     pub i: usize,
     pub j: usize,
     test: Test,
+    /// The test's own p-value; none where no test can judge the pair (one run a side, no
+    /// spread).
+    raw_p: Option<f64>,
     /// The difference of the means, in points.
     pub difference: Option<f64>,
-    /// The test's p-value, corrected by Holm over every pair of the set.
+    /// The test's p-value, corrected by Holm over every pair of the set (1 without a test).
     pub holm_p: f64,
-    /// TOST's p against the margin, corrected by Holm over every pair of the set.
-    tost_p: Option<f64>,
+    /// TOST's p against the margin, corrected by Holm over every pair of the set (1 where it
+    /// cannot be made).
+    tost_p: f64,
     pub decision: Decision,
 }
 
 /// Every pair of `groups`, in order, tested and decided.
 pub(super) fn pairs(groups: &[Group], analysis: &Analysis) -> Vec<Pair> {
-    let mut tested = Vec::new();
+    let mut pairs = Vec::new();
     for i in 0..groups.len() {
         for j in i + 1..groups.len() {
             let (a, b) = (&groups[i].test, &groups[j].test);
@@ -54,51 +58,40 @@ pub(super) fn pairs(groups: &[Group], analysis: &Analysis) -> Vec<Pair> {
             } else {
                 Test::Welch
             };
-            let p = match test {
+            let raw_p = match test {
                 Test::Welch => welch(a, b).map(|w| w.p),
                 Test::Rank => mann_whitney(a, b).map(|m| m.p),
             };
-            tested.push((i, j, test, p));
+            pairs.push(Pair {
+                i,
+                j,
+                test,
+                raw_p,
+                difference: welch(a, b)
+                    .map(|w| w.difference)
+                    .or_else(|| Some(mean(a)? - mean(b)?)),
+                holm_p: raw_p.unwrap_or(1.0),
+                tost_p: tost(a, b, analysis.margin).map_or(1.0, |t| t.p),
+                decision: Decision::Undecided,
+            });
         }
     }
-    // A pair no test can judge (one run a side, no spread) counts as p = 1: undecided. Both
-    // the differences and the equivalences are a family of as many claims as pairs: each is
-    // corrected by Holm.
+    // The differences and the equivalences are each a family of as many claims as pairs: each
+    // is corrected by Holm.
     let corrected = |raw: Vec<f64>| {
         let n = raw.len();
         holm(&raw).unwrap_or_else(|| vec![1.0; n])
     };
-    let holm_p = corrected(tested.iter().map(|t| t.3.unwrap_or(1.0)).collect());
-    let tost_p = corrected(
-        tested
-            .iter()
-            .map(|&(i, j, ..)| {
-                tost(&groups[i].test, &groups[j].test, analysis.margin).map_or(1.0, |t| t.p)
-            })
-            .collect(),
-    );
-    tested
-        .into_iter()
-        .zip(holm_p.into_iter().zip(tost_p))
-        .map(|((i, j, test, p), (holm_p, tost_p))| {
-            let (a, b) = (&groups[i].test, &groups[j].test);
-            let tost_p = Some(tost_p);
-            Pair {
-                i,
-                j,
-                test,
-                difference: welch(a, b)
-                    .map(|w| w.difference)
-                    .or_else(|| Some(mean(a)? - mean(b)?)),
-                holm_p,
-                tost_p,
-                decision: match p {
-                    Some(_) => decide(holm_p, tost_p, 0.05),
-                    None => Decision::Undecided,
-                },
-            }
-        })
-        .collect()
+    let holm_p = corrected(pairs.iter().map(|p| p.holm_p).collect());
+    let tost_p = corrected(pairs.iter().map(|p| p.tost_p).collect());
+    for (pair, (h, t)) in pairs.iter_mut().zip(holm_p.into_iter().zip(tost_p)) {
+        pair.holm_p = h;
+        pair.tost_p = t;
+        if pair.raw_p.is_some() {
+            pair.decision = decide(h, Some(t), 0.05);
+        }
+    }
+    pairs
 }
 
 fn mean(values: &[f64]) -> Option<f64> {
@@ -199,7 +192,7 @@ pub(super) fn pair_blocks(
                 p.holm_p,
                 if p.test == Test::Rank { " (rank)" } else { "" }
             ),
-            number(p.tost_p, 3),
+            format!("{:.3}", p.tost_p),
             decision_text(p.decision, m),
             format!("{} {}", number(improvement, 2), interval(improvement_ci)),
             format!("{} / {}", eps(&a.test, &b.test), eps(&b.test, &a.test)),
