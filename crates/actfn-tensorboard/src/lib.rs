@@ -110,16 +110,19 @@ pub struct EventWriter {
 
 impl EventWriter {
     /// Creates a new event file in `dir` (created if missing), named as TensorFlow names them
-    /// (`events.out.tfevents.<seconds>.<host>`), starting with the file-version event.
+    /// (`events.out.tfevents.<seconds>.<host>.<pid>`), starting with the file-version event. A
+    /// file of that name is never overwritten: a second writer in the same second and process is
+    /// refused.
     pub fn create(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(io_error(dir))?;
         let started = now();
         let path = dir.join(format!(
-            "{FILE_PREFIX}{}.{}",
+            "{FILE_PREFIX}{}.{}.{}",
             started as u64,
-            actfn_io::host_name()
+            actfn_io::host_name(),
+            std::process::id()
         ));
-        let file = File::create(&path).map_err(io_error(&path))?;
+        let file = File::create_new(&path).map_err(io_error(&path))?;
         let mut writer = Self {
             path,
             file: BufWriter::new(file),
