@@ -405,4 +405,9 @@ fn groups_are_compared_on_the_same_test_images_when_their_runs_kept_predictions(
     let bare = Inputs::from_runs_csv(&[out.path().join("runs.csv")]).unwrap();
     let text = report_md(&bare, tempfile::tempdir().unwrap().path());
     assert!(text.contains("kept no test predictions"), "{text}");
+    // A report of runs without predictions leaves no earlier report's file behind to be read
+    // back as theirs.
+    std::fs::write(out.path().join(PREDICTIONS), &kept).unwrap();
+    report_md(&bare, out.path());
+    assert!(!out.path().join(PREDICTIONS).exists());
 }

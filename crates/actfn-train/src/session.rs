@@ -81,7 +81,6 @@ impl Session {
         })
     }
 
-    /// Starts the run's TensorBoard events, with the epochs done so far.
     /// Starts the run's TensorBoard events, with the epochs done so far and the weight
     /// gradients of the initial network (the seeded one, whatever epoch this is) on `batch`.
     pub(crate) fn open_events(&mut self, run: &Run, files: &RunFiles, batch: &Split) -> Result<()> {

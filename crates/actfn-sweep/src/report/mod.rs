@@ -96,12 +96,23 @@ pub fn write(
         .map_err(|e| file_error(&figures_dir, format!("cannot create it: {e}")))?;
     let rows: Vec<RunRow> = inputs.finished.iter().map(RunRow::of).collect();
     actfn_io::atomic_write(&out.join("runs.csv"), runs_csv(&rows)?.as_bytes())?;
-    if let Some(text) = csv::predictions_csv(&inputs.finished) {
-        actfn_io::atomic_write(&out.join(PREDICTIONS), text.as_bytes())?;
-    }
-    if !inputs.peer.is_empty() {
-        let peer: Vec<RunRow> = inputs.peer.iter().map(RunRow::of_peer).collect();
-        actfn_io::atomic_write(&out.join(PEER_RUNS), runs_csv(&peer)?.as_bytes())?;
+    // Each file beside runs.csv is this report's, or gone: one left by an earlier report of
+    // other runs would be read back as these runs'.
+    let peer: Vec<RunRow> = inputs.peer.iter().map(RunRow::of_peer).collect();
+    for (name, text) in [
+        (PREDICTIONS, csv::predictions_csv(&inputs.finished)),
+        (
+            PEER_RUNS,
+            (!peer.is_empty()).then(|| runs_csv(&peer)).transpose()?,
+        ),
+    ] {
+        let path = out.join(name);
+        match text {
+            Some(text) => actfn_io::atomic_write(&path, text.as_bytes())?,
+            None if path.exists() => std::fs::remove_file(&path)
+                .map_err(|e| file_error(&path, format!("cannot remove a stale copy: {e}")))?,
+            None => {}
+        }
     }
 
     let groups = groups(inputs);
