@@ -39,6 +39,11 @@ fn epochs_done(dir: &Path) -> usize {
         .map_or(0, |text| text.lines().count().saturating_sub(1))
 }
 
+/// Runs `xtask train` into `dir` to the end; whether it succeeded.
+fn train_into(dir: &Path) -> bool {
+    xtask().args(TRAIN).arg(dir).status().unwrap().success()
+}
+
 /// Starts `xtask train` into `dir`, waits until `ready(dir)` holds, waits `delay_ms` more, and
 /// kills the process with SIGKILL.
 fn train_and_kill(dir: &Path, ready: impl Fn(&Path) -> bool, delay_ms: u64) {
@@ -82,8 +87,7 @@ const TRAIN: [&str; 10] = [
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn a_killed_run_resumes_to_exactly_the_uninterrupted_result() {
     let whole = tempfile::tempdir().unwrap();
-    let status = xtask().args(TRAIN).arg(whole.path()).status().unwrap();
-    assert!(status.success());
+    assert!(train_into(whole.path()));
 
     let killed = tempfile::tempdir().unwrap();
     // Killed twice with SIGKILL, each time some way into an epoch after the given one finished.
@@ -432,14 +436,7 @@ fn metrics_column(dir: &Path, column: usize) -> Vec<f64> {
 #[ignore = "needs the Fashion-MNIST files and ACTFN_TENSORBOARD_PYTHON; .ci/run runs it"]
 fn tensorboard_reads_every_epoch_once_even_after_a_kill_and_a_cut_file() {
     let whole = tempfile::tempdir().unwrap();
-    assert!(
-        xtask()
-            .args(TRAIN)
-            .arg(whole.path())
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(train_into(whole.path()));
     let events = tensorboard_read(&whole.path().join("FashionMNIST_relu"));
     // Scalars: one per epoch, equal to metrics.csv (as f32, which TensorBoard keeps).
     for (tag, column) in [
@@ -531,14 +528,7 @@ fn tensorboard_reads_every_epoch_once_even_after_a_kill_and_a_cut_file() {
             std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
         }
     }
-    assert!(
-        xtask()
-            .args(TRAIN)
-            .arg(killed.path())
-            .status()
-            .unwrap()
-            .success()
-    );
+    assert!(train_into(killed.path()));
     let resumed = tensorboard_read(&killed.path().join("FashionMNIST_relu"));
     for tag in ["train/loss", "validation/accuracy", "dead_share/layers.7"] {
         assert_eq!(series(&resumed, tag), series(&events, tag), "{tag}");

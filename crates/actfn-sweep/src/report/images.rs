@@ -9,7 +9,7 @@ use actfn_stats::{PairedImages, holm, paired_images};
 use super::Analysis;
 use super::inputs::GroupRuns;
 use super::sections::{ComparisonSet, comparison_sets};
-use super::tables::interval;
+use super::tables::{interval, mean};
 
 /// Per run of `g`, whether it classified each test image right; `None` unless every run saved
 /// its predictions for all of `labels`.
@@ -68,8 +68,9 @@ pub(super) fn paired_blocks(
     ));
     for ComparisonSet { name, groups: set } in sets {
         let Some(best) = set.iter().max_by(|a, b| {
-            let mean = |g: &GroupRuns| g.group.test.iter().sum::<f64>() / g.group.test.len() as f64;
-            mean(a).total_cmp(&mean(b))
+            mean(&a.group.test)
+                .partial_cmp(&mean(&b.group.test))
+                .unwrap_or(std::cmp::Ordering::Equal)
         }) else {
             continue;
         };

@@ -14,7 +14,7 @@ use actfn_stats::{
 };
 
 use super::Analysis;
-use super::tables::{Group, decision_text, interval, mixture, number, trained};
+use super::tables::{Group, decision_text, interval, mean, mixture, number, trained};
 use crate::Result;
 
 /// Power a planning figure aims at.
@@ -58,8 +58,9 @@ pub(super) fn pairs(groups: &[Group], analysis: &Analysis) -> Vec<Pair> {
             } else {
                 Test::Welch
             };
+            let welch = welch(a, b);
             let raw_p = match test {
-                Test::Welch => welch(a, b).map(|w| w.p),
+                Test::Welch => welch.map(|w| w.p),
                 Test::Rank => mann_whitney(a, b).map(|m| m.p),
             };
             pairs.push(Pair {
@@ -67,7 +68,7 @@ pub(super) fn pairs(groups: &[Group], analysis: &Analysis) -> Vec<Pair> {
                 j,
                 test,
                 raw_p,
-                difference: welch(a, b)
+                difference: welch
                     .map(|w| w.difference)
                     .or_else(|| Some(mean(a)? - mean(b)?)),
                 holm_p: raw_p.unwrap_or(1.0),
@@ -92,10 +93,6 @@ pub(super) fn pairs(groups: &[Group], analysis: &Analysis) -> Vec<Pair> {
         }
     }
     pairs
-}
-
-fn mean(values: &[f64]) -> Option<f64> {
-    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
 /// Runs per group at which an undecided Welch pair would be decided with 80% power if the

@@ -26,25 +26,23 @@ pub(super) struct ComparisonSet<'g, 'r> {
 /// initialization or protocol are compared too, each labelled by it: a function at its own
 /// best learning rate against another at its own).
 pub(super) fn comparison_sets<'g, 'r>(groups: &'g [GroupRuns<'r>]) -> Vec<ComparisonSet<'g, 'r>> {
-    let mut sets: Vec<ComparisonSet> = Vec::new();
     let key = |g: &GroupRuns| (g.key.setting.hidden.clone(), g.key.setting.patience);
-    let mut keys = Vec::new();
+    let mut sets: Vec<ComparisonSet> = Vec::new();
     for g in groups {
-        match keys.iter().position(|k| *k == key(g)) {
-            Some(i) => sets[i].groups.push(g),
-            None => {
-                let (hidden, patience) = key(g);
-                sets.push(ComparisonSet {
-                    name: format!("hidden {}, patience {patience}", sizes(&hidden, "-")),
-                    groups: vec![g],
-                });
-                keys.push((hidden, patience));
-            }
+        match sets.iter_mut().find(|s| key(s.groups[0]) == key(g)) {
+            Some(set) => set.groups.push(g),
+            None => sets.push(ComparisonSet {
+                name: format!(
+                    "hidden {}, patience {}",
+                    sizes(&g.key.setting.hidden, "-"),
+                    g.key.setting.patience
+                ),
+                groups: vec![g],
+            }),
         }
     }
-    let mut keyed: Vec<_> = keys.into_iter().zip(sets).collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
-    keyed.into_iter().map(|(_, set)| set).collect()
+    sets.sort_by_key(|s| key(s.groups[0]));
+    sets
 }
 
 /// The pairwise comparisons of each set of several groups, each with its heatmap figure.

@@ -52,7 +52,8 @@ pub(super) fn interval(i: Option<Interval>) -> String {
     i.map_or("-".into(), |i| format!("[{:.2},\u{a0}{:.2}]", i.lo, i.hi))
 }
 
-fn mean_of_values(values: &[f64]) -> Option<f64> {
+/// The mean of `values`; none for none.
+pub(super) fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
@@ -94,7 +95,7 @@ pub fn description_table(groups: &[Group], analysis: &Analysis) -> Table {
                 .bootstrap
                 .interval(&[values], actfn_stats::mean_of, Method::Bca)
         };
-        let mean = d.map_or("-".into(), |d| match d.ci95 {
+        let mean_cell = d.map_or("-".into(), |d| match d.ci95 {
             Some(_) if mixture(&g.test) => format!("{:.2} (mixture)", d.mean),
             ci => format!("{:.2} {}", d.mean, interval(ci))
                 .trim_end_matches(" -")
@@ -120,8 +121,8 @@ pub fn description_table(groups: &[Group], analysis: &Analysis) -> Table {
             n if n == g.test.len() => "all trained".to_string(),
             1 => format!("{:.2} (one run)", trained_runs[0]),
             _ => format!(
-                "{:.2} {}",
-                trained_runs.iter().sum::<f64>() / trained_runs.len() as f64,
+                "{} {}",
+                number(mean(&trained_runs), 2),
                 interval(bca(&trained_runs))
             ),
         };
@@ -136,7 +137,7 @@ pub fn description_table(groups: &[Group], analysis: &Analysis) -> Table {
         table.row(vec![
             g.label.clone(),
             g.test.len().to_string(),
-            mean,
+            mean_cell,
             interval(bca(&g.test)),
             number(iqm(&g.test), 2),
             share,
@@ -150,8 +151,8 @@ pub fn description_table(groups: &[Group], analysis: &Analysis) -> Table {
             noise,
             format!(
                 "{} ({})",
-                number(mean_of_values(&g.epochs), 1),
-                number(mean_of_values(&g.best_epochs), 1)
+                number(mean(&g.epochs), 1),
+                number(mean(&g.best_epochs), 1)
             ),
         ]);
     }
