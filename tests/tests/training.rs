@@ -117,10 +117,7 @@ fn a_finished_run_is_reused_only_with_its_settings_and_a_damaged_one_is_set_asid
 
     // Other settings: refused, naming the setting.
     let other = TrainConfig {
-        optimizer: actfn_train::SgdConfig {
-            lr: 0.1,
-            ..actfn_train::SgdConfig::default()
-        },
+        optimizer: actfn_train::OptimizerConfig::default().at_lr(0.1),
         ..config.clone()
     };
     let err = train(&run(&net, &other, dir.path(), "relu"), &splits, &mut Silent).unwrap_err();
@@ -226,10 +223,7 @@ fn an_overwrite_that_diverges_leaves_nothing_of_the_run_it_replaced() {
     )
     .unwrap();
     let diverging = TrainConfig {
-        optimizer: actfn_train::SgdConfig {
-            lr: 1e6,
-            ..actfn_train::SgdConfig::default()
-        },
+        optimizer: actfn_train::OptimizerConfig::default().at_lr(1e6),
         ..config.clone()
     };
     let overwrite = Run {

@@ -23,7 +23,6 @@ import time
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.optim as optim
 
 import study
 
@@ -47,8 +46,8 @@ def read_run(sweep_dir, index):
         hidden=task["hidden"],
         patience=int(task["patience"]),
         epochs=template["max_epochs"],
-        lr=template["optimizer"]["lr"],
-        momentum=template["optimizer"]["momentum"],
+        # The run's optimizer (tasks.tsv names it since the optimizer axis; the template's before).
+        optimizer=json.loads(task["optimizer"]) if "optimizer" in task else template["optimizer"],
         batch_size=template["batch_size"],
         subset=template["subset"],
         init=template.get("init", "pytorch"),
@@ -85,7 +84,7 @@ def main():
     torch.manual_seed(args.seed)
     net = study.BaseNetwork(study.ACTIVATIONS[args.act](), hidden_sizes=hidden)
     study.initialize(net, args.init)
-    optimizer = optim.SGD(net.parameters(), lr=args.lr, momentum=args.momentum)
+    optimizer = study.make_optimizer(net, args.optimizer)
     loss_module = nn.CrossEntropyLoss()
 
     # The study's train_model.

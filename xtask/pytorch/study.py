@@ -114,6 +114,17 @@ def initialize(net, init):
                 module.bias.zero_()
 
 
+def make_optimizer(net, settings):
+    """torch.optim's optimizer with actfn's settings."""
+    if "adam" in settings:
+        adam = settings["adam"]
+        return torch.optim.Adam(net.parameters(), lr=adam["lr"], betas=tuple(adam["betas"]),
+                          eps=adam["eps"], weight_decay=adam["weight_decay"])
+    return torch.optim.SGD(net.parameters(), lr=settings["lr"], momentum=settings["momentum"],
+                     dampening=settings["dampening"], weight_decay=settings["weight_decay"],
+                     nesterov=settings["nesterov"])
+
+
 def read_idx(path):
     """The array of an IDX file (gzip or not)."""
     if not os.path.exists(path):

@@ -1,13 +1,17 @@
-"""One epoch of the study's training in PyTorch, step by step, from actfn's initial weights and
-batch order: the fixture of actfn's trace test (`tests/tests/pytorch_trace.rs`).
+"""The study's training in PyTorch, step by step, from actfn's initial weights and batch order:
+the fixtures of actfn's trace tests (`tests/tests/pytorch_trace.rs`).
 
-Input: the file `cargo xtask trace-inputs` writes (actfn's initial weights, the split's indices
-and the epoch's batch order). Output, in --out: `trace.json` (the loss before every step, the
-validation accuracy after the epoch, checks of the inputs) and `final_weights.safetensors`.
+Input: the file `cargo xtask trace-inputs` writes (actfn's initial weights, the split's indices,
+each epoch's batch order and the optimizer). Output, in --out: `trace.json` (the loss before
+every step, the validation accuracy after the last epoch, checks of the inputs) and
+`final_weights.safetensors`.
 
     cargo xtask trace-inputs --out /tmp/trace
     python xtask/pytorch/trace.py --inputs /tmp/trace/trace_inputs.safetensors \\
         --data /usr/share/datasets/fashion-mnist --out tests/fixtures/pytorch_trace
+    cargo xtask trace-inputs --out /tmp/adam --optimizer adam --epochs 2
+    python xtask/pytorch/trace.py --inputs /tmp/adam/trace_inputs.safetensors \\
+        --data /usr/share/datasets/fashion-mnist --out tests/fixtures/pytorch_trace_adam
 """
 
 import argparse
@@ -17,9 +21,17 @@ import os
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.optim as optim
 
 import study
+
+
+def read_optimizer(metadata):
+    """The optimizer's settings as actfn writes them (SGD's plain, Adam's under "adam"); inputs
+    written before the optimizer was recorded name SGD's lr and momentum."""
+    if "optimizer" in metadata:
+        return json.loads(metadata["optimizer"])
+    return {"lr": float(metadata["lr"]), "momentum": float(metadata["momentum"]),
+            "dampening": 0.0, "weight_decay": 0.0, "nesterov": False}
 
 
 def main():
@@ -42,7 +54,8 @@ def main():
     net = study.BaseNetwork(study.ReLU())
     state = {name: torch.from_numpy(tensors[f"init.{name}"].copy()) for name in net.state_dict()}
     net.load_state_dict(state)
-    optimizer = optim.SGD(net.parameters(), lr=float(metadata["lr"]), momentum=float(metadata["momentum"]))
+    settings = read_optimizer(metadata)
+    optimizer = study.make_optimizer(net, settings)
     loss_module = nn.CrossEntropyLoss()
 
     net.train()
@@ -65,8 +78,8 @@ def main():
         "seed": int(metadata["seed"]),
         "split_seed": int(metadata["split_seed"]),
         "batch_size": batch_size,
-        "lr": float(metadata["lr"]),
-        "momentum": float(metadata["momentum"]),
+        "epochs": int(metadata.get("epochs", 1)),
+        "optimizer": settings,
         "train_images": len(train_idx),
         "val_images": len(val_idx),
         "steps": steps,

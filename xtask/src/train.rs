@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use actfn_activations::Activation;
 use actfn_model::{BaseNetworkConfig, Init};
-use actfn_train::{Existing, Outcome, Outputs, Run, SgdConfig, TrainConfig, checkpoint_name};
+use actfn_train::{
+    AdamConfig, Existing, OptimizerConfig, Outcome, Outputs, Run, SgdConfig, TrainConfig,
+    checkpoint_name,
+};
 use clap::Args;
 
 use crate::progress::EpochProgress;
@@ -45,12 +48,15 @@ pub struct TrainSettings {
     /// Training batch size.
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
-    pub lr: f64,
-    /// Momentum.
-    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
-    pub momentum: f64,
+    /// The optimizer: sgd (momentum SGD, the study's) or adam (PyTorch's torch.optim.Adam).
+    #[arg(long, default_value = "sgd", value_parser = ["sgd", "adam"])]
+    pub optimizer: String,
+    /// Learning rate [default: 0.01 with SGD (the study's), 0.001 with Adam (PyTorch's)].
+    #[arg(long, allow_negative_numbers = true)]
+    pub lr: Option<f64>,
+    /// SGD's momentum [default: 0.9].
+    #[arg(long, allow_negative_numbers = true)]
+    pub momentum: Option<f64>,
     /// Seed of the initial weights and the batch order.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -102,11 +108,7 @@ impl TrainSettings {
             max_epochs: self.epochs,
             patience: self.patience,
             batch_size: self.batch_size,
-            optimizer: SgdConfig {
-                lr: self.lr,
-                momentum: self.momentum,
-                ..SgdConfig::default()
-            },
+            optimizer: optimizer_config(&self.optimizer, self.lr, self.momentum)?,
             seed: self.seed,
             init: self.init,
             split_seed: self.split_seed,
@@ -116,6 +118,35 @@ impl TrainSettings {
         config.validate()?;
         Ok(config)
     }
+}
+
+/// The optimizer of `key` (`sgd`, `adam`) at `lr` (its default: the study's 0.01 for SGD,
+/// PyTorch's 0.001 for Adam), with SGD's `momentum` (default 0.9; refused with Adam, whose other
+/// settings are PyTorch's defaults).
+pub fn optimizer_config(
+    key: &str,
+    lr: Option<f64>,
+    momentum: Option<f64>,
+) -> anyhow::Result<OptimizerConfig> {
+    let default_lr = match key {
+        "adam" => AdamConfig::default().lr,
+        _ => SgdConfig::default().lr,
+    };
+    let optimizer = match (
+        OptimizerConfig::with_lr(key, lr.unwrap_or(default_lr)).map_err(anyhow::Error::msg)?,
+        momentum,
+    ) {
+        (OptimizerConfig::Sgd(sgd), Some(momentum)) => {
+            OptimizerConfig::Sgd(SgdConfig { momentum, ..sgd })
+        }
+        (_, Some(_)) => anyhow::bail!(
+            "--momentum is SGD's: Adam takes PyTorch's betas (0.9, 0.999); drop --momentum or \
+             use --optimizer sgd"
+        ),
+        (optimizer, None) => optimizer,
+    };
+    optimizer.validate().map_err(anyhow::Error::msg)?;
+    Ok(optimizer)
 }
 
 /// Activation functions, as one argument.

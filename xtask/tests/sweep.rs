@@ -125,12 +125,17 @@ fn a_killed_sweep_ends_as_an_uninterrupted_one_and_a_finished_one_reruns_at_once
 #[test]
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn a_run_inside_a_sweep_is_the_run_train_does() {
+    // On an optimizer axis: the runs name their optimizer, and Adam's is train's Adam.
     let sweep_dir = tempfile::tempdir().unwrap();
     let output = xtask()
         .args([
             "sweep",
             "--acts",
             "tanh",
+            "--optimizers",
+            "sgd,adam",
+            "--lrs",
+            "0.001",
             "--seeds",
             "3",
             "--subset",
@@ -153,6 +158,10 @@ fn a_run_inside_a_sweep_is_the_run_train_does() {
             "train",
             "--act",
             "tanh",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.001",
             "--seed",
             "2",
             "--subset",
@@ -170,7 +179,7 @@ fn a_run_inside_a_sweep_is_the_run_train_does() {
     let in_sweep = sweep_dir
         .path()
         .join("runs")
-        .join("tanh-h512x256x256x128-p7-split42-seed2");
+        .join("tanh-h512x256x256x128-p7-split42-seed2-adam-lr0.001");
     assert_eq!(
         metrics_without_time(&in_sweep.join("FashionMNIST_tanh").join("metrics.csv")),
         metrics_without_time(
@@ -185,6 +194,76 @@ fn a_run_inside_a_sweep_is_the_run_train_does() {
         std::fs::read(train_dir.path().join("FashionMNIST_tanh.safetensors")).unwrap(),
         "the checkpoints differ"
     );
+}
+
+#[test]
+fn depths_optimizers_and_learning_rates_cross_into_the_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let emitted = xtask()
+        .args(["sweep", "--acts", "relu", "--seeds", "1", "--depths", "2,3"])
+        .args([
+            "--width",
+            "64",
+            "--optimizers",
+            "sgd,adam",
+            "--lrs",
+            "0.1,0.001",
+        ])
+        .args(["--emit", "slurm", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_success(&emitted);
+    let settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("sweep.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        settings["axes"]["hidden_sizes"],
+        serde_json::json!([[64, 64], [64, 64, 64]])
+    );
+    let optimizers = settings["axes"]["optimizer"].as_array().unwrap();
+    assert_eq!(optimizers.len(), 4);
+    assert_eq!(optimizers[1]["lr"], 0.001);
+    assert_eq!(optimizers[2]["adam"]["lr"], 0.1);
+    let tasks = std::fs::read_to_string(dir.path().join("tasks.tsv")).unwrap();
+    assert_eq!(tasks.lines().count(), 1 + 2 * 4);
+    assert!(
+        tasks.contains("relu-h64x64x64-p7-split42-seed0-adam-lr0.001\t"),
+        "{tasks}"
+    );
+
+    // One optimizer at one rate is the template's, as sweeps recorded before the axis.
+    let one = tempfile::tempdir().unwrap();
+    let emitted = xtask()
+        .args(["sweep", "--acts", "relu", "--seeds", "1", "--lr", "0.1"])
+        .args(["--emit", "slurm", "--out"])
+        .arg(one.path())
+        .output()
+        .unwrap();
+    assert_success(&emitted);
+    let settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(one.path().join("sweep.json")).unwrap())
+            .unwrap();
+    assert!(settings["axes"].get("optimizer").is_none());
+    assert_eq!(settings["template"]["optimizer"]["lr"], 0.1);
+
+    // Adam has no momentum.
+    let output = xtask()
+        .args([
+            "sweep",
+            "--optimizers",
+            "adam",
+            "--momentum",
+            "0.5",
+            "--emit",
+            "slurm",
+        ])
+        .arg("--out")
+        .arg(dir.path().join("adam"))
+        .output()
+        .unwrap();
+    assert_refused(&output, "--momentum is SGD's");
+    assert!(!dir.path().join("adam").exists());
 }
 
 /// Asserts a failure with one `error:` line containing `needle`, and no panic.

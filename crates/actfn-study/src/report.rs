@@ -144,12 +144,11 @@ pub fn assemble(
         )]);
     }
     doc.extend([paragraph(format!(
-        "Settings: SGD lr {}, momentum {}, batch {}, at most {} epochs, patience {}, seed {}, {} \
+        "Settings: {}, batch {}, at most {} epochs, patience {}, seed {}, {} \
          initialization, split seed {}{}. One run per activation: for the spread over seeds, and \
          which differences are beyond noise, see the sweeps in `docs/results/` of the repository \
          (`cargo xtask sweep`).",
-        config.optimizer.lr,
-        config.optimizer.momentum,
+        config.optimizer,
         config.batch_size,
         config.max_epochs,
         config.patience,

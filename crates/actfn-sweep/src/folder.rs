@@ -103,7 +103,7 @@ impl SweepDir {
         let json =
             serde_json::to_string_pretty(settings).map_err(|e| Error::Settings(e.to_string()))?;
         actfn_io::atomic_write(&self.settings_file(), json.as_bytes())?;
-        actfn_io::atomic_write(&self.tasks_file(), tasks_tsv(&runs).as_bytes())?;
+        actfn_io::atomic_write(&self.tasks_file(), tasks_tsv(&runs, settings).as_bytes())?;
         Ok(())
     }
 

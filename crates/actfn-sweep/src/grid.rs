@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 
 use actfn_activations::Activation;
 use actfn_model::BaseNetworkConfig;
-use actfn_train::TrainConfig;
+use actfn_train::{OptimizerConfig, TrainConfig};
 
+use crate::settings::optimizer_id;
 use crate::{Result, SweepSettings};
 
 /// One run of a sweep: its place in the grid and the values of the axes it takes.
@@ -24,19 +25,28 @@ pub struct RunSpec {
     pub hidden: Vec<usize>,
     /// Early-stopping patience.
     pub patience: usize,
+    /// The optimizer, when the sweep's optimizer axis names it (`None`: the template's, and the
+    /// run's name does not say it).
+    pub optimizer: Option<OptimizerConfig>,
 }
 
 impl RunSpec {
-    /// The run's folder name, e.g. `relu-h512x256x256x128-p7-split42-seed3`.
+    /// The run's folder name, e.g. `relu-h512x256x256x128-p7-split42-seed3`, ending in the
+    /// optimizer (`-adam-lr0.001`) when the sweep's optimizer axis names it.
     pub fn id(&self) -> String {
-        format!(
+        let mut id = format!(
             "{}-h{}-p{}-split{}-seed{}",
             self.act.key(),
             sizes(&self.hidden, "x"),
             self.patience,
             self.split_seed,
             self.seed
-        )
+        );
+        if let Some(optimizer) = &self.optimizer {
+            id.push('-');
+            id.push_str(&optimizer_id(optimizer));
+        }
+        id
     }
 
     /// The network it trains.
@@ -50,7 +60,7 @@ impl RunSpec {
 
     /// Its training config under `settings`.
     pub fn train_config(&self, settings: &SweepSettings) -> TrainConfig {
-        settings.train_config(self.seed, self.split_seed, self.patience)
+        settings.train_config(self.seed, self.split_seed, self.patience, self.optimizer)
     }
 }
 
@@ -61,26 +71,34 @@ pub(crate) fn sizes(hidden: &[usize], separator: &str) -> String {
 }
 
 impl SweepSettings {
-    /// The runs, in the order they are run: split seed, seed, architecture, patience, then
-    /// activation vary slowest to fastest, so that an interrupted sweep has every activation at
+    /// The runs, in the order they are run: split seed, seed, architecture, patience,
+    /// optimizer, then activation vary slowest to fastest, so that an interrupted sweep has every activation at
     /// the seeds it reached.
     pub fn runs(&self) -> Result<Vec<RunSpec>> {
         self.validate()?;
         let a = &self.axes;
+        let optimizers: Vec<Option<OptimizerConfig>> = if a.optimizer.is_empty() {
+            vec![None]
+        } else {
+            a.optimizer.iter().copied().map(Some).collect()
+        };
         let mut runs = Vec::new();
         for &split_seed in &a.split_seed {
             for &seed in &a.seed {
                 for hidden in &a.hidden_sizes {
                     for &patience in &a.patience {
-                        for &act in &a.act_fn {
-                            runs.push(RunSpec {
-                                index: runs.len(),
-                                act,
-                                seed,
-                                split_seed,
-                                hidden: hidden.clone(),
-                                patience,
-                            });
+                        for &optimizer in &optimizers {
+                            for &act in &a.act_fn {
+                                runs.push(RunSpec {
+                                    index: runs.len(),
+                                    act,
+                                    seed,
+                                    split_seed,
+                                    hidden: hidden.clone(),
+                                    patience,
+                                    optimizer,
+                                });
+                            }
                         }
                     }
                 }
@@ -90,20 +108,24 @@ impl SweepSettings {
     }
 }
 
-/// One line per run: its index and the values of its axes, tab-separated, with a header.
-pub fn tasks_tsv(runs: &[RunSpec]) -> String {
-    let mut text = String::from("index\tid\tact\tseed\tsplit_seed\thidden\tpatience\n");
+/// One line per run: its index and the values of its axes, tab-separated, with a header. The
+/// optimizer column holds the run's optimizer as its JSON (`settings` gives the template's to
+/// runs that do not name one).
+pub fn tasks_tsv(runs: &[RunSpec], settings: &SweepSettings) -> String {
+    let mut text = String::from("index\tid\tact\tseed\tsplit_seed\thidden\tpatience\toptimizer\n");
     for run in runs {
+        let optimizer = run.optimizer.unwrap_or(settings.template.optimizer);
         let _ = writeln!(
             text,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             run.index,
             run.id(),
             run.act.key(),
             run.seed,
             run.split_seed,
             sizes(&run.hidden, ","),
-            run.patience
+            run.patience,
+            serde_json::to_string(&optimizer).unwrap_or_default()
         );
     }
     text
@@ -122,9 +144,38 @@ mod tests {
         assert_eq!(runs.len(), 4);
         assert_eq!(runs[1].id(), "tanh-h512x256x256x128-p7-split42-seed0");
         assert_eq!(runs[2].id(), "relu-h512x256x256x128-p7-split42-seed1");
-        let tsv = tasks_tsv(&runs);
+        let tsv = tasks_tsv(&runs, &settings);
         assert!(tsv.contains(
-            "\n3\ttanh-h512x256x256x128-p7-split42-seed1\ttanh\t1\t42\t512,256,256,128\t7\n"
+            "\n3\ttanh-h512x256x256x128-p7-split42-seed1\ttanh\t1\t42\t512,256,256,128\t7\t\
+             {\"lr\":0.01,\"momentum\":0.9,\"dampening\":0.0,\"weight_decay\":0.0,\"nesterov\":false}\n"
         ));
+        // An optimizer axis names each run's optimizer, crossed inside the seeds.
+        settings.axes.optimizer = vec![
+            OptimizerConfig::with_lr("sgd", 0.1).unwrap(),
+            OptimizerConfig::with_lr("adam", 0.001).unwrap(),
+        ];
+        let runs = settings.runs().unwrap();
+        assert_eq!(runs.len(), 8);
+        assert_eq!(
+            runs[2].id(),
+            "relu-h512x256x256x128-p7-split42-seed0-adam-lr0.001"
+        );
+        assert_eq!(
+            runs[4].id(),
+            "relu-h512x256x256x128-p7-split42-seed1-sgd-lr0.1"
+        );
+        let config = runs[3].train_config(&settings);
+        assert_eq!(config.optimizer, settings.axes.optimizer[1]);
+        assert!(tasks_tsv(&runs, &settings).contains("\t{\"adam\":{\"lr\":0.001,"));
+        // The same optimizer twice is refused by its name.
+        settings
+            .axes
+            .optimizer
+            .push(OptimizerConfig::with_lr("sgd", 0.1).unwrap());
+        let error = settings.runs().unwrap_err().to_string();
+        assert!(
+            error.contains("names SGD lr 0.1, momentum 0.9 twice (as sgd-lr0.1)"),
+            "{error}"
+        );
     }
 }

@@ -105,20 +105,48 @@ pub fn write_split(path: &Path, split_seed: u64, images: usize) -> Result<()> {
     Ok(())
 }
 
-/// Writes to `path` (safetensors) what `xtask/pytorch/trace.py` needs to train one epoch of
-/// the study's ReLU network exactly as actfn does: its initial weights of `seed`
-/// (`init.<name>`), the split of `split_seed` of `train_images` images, and the first epoch's
-/// batch order over the training split (`batch_order`, the last short batch dropped), with the
-/// settings as metadata.
-pub fn write_trace_inputs(
-    path: &Path,
-    train_images: usize,
-    seed: u64,
-    split_seed: u64,
-) -> Result<()> {
+/// What a step-by-step trace trains: the study's ReLU network from the initial weights of
+/// `seed`, on the split of `split_seed`, for `epochs` epochs with `optimizer`. `Default` is the
+/// study's first epoch (seed 42, split 42, SGD lr 0.01 momentum 0.9).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TraceSettings {
+    /// Seed of the initial weights and the batch order.
+    pub seed: u64,
+    /// Seed of the train/validation split.
+    pub split_seed: u64,
+    /// Epochs to trace.
+    pub epochs: usize,
+    /// The optimizer.
+    pub optimizer: actfn_train::OptimizerConfig,
+}
+
+impl Default for TraceSettings {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            split_seed: 42,
+            epochs: 1,
+            optimizer: actfn_train::OptimizerConfig::default(),
+        }
+    }
+}
+
+/// Writes to `path` (safetensors) what `xtask/pytorch/trace.py` needs to train the study's
+/// ReLU network exactly as actfn does: its initial weights (`init.<name>`), the split of
+/// `train_images` images, and each epoch's batch order over the training split, one after the
+/// other (`batch_order`, each epoch's last short batch dropped), with the settings as metadata
+/// (the optimizer as its JSON).
+pub fn write_trace_inputs(path: &Path, train_images: usize, trace: &TraceSettings) -> Result<()> {
+    let TraceSettings {
+        seed,
+        split_seed,
+        epochs,
+        optimizer,
+    } = *trace;
     let config = actfn_train::TrainConfig {
         seed,
         split_seed,
+        optimizer,
         ..actfn_train::TrainConfig::default()
     };
     let mut tensors = split_tensors(split_seed, train_images)?;
@@ -126,22 +154,25 @@ pub fn write_trace_inputs(
     for (name, tensor) in net.named_parameters() {
         tensors.insert(format!("init.{name}"), tensor);
     }
-    // The first epoch's order, exactly as training draws it.
+    // Each epoch's order, exactly as training draws it from one generator.
     let images = train_images.saturating_sub(actfn_train::VALIDATION_IMAGES);
-    let order = actfn_data::epoch_order(images, &mut rng::seeded(seed, Stream::Shuffle));
     let kept = images / config.batch_size * config.batch_size;
-    let order = Tensor::from_vec(order[..kept].to_vec(), kept, &Device::Cpu)
-        .map_err(actfn_model::Error::from)?;
+    let mut shuffle = rng::seeded(seed, Stream::Shuffle);
+    let mut order = Vec::with_capacity(kept * epochs);
+    for _ in 0..epochs {
+        order.extend_from_slice(&actfn_data::epoch_order(images, &mut shuffle)[..kept]);
+    }
+    let order =
+        Tensor::from_vec(order, kept * epochs, &Device::Cpu).map_err(actfn_model::Error::from)?;
     tensors.insert("batch_order".into(), order);
+    let optimizer = serde_json::to_string(&config.optimizer)
+        .map_err(|e| Error::Settings(format!("cannot write the optimizer: {e}")))?;
     let metadata = HashMap::from([
         ("seed".to_string(), seed.to_string()),
         ("split_seed".to_string(), split_seed.to_string()),
         ("batch_size".to_string(), config.batch_size.to_string()),
-        ("lr".to_string(), config.optimizer.lr.to_string()),
-        (
-            "momentum".to_string(),
-            config.optimizer.momentum.to_string(),
-        ),
+        ("epochs".to_string(), epochs.to_string()),
+        ("optimizer".to_string(), optimizer),
     ]);
     let bytes = safetensors::serialize(&tensors, Some(metadata))
         .map_err(|e| file_error(path, format!("cannot serialize the trace's inputs: {e}")))?;

@@ -4,7 +4,7 @@
 
 use actfn_activations::Activation;
 use actfn_model::BaseNetworkConfig;
-use actfn_train::TrainConfig;
+use actfn_train::{OptimizerConfig, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -34,6 +34,11 @@ pub struct Axes {
     pub split_seed: Vec<u64>,
     /// [`TrainConfig::patience`]: early-stopping patiences.
     pub patience: Vec<usize>,
+    /// [`TrainConfig::optimizer`]: the optimizers, each with its learning rate. Empty (as in
+    /// every sweep recorded before the axis existed, and in a sweep of one optimizer): the
+    /// template's alone, and the runs' names do not say it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub optimizer: Vec<OptimizerConfig>,
 }
 
 impl Default for Axes {
@@ -45,6 +50,7 @@ impl Default for Axes {
             seed: (0..10).collect(),
             split_seed: vec![STUDY_SPLIT_SEED],
             patience: vec![TrainConfig::default().patience],
+            optimizer: Vec::new(),
         }
     }
 }
@@ -80,13 +86,14 @@ impl Default for SweepSettings {
 
 impl SweepSettings {
     /// The axes as `(name, length)`, in the order the grid crosses them, slowest first.
-    fn axis_lengths(&self) -> [(&'static str, usize); 5] {
+    fn axis_lengths(&self) -> [(&'static str, usize); 6] {
         let a = &self.axes;
         [
             ("split_seed (--split-seeds)", a.split_seed.len()),
             ("seed (--seeds)", a.seed.len()),
             ("hidden_sizes (--hidden)", a.hidden_sizes.len()),
             ("patience (--patience)", a.patience.len()),
+            ("optimizer (--optimizers, --lrs)", self.optimizers().len()),
             ("act_fn (--acts)", a.act_fn.len()),
         ]
     }
@@ -138,7 +145,17 @@ impl SweepSettings {
                 "the axis act_fn (--acts) names a function twice".into(),
             ));
         }
-        self.train_config(0, 0, 0).validate()?;
+        let mut named: Vec<String> = Vec::new();
+        for optimizer in self.optimizers() {
+            let name = optimizer_id(&optimizer);
+            if named.contains(&name) {
+                return Err(Error::Settings(format!(
+                    "the axis optimizer names {optimizer} twice (as {name})"
+                )));
+            }
+            named.push(name);
+            self.train_config(0, 0, 0, Some(optimizer)).validate()?;
+        }
         for hidden in &self.axes.hidden_sizes {
             self.network_config(Activation::ReLU, hidden)?;
         }
@@ -159,13 +176,30 @@ impl SweepSettings {
         Ok(config)
     }
 
-    /// The training config of one run: the template with the run's seeds and patience.
-    pub fn train_config(&self, seed: u64, split_seed: u64, patience: usize) -> TrainConfig {
+    /// The training config of one run: the template with the run's seeds, patience and
+    /// optimizer (`None`: the template's).
+    pub fn train_config(
+        &self,
+        seed: u64,
+        split_seed: u64,
+        patience: usize,
+        optimizer: Option<OptimizerConfig>,
+    ) -> TrainConfig {
         TrainConfig {
             seed,
             split_seed,
             patience,
+            optimizer: optimizer.unwrap_or(self.template.optimizer),
             ..self.template.clone()
+        }
+    }
+
+    /// The optimizers the runs take: the axis, or the template's alone when the axis is empty.
+    pub fn optimizers(&self) -> Vec<OptimizerConfig> {
+        if self.axes.optimizer.is_empty() {
+            vec![self.template.optimizer]
+        } else {
+            self.axes.optimizer.clone()
         }
     }
 
@@ -197,6 +231,13 @@ impl SweepSettings {
                 .ok_or(error),
         }
     }
+}
+
+/// An optimizer's part of a run's folder name: `sgd-lr0.1`, `adam-lr0.0003` (other settings than
+/// the learning rate are the sweep's, in `sweep.json`; two optimizers of one key and rate in one
+/// axis are refused).
+pub(crate) fn optimizer_id(optimizer: &OptimizerConfig) -> String {
+    format!("{}-lr{}", optimizer.key(), optimizer.lr())
 }
 
 /// What training one architecture of a sweep takes in memory.
@@ -252,11 +293,12 @@ impl FlatSettings {
                 seed: flat.seeds,
                 split_seed: flat.split_seeds,
                 patience: flat.patience,
+                optimizer: Vec::new(),
             },
             template: TrainConfig {
                 max_epochs: flat.max_epochs,
                 batch_size: flat.batch_size,
-                optimizer: flat.optimizer,
+                optimizer: OptimizerConfig::Sgd(flat.optimizer),
                 subset: flat.subset,
                 init: flat.init,
                 ..TrainConfig::default()

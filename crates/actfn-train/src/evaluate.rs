@@ -5,7 +5,7 @@ use actfn_model::BaseNetwork;
 use candle_core::{D, DType, Tensor};
 use candle_nn::Optimizer;
 
-use crate::{Error, Result, Sgd};
+use crate::{Error, Result};
 
 /// The share of `split` that `net` classifies correctly, in batches of `batch_size`, in order.
 pub fn accuracy(net: &BaseNetwork, split: &Split, batch_size: usize) -> Result<f64> {
@@ -61,7 +61,7 @@ pub struct StepResult {
 /// caller decides what to do.
 pub fn train_step(
     net: &BaseNetwork,
-    optimizer: &mut Sgd,
+    optimizer: &mut (impl Optimizer + Send),
     images: &Tensor,
     labels: &Tensor,
 ) -> Result<StepResult> {

@@ -16,7 +16,7 @@ use actfn_diagnostics::LayerValues;
 
 use crate::metrics::LayerDynamics;
 use crate::record::RunFiles;
-use crate::{EpochMetrics, Result, Run};
+use crate::{EpochMetrics, OptimizerConfig, Result, Run};
 
 /// The HParams table's metrics: the test accuracy of the best checkpoint, the best validation
 /// accuracy.
@@ -43,21 +43,27 @@ impl Events {
         let mut writer = EventWriter::create(&files.run)?;
         let c = &run.config;
         let hidden: Vec<String> = run.net.hidden_sizes.iter().map(usize::to_string).collect();
-        writer.hparams(
-            &[
-                ("activation", HParam::Text(run.net.act_fn.key().into())),
-                ("seed", HParam::Number(c.seed as f64)),
-                ("split_seed", HParam::Number(c.split_seed as f64)),
-                ("optimizer", HParam::Text("sgd".into())),
-                ("lr", HParam::Number(c.optimizer.lr)),
-                ("momentum", HParam::Number(c.optimizer.momentum)),
-                ("batch_size", HParam::Number(c.batch_size as f64)),
-                ("hidden", HParam::Text(hidden.join("x"))),
-                ("patience", HParam::Number(c.patience as f64)),
-                ("init", HParam::Text(c.init.to_string())),
-            ],
-            &METRICS,
-        )?;
+        let mut hparams = vec![
+            ("activation", HParam::Text(run.net.act_fn.key().into())),
+            ("seed", HParam::Number(c.seed as f64)),
+            ("split_seed", HParam::Number(c.split_seed as f64)),
+            ("optimizer", HParam::Text(c.optimizer.key().into())),
+            ("lr", HParam::Number(c.optimizer.lr())),
+        ];
+        match c.optimizer {
+            OptimizerConfig::Sgd(sgd) => hparams.push(("momentum", HParam::Number(sgd.momentum))),
+            OptimizerConfig::Adam(adam) => {
+                hparams.push(("beta1", HParam::Number(adam.betas.0)));
+                hparams.push(("beta2", HParam::Number(adam.betas.1)));
+            }
+        }
+        hparams.extend([
+            ("batch_size", HParam::Number(c.batch_size as f64)),
+            ("hidden", HParam::Text(hidden.join("x"))),
+            ("patience", HParam::Number(c.patience as f64)),
+            ("init", HParam::Text(c.init.to_string())),
+        ]);
+        writer.hparams(&hparams, &METRICS)?;
         let config = serde_json::json!({ "network": &run.net, "training": c });
         writer.text(
             "config",
@@ -69,7 +75,7 @@ impl Events {
         )?;
         let mut events = Self {
             writer,
-            lr: c.optimizer.lr,
+            lr: c.optimizer.lr(),
         };
         for m in metrics {
             let rows: Vec<&LayerDynamics> =

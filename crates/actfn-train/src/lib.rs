@@ -1,4 +1,4 @@
-//! Training as the study trains: momentum SGD with PyTorch's semantics, early stopping on
+//! Training as the study trains: momentum SGD (or Adam) with PyTorch's semantics, early stopping on
 //! validation accuracy, the best checkpoint reloaded for the test accuracy, and per-epoch metrics.
 //!
 //! ```
@@ -20,8 +20,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! API boundary: [`train`] with [`Run`], [`TrainConfig`] and an [`Observer`]; [`Sgd`] (a
-//! `candle_nn::Optimizer`), [`EarlyStopping`], [`accuracy`], [`train_step`]; the record types and
+//! API boundary: [`train`] with [`Run`], [`TrainConfig`] and an [`Observer`]; [`Sgd`] and [`Adam`] (each a
+//! `candle_nn::Optimizer`; [`Optimizer`] holds either, as [`OptimizerConfig`] chooses), [`EarlyStopping`], [`accuracy`], [`train_step`]; the record types and
 //! their readers and writers, whose serde forms are the files' formats.
 
 mod early_stopping;
@@ -30,11 +30,11 @@ mod evaluate;
 mod events;
 mod metrics;
 mod observer;
+mod optim;
 mod record;
 mod resume;
 mod session;
 mod settings;
-mod sgd;
 mod study;
 mod trainer;
 
@@ -47,9 +47,9 @@ pub use metrics::{
     write_predictions_csv,
 };
 pub use observer::{Observer, Silent};
+pub use optim::{Adam, AdamConfig, AdamState, Optimizer, OptimizerConfig, Sgd, SgdConfig};
 pub use record::{Damage, RunRecord, RunState, inspect, run_dir, set_aside};
 pub use settings::first_difference;
-pub use sgd::{Sgd, SgdConfig};
 pub use study::{VALIDATION_IMAGES, checkpoint_name, study_split_indices, study_splits};
 pub use trainer::{Existing, Outcome, Outputs, Run, TrainConfig, memory_estimate, train};
 

@@ -1,5 +1,5 @@
 //! The state at the end of each epoch, from which a killed run continues as if it had never
-//! stopped: weights, momentum buffers, early-stopping state, the position of the shuffling
+//! stopped: weights, the optimizer's state (momentum buffers, Adam's moments), early-stopping state, the position of the shuffling
 //! generator and the records so far, in one safetensors file written atomically.
 
 use std::collections::HashMap;
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::io_error;
 use crate::metrics::LayerDynamics;
-use crate::{EarlyStopping, EpochMetrics, Error, Result, Sgd, TrainConfig};
+use crate::{EarlyStopping, EpochMetrics, Error, Optimizer, Result, TrainConfig};
 
 /// What must match for a saved run to continue bit for bit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,24 +48,23 @@ pub(crate) fn state_path(run: &Path) -> PathBuf {
 
 const STATE_KEY: &str = "actfn_epoch_state";
 
-/// Writes the state, the parameters and the momentum buffers in one file, atomically.
+/// Writes the state, the parameters and the optimizer's state in one file, atomically.
 pub(crate) fn save(
     path: &Path,
     state: &EpochState,
     vars: &[(String, Var)],
-    sgd: &Sgd,
+    optimizer: &Optimizer,
 ) -> Result<()> {
     let corrupt = |reason: String| Error::Corrupt {
         path: path.to_path_buf(),
         reason,
     };
     let mut tensors: HashMap<String, Tensor> = HashMap::new();
-    for ((name, var), buffer) in vars.iter().zip(sgd.buffers()) {
+    for (name, var) in vars {
         tensors.insert(format!("param.{name}"), var.as_tensor().clone());
-        if let Some(buffer) = buffer {
-            tensors.insert(format!("momentum.{name}"), buffer.clone());
-        }
     }
+    let names: Vec<String> = vars.iter().map(|(name, _)| name.clone()).collect();
+    tensors.extend(optimizer.state_tensors(&names)?);
     let json = serde_json::to_string(state)
         .map_err(|e| corrupt(format!("cannot serialize the state: {e}")))?;
     let metadata = HashMap::from([(STATE_KEY.to_string(), json)]);
@@ -74,7 +73,7 @@ pub(crate) fn save(
     Ok(actfn_io::atomic_write(path, &bytes)?)
 }
 
-/// Reads a state written by [`save`]: the state, the parameters and the momentum buffers by name.
+/// Reads a state written by [`save`]: the state, the parameters and the optimizer's state by name.
 pub(crate) fn load(path: &Path, device: &Device) -> Result<(EpochState, HashMap<String, Tensor>)> {
     let corrupt = |reason: String| Error::Corrupt {
         path: path.to_path_buf(),

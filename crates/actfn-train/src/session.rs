@@ -9,7 +9,7 @@ use actfn_data::Split;
 use actfn_model::rng::{self, Stream};
 use actfn_model::{BaseNetwork, BaseNetworkConfig};
 use candle_core::{Device, Tensor, Var};
-use candle_nn::Optimizer;
+use candle_nn::Optimizer as _;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::io_error;
@@ -19,8 +19,9 @@ use crate::record::RunFiles;
 use crate::resume::{self, Settings};
 use crate::trainer::{Outcome, Run};
 use crate::{
-    EarlyStopping, EpochMetrics, Error, Observer, Result, RunSummary, Sgd, StepResult, Verdict,
-    accuracy, first_difference, predictions, train_step, write_metrics_csv, write_predictions_csv,
+    EarlyStopping, EpochMetrics, Error, Observer, Optimizer, Result, RunSummary, StepResult,
+    Verdict, accuracy, first_difference, predictions, train_step, write_metrics_csv,
+    write_predictions_csv,
 };
 
 /// What one epoch reads.
@@ -36,7 +37,7 @@ pub(crate) struct Session {
     settings: Settings,
     net: BaseNetwork,
     vars: Vec<(String, Var)>,
-    optimizer: Sgd,
+    optimizer: Optimizer,
     shuffle: ChaCha8Rng,
     stopping: EarlyStopping,
     metrics: Vec<EpochMetrics>,
@@ -54,7 +55,7 @@ impl Session {
         let (net, varmap) =
             BaseNetwork::initialized(run.net.clone(), run.config.init, run.config.seed, device)?;
         let vars = named_vars(&varmap, &run.net)?;
-        let optimizer = Sgd::new(
+        let optimizer = Optimizer::new(
             vars.iter().map(|(_, v)| v.clone()).collect(),
             run.config.optimizer,
         )?;
@@ -123,13 +124,17 @@ impl Session {
             path: path.to_path_buf(),
             reason: format!("tensor {key} is missing"),
         };
-        let mut buffers = Vec::with_capacity(self.vars.len());
         for (name, var) in &self.vars {
             let key = format!("param.{name}");
             var.set(tensors.get(&key).ok_or_else(|| missing(&key))?)?;
-            buffers.push(tensors.get(&format!("momentum.{name}")).cloned());
         }
-        self.optimizer.set_buffers(buffers)?;
+        let names: Vec<String> = self.vars.iter().map(|(name, _)| name.clone()).collect();
+        self.optimizer
+            .restore_state(&names, &tensors)
+            .map_err(|e| Error::Corrupt {
+                path: path.to_path_buf(),
+                reason: format!("the optimizer's state: {e}"),
+            })?;
         let word_pos: u128 = state.shuffle_word_pos.parse().map_err(|_| Error::Corrupt {
             path: path.to_path_buf(),
             reason: "a corrupt generator position".into(),

@@ -13,7 +13,7 @@ use crate::error::io_error;
 use crate::metrics::LayerDynamics;
 use crate::record::{RunFiles, RunState, experiment_difference, inspect, set_aside};
 use crate::session::{EpochData, Session};
-use crate::{EpochMetrics, Error, Observer, Result, RunSummary, SgdConfig, accuracy};
+use crate::{EpochMetrics, Error, Observer, OptimizerConfig, Result, RunSummary, accuracy};
 
 /// Training images on which the dynamics (dead neurons, activation statistics) are measured
 /// after every epoch: the first of the training split. 1024 images cost about 1% of an epoch
@@ -35,7 +35,7 @@ pub struct TrainConfig {
     /// Batch size of validation and test passes.
     pub eval_batch_size: usize,
     /// The optimizer.
-    pub optimizer: SgdConfig,
+    pub optimizer: OptimizerConfig,
     /// Seed of the initial weights and of the batch order.
     pub seed: u64,
     /// How the initial weights are drawn (runs recorded before the setting existed used
@@ -61,7 +61,7 @@ impl Default for TrainConfig {
             patience: 7,
             batch_size: 256,
             eval_batch_size: EVAL_BATCH_SIZE,
-            optimizer: SgdConfig::default(),
+            optimizer: OptimizerConfig::default(),
             seed: 42,
             init: Init::PyTorch,
             split_seed: study_split_seed(),
@@ -99,7 +99,7 @@ impl TrainConfig {
 const DATA_BYTES: u64 = 250 << 20;
 
 /// A rough upper estimate of the memory a run of `net` with `config` takes on `threads` CPU
-/// threads, in bytes: the weights, their gradients, the momentum buffers and each thread's share
+/// threads, in bytes: the weights, their gradients, the optimizer's state (momentum, or Adam's two moments) and each thread's share
 /// of the gradients, every layer's activations for the larger of the training and evaluation
 /// batches (four buffers a layer: pre-activation, activation, derivative, gradient), and the
 /// data set. The study's network comes to about 300 MB (its peak is measured in docs/bench/):
@@ -117,7 +117,7 @@ pub fn memory_estimate(net: &BaseNetworkConfig, config: &TrainConfig, threads: u
         .fold(0, u64::saturating_add);
     let rows = config.batch_size.max(config.eval_batch_size) as u64;
     let f32s = parameters
-        .saturating_mul(3 + threads as u64)
+        .saturating_mul(2 + config.optimizer.state_copies() + threads as u64)
         .saturating_add(rows.saturating_mul(widths).saturating_mul(4));
     f32s.saturating_mul(4).saturating_add(DATA_BYTES)
 }

@@ -31,18 +31,38 @@ pub struct RunArgs {
     /// Hidden layer sizes; repeat the flag for several architectures.
     #[arg(long, value_parser = parse_hidden, default_value = "512,256,256,128")]
     hidden: Vec<Vec<usize>>,
+    /// Depths to cross instead of --hidden: `2,4,6` gives networks of 2, 4 and 6 hidden layers,
+    /// each --width wide.
+    #[arg(long, value_delimiter = ',', conflicts_with = "hidden", value_parser = clap::value_parser!(u16).range(1..))]
+    depths: Option<Vec<u16>>,
+    /// The width of every hidden layer with --depths.
+    #[arg(long, default_value_t = 256, requires = "depths", value_parser = at_least_one)]
+    width: usize,
     /// Early-stopping patiences (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "7")]
     patience: Vec<usize>,
     /// The most epochs per run.
     #[arg(long, default_value_t = 50)]
     epochs: usize,
-    /// Learning rate.
-    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
-    lr: f64,
-    /// Momentum.
-    #[arg(long, default_value_t = 0.9, allow_negative_numbers = true)]
-    momentum: f64,
+    /// Optimizers to cross, comma-separated: sgd (the study's momentum SGD), adam (PyTorch's
+    /// torch.optim.Adam).
+    #[arg(long, value_delimiter = ',', default_value = "sgd", value_parser = ["sgd", "adam"])]
+    optimizers: Vec<String>,
+    /// Learning rates to cross with every optimizer, comma-separated [default: 0.01 with SGD,
+    /// 0.001 with Adam].
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_negative_numbers = true,
+        conflicts_with = "lr"
+    )]
+    lrs: Option<Vec<f64>>,
+    /// One learning rate (as --lrs with one value).
+    #[arg(long, allow_negative_numbers = true)]
+    lr: Option<f64>,
+    /// SGD's momentum [default: 0.9].
+    #[arg(long, allow_negative_numbers = true)]
+    momentum: Option<f64>,
     /// Training batch size.
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
@@ -100,37 +120,57 @@ fn seed_list(text: &str) -> Result<Seeds, String> {
 }
 
 impl RunArgs {
-    pub fn settings(&self) -> SweepSettings {
+    /// The sweep these flags describe. One optimizer at one learning rate is the template's (as
+    /// sweeps recorded before the optimizer axis); more make the axis.
+    pub fn settings(&self) -> anyhow::Result<SweepSettings> {
         let defaults = SweepSettings::default();
-        SweepSettings {
+        let lrs: Vec<Option<f64>> = match (&self.lrs, self.lr) {
+            (Some(lrs), _) => lrs.iter().copied().map(Some).collect(),
+            (None, lr) => vec![lr],
+        };
+        let mut optimizers = Vec::new();
+        for key in &self.optimizers {
+            for &lr in &lrs {
+                optimizers.push(crate::train::optimizer_config(key, lr, self.momentum)?);
+            }
+        }
+        let (template_optimizer, axis) = match optimizers.as_slice() {
+            [one] => (*one, Vec::new()),
+            _ => (defaults.template.optimizer, optimizers),
+        };
+        let hidden_sizes = match &self.depths {
+            Some(depths) => depths
+                .iter()
+                .map(|&depth| vec![self.width; usize::from(depth)])
+                .collect(),
+            None => self.hidden.clone(),
+        };
+        Ok(SweepSettings {
             axes: Axes {
                 act_fn: self
                     .acts
                     .as_ref()
                     .map_or_else(Activation::study, |list| list.0.clone()),
-                hidden_sizes: self.hidden.clone(),
+                hidden_sizes,
                 seed: self.seeds.0.clone(),
                 split_seed: self
                     .split_seeds
                     .as_ref()
                     .map_or(defaults.axes.split_seed, |s| s.0.clone()),
                 patience: self.patience.clone(),
+                optimizer: axis,
             },
             template: actfn_train::TrainConfig {
                 max_epochs: self.epochs,
                 batch_size: self.batch_size,
-                optimizer: actfn_train::SgdConfig {
-                    lr: self.lr,
-                    momentum: self.momentum,
-                    ..defaults.template.optimizer
-                },
+                optimizer: template_optimizer,
                 init: self.init,
                 subset: self.subset,
                 ..defaults.template
             },
             device: self.device.clone(),
             threads: self.threads,
-        }
+        })
     }
 
     pub fn folder(&self) -> PathBuf {

@@ -93,7 +93,7 @@ fn fits_in_memory(settings: &SweepSettings) -> anyhow::Result<()> {
 /// `--emit slurm`, the job array instead.
 fn run_local(args: &RunArgs) -> anyhow::Result<()> {
     let dir = SweepDir::new(&args.folder());
-    let settings = args.settings();
+    let settings = args.settings()?;
     // Whatever would refuse the sweep refuses it before its folder is written.
     settings.validate()?;
     let task = task_command(&args.outputs)?;

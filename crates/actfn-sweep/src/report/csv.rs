@@ -6,7 +6,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use actfn_activations::Activation;
-use actfn_train::{RunRecord, RunSummary, SgdConfig, TrainConfig, checkpoint_name};
+use actfn_train::{
+    OptimizerConfig, RunRecord, RunSummary, SgdConfig, TrainConfig, checkpoint_name,
+};
 
 use super::inputs::PeerRun;
 use crate::error::file_error;
@@ -37,10 +39,13 @@ pub struct RunRow {
     pub max_epochs: usize,
     /// Training batch size.
     pub batch_size: usize,
+    /// The optimizer's key, `sgd` or `adam` (rows written before Adam existed have none: SGD).
+    #[serde(default = "sgd_key")]
+    pub optimizer: String,
     /// Learning rate.
     pub lr: f64,
-    /// Momentum.
-    pub momentum: f64,
+    /// SGD's momentum (none for Adam, whose other settings are PyTorch's defaults).
+    pub momentum: Option<f64>,
     /// Training images used, when not all.
     pub subset: Option<usize>,
     /// Where it computed.
@@ -63,6 +68,11 @@ pub struct RunRow {
     pub host: String,
 }
 
+/// The optimizer of rows written before Adam existed.
+fn sgd_key() -> String {
+    "sgd".into()
+}
+
 impl RunRow {
     /// A row with the settings of `spec` and `config`; the results are the caller's to fill.
     fn settings(spec: &RunSpec, config: &TrainConfig) -> Self {
@@ -77,8 +87,12 @@ impl RunRow {
             init: config.init,
             max_epochs: config.max_epochs,
             batch_size: config.batch_size,
-            lr: config.optimizer.lr,
-            momentum: config.optimizer.momentum,
+            optimizer: config.optimizer.key().to_string(),
+            lr: config.optimizer.lr(),
+            momentum: match config.optimizer {
+                OptimizerConfig::Sgd(sgd) => Some(sgd.momentum),
+                _ => None,
+            },
             subset: config.subset,
             device: String::new(),
             threads: 0,
@@ -125,23 +139,32 @@ impl RunRow {
                     .map_err(|_| bad("hidden is not sizes like 512x256"))
             })
             .collect::<Result<Vec<usize>>>()?;
-        let spec = RunSpec {
+        let optimizer = OptimizerConfig::with_lr(&self.optimizer, self.lr).map_err(|e| bad(&e))?;
+        let optimizer = match (optimizer, self.momentum) {
+            (OptimizerConfig::Sgd(sgd), Some(momentum)) => {
+                OptimizerConfig::Sgd(SgdConfig { momentum, ..sgd })
+            }
+            (OptimizerConfig::Sgd(_), None) => return Err(bad("an SGD run without its momentum")),
+            (other, _) => other,
+        };
+        let mut spec = RunSpec {
             index: self.index,
             act,
             seed: self.seed,
             split_seed: self.split_seed,
             hidden,
             patience: self.patience,
+            optimizer: None,
         };
+        // The id says whether the sweep's optimizer axis named the run's optimizer.
+        if spec.id() != self.id {
+            spec.optimizer = Some(optimizer);
+        }
         let train_config = TrainConfig {
             max_epochs: self.max_epochs,
             patience: self.patience,
             batch_size: self.batch_size,
-            optimizer: SgdConfig {
-                lr: self.lr,
-                momentum: self.momentum,
-                ..SgdConfig::default()
-            },
+            optimizer,
             seed: self.seed,
             init: self.init,
             split_seed: self.split_seed,

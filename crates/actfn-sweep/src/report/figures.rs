@@ -12,8 +12,37 @@ use actfn_stats::Method;
 use super::Analysis;
 use super::inputs::{GroupRuns, Inputs};
 use super::tables::{Group, TRAINED_ABOVE};
-use crate::Result;
 use crate::grid::sizes;
+use crate::{Result, SweepSettings};
+
+/// The optimizers a sweep's runs take, in words: `SGD lr 0.01, momentum 0.9` for one, `SGD
+/// momentum 0.9 at lr 0.001, 0.01; Adam betas 0.9/0.999 eps 1e-8 at lr 0.0001` for an axis.
+fn optimizer_list(settings: &SweepSettings) -> String {
+    let optimizers = settings.optimizers();
+    if let [one] = optimizers.as_slice() {
+        return one.to_string();
+    }
+    // One entry per optimizer and settings, with its learning rates in the axis's order.
+    let mut kinds: Vec<(String, Vec<String>)> = Vec::new();
+    for optimizer in &optimizers {
+        let describe: Vec<String> = optimizer
+            .describe()
+            .iter()
+            .map(|(name, value)| format!(" {name} {value}"))
+            .collect();
+        let kind = format!("{}{}", optimizer.name(), describe.concat());
+        let lr = optimizer.lr().to_string();
+        match kinds.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, lrs)) => lrs.push(lr),
+            None => kinds.push((kind, vec![lr])),
+        }
+    }
+    let kinds: Vec<String> = kinds
+        .into_iter()
+        .map(|(kind, lrs)| format!("{kind} at lr {}", lrs.join(", ")))
+        .collect();
+    kinds.join("; ")
+}
 
 /// What the sweeps ran: axes, protocol, machine.
 pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
@@ -27,8 +56,7 @@ pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
         let keys: Vec<&str> = a.act_fn.iter().map(|act| act.key()).collect();
         let hidden: Vec<String> = a.hidden_sizes.iter().map(|h| sizes(h, "-")).collect();
         blocks.push(paragraph(format!(
-            "Grid: activations {}; seeds {}; split seeds {}; hidden {}; patience {}. Protocol: SGD lr \
-             {}, momentum {}, batch {}, at most {} epochs{}; {} with {} thread(s) per run.",
+            "Grid: activations {}; seeds {}; split seeds {}; hidden {}; patience {}. Protocol: {}, batch {}, at most {} epochs{}; {} with {} thread(s) per run.",
             keys.join(", "),
             seeds(&a.seed),
             seeds(&a.split_seed),
@@ -38,8 +66,7 @@ pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
                 .map(|p| p.to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
-            t.optimizer.lr,
-            t.optimizer.momentum,
+            optimizer_list(s),
             t.batch_size,
             t.max_epochs,
             t.subset

@@ -42,18 +42,28 @@ pub fn key_of(spec: &RunSpec, config: &TrainConfig) -> GroupKey {
             hidden: spec.hidden.clone(),
             patience: config.patience,
             init: config.init,
-            protocol: vec![
-                ("lr", config.optimizer.lr.to_string()),
-                ("momentum", config.optimizer.momentum.to_string()),
-                ("batch", config.batch_size.to_string()),
-                ("max epochs", config.max_epochs.to_string()),
-                (
-                    "subset",
-                    config.subset.map_or("all".into(), |n| n.to_string()),
-                ),
-            ],
+            protocol: protocol(config),
         },
     }
+}
+
+/// The protocol's settings of `config` as `name value` pairs: the optimizer, its learning rate
+/// and its other settings, the batch, the epochs and the subset.
+fn protocol(config: &TrainConfig) -> Vec<(&'static str, String)> {
+    let mut protocol = vec![
+        ("optimizer", config.optimizer.name().to_string()),
+        ("lr", config.optimizer.lr().to_string()),
+    ];
+    protocol.extend(config.optimizer.describe());
+    protocol.extend([
+        ("batch", config.batch_size.to_string()),
+        ("max epochs", config.max_epochs.to_string()),
+        (
+            "subset",
+            config.subset.map_or("all".into(), |n| n.to_string()),
+        ),
+    ]);
+    protocol
 }
 
 /// Which parts of the setting differ between a report's groups: only those go into the labels.
@@ -76,9 +86,14 @@ impl Varies {
                 .len()
                 > 1
         };
-        let names = keys.first().map_or(Vec::new(), |k| {
-            k.setting.protocol.iter().map(|(n, _)| *n).collect()
-        });
+        // Every name any group has, in order of first appearance: SGD's and Adam's settings
+        // differ.
+        let mut names: Vec<&'static str> = Vec::new();
+        for (name, _) in keys.iter().flat_map(|k| &k.setting.protocol) {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
         Self {
             hidden: differ(&|k| format!("{:?}", k.setting.hidden)),
             patience: differ(&|k| k.setting.patience.to_string()),
@@ -111,7 +126,12 @@ pub fn label(key: &GroupKey, varies: &Varies) -> String {
     }
     for (name, value) in &setting.protocol {
         if varies.protocol.contains(name) {
-            text.push_str(&format!(" {name} {value}"));
+            // The optimizer's name says what it is: "ReLU Adam lr 0.001".
+            if *name == "optimizer" {
+                text.push_str(&format!(" {value}"));
+            } else {
+                text.push_str(&format!(" {name} {value}"));
+            }
         }
     }
     if setting.init != Init::PyTorch {

@@ -8,39 +8,11 @@
 
 use std::cell::Cell;
 
-use candle_core::{CpuStorage, InplaceOp1, InplaceOp2, Layout, Tensor, WithDType};
+use candle_core::{CpuStorage, InplaceOp1, InplaceOp2, Layout, Tensor};
 use rayon::prelude::*;
 
 use super::SgdConfig;
-
-/// Below this many elements an update runs on one thread: splitting costs more than it saves.
-const PARALLEL_THRESHOLD: usize = 1 << 16;
-/// Elements per parallel chunk.
-const CHUNK: usize = 1 << 14;
-
-/// A float type the CPU update runs on.
-trait Float: WithDType {
-    /// The elements of `storage`, if it holds this type.
-    fn elements(storage: &mut CpuStorage) -> Option<&mut [Self]>;
-}
-
-impl Float for f32 {
-    fn elements(storage: &mut CpuStorage) -> Option<&mut [Self]> {
-        match storage {
-            CpuStorage::F32(v) => Some(v),
-            _ => None,
-        }
-    }
-}
-
-impl Float for f64 {
-    fn elements(storage: &mut CpuStorage) -> Option<&mut [Self]> {
-        match storage {
-            CpuStorage::F64(v) => Some(v),
-            _ => None,
-        }
-    }
-}
+use crate::optim::cpu::{CHUNK, Float, PARALLEL_THRESHOLD, elements, range, type_error};
 
 /// The settings in the element type, and whether this is the buffer's first step.
 #[derive(Clone, Copy)]
@@ -140,23 +112,6 @@ fn plain_step<T: Float>(p: &mut [T], g: &[T], c: Coefficients<T>) {
     }
 }
 
-/// The elements a contiguous layout covers, or an error naming the tensor.
-fn range(layout: &Layout, what: &str) -> candle_core::Result<std::ops::Range<usize>> {
-    layout
-        .contiguous_offsets()
-        .map(|(start, end)| start..end)
-        .ok_or_else(|| candle_core::Error::Msg(format!("sgd: non-contiguous {what}")))
-}
-
-/// The contiguous elements of a storage as `T`, or an error naming the tensor.
-fn elements<'a, T: Float>(
-    storage: &'a CpuStorage,
-    layout: &Layout,
-    what: &str,
-) -> candle_core::Result<&'a [T]> {
-    Ok(&T::cpu_storage_as_slice(storage)?[range(layout, what)?])
-}
-
 /// Updates `param` (and `buffer`, with momentum) from `grad`, in place. All three are
 /// contiguous CPU tensors of the same float type and shape; `first` says the buffer holds no
 /// step yet.
@@ -204,14 +159,14 @@ impl InplaceOp2 for Plain<'_> {
         ) -> candle_core::Result<()> {
             let range = range(lp, "parameter")?;
             let g = elements::<T>(g, lg, "gradient")?;
-            let p = T::elements(p).ok_or_else(type_error)?;
+            let p = T::elements(p).ok_or_else(|| type_error("sgd"))?;
             plain_step(&mut p[range], g, Coefficients::new(op.config, false));
             Ok(())
         }
         match p {
             CpuStorage::F32(_) => typed::<f32>(self, p, lp, g, lg),
             CpuStorage::F64(_) => typed::<f64>(self, p, lp, g, lg),
-            _ => Err(type_error()),
+            _ => Err(type_error("sgd")),
         }
     }
 }
@@ -236,7 +191,7 @@ impl InplaceOp1 for OnBuffer<'_> {
             lb: &Layout,
         ) -> candle_core::Result<()> {
             let range = range(lb, "momentum buffer")?;
-            let b = T::elements(b).ok_or_else(type_error)?;
+            let b = T::elements(b).ok_or_else(|| type_error("sgd"))?;
             op.param.inplace_op2(
                 op.grad,
                 &OnParameter {
@@ -248,7 +203,7 @@ impl InplaceOp1 for OnBuffer<'_> {
         match b {
             CpuStorage::F32(_) => typed::<f32>(self, b, lb),
             CpuStorage::F64(_) => typed::<f64>(self, b, lb),
-            _ => Err(type_error()),
+            _ => Err(type_error("sgd")),
         }
     }
 }
@@ -273,7 +228,7 @@ impl<T: Float> InplaceOp2 for OnParameter<'_, T> {
     ) -> candle_core::Result<()> {
         let range = range(lp, "parameter")?;
         let g = elements::<T>(g, lg, "gradient")?;
-        let p = T::elements(p).ok_or_else(type_error)?;
+        let p = T::elements(p).ok_or_else(|| type_error("sgd"))?;
         let b = self
             .buffer
             .take()
@@ -281,10 +236,4 @@ impl<T: Float> InplaceOp2 for OnParameter<'_, T> {
         momentum_step(&mut p[range], b, g, self.coefficients);
         Ok(())
     }
-}
-
-fn type_error() -> candle_core::Error {
-    candle_core::Error::Msg(
-        "sgd: the parameter, its gradient and its buffer must all be f32 or all f64".into(),
-    )
 }

@@ -3,9 +3,11 @@
 mod kernels;
 
 use candle_core::backprop::GradStore;
-use candle_core::{DType, Tensor, Var};
+use candle_core::{Tensor, Var};
 use candle_nn::Optimizer;
 use serde::{Deserialize, Serialize};
+
+use super::cpu::fits;
 
 /// The settings of [`Sgd`]. `Default` is the study's: lr 0.01, momentum 0.9, no dampening, no
 /// weight decay, no Nesterov.
@@ -160,17 +162,6 @@ impl Sgd {
         }
         Ok(())
     }
-}
-
-/// Whether the in-place kernels can update `param` with `grad`: both on the CPU, contiguous, of
-/// the same float type and shape.
-fn fits(param: &Tensor, grad: &Tensor) -> bool {
-    param.device().is_cpu()
-        && matches!(param.dtype(), DType::F32 | DType::F64)
-        && param.dtype() == grad.dtype()
-        && param.shape() == grad.shape()
-        && param.is_contiguous()
-        && grad.is_contiguous()
 }
 
 impl Optimizer for Sgd {
