@@ -142,6 +142,8 @@ pub struct Band {
     pub lo: Vec<f64>,
     /// The band's upper edge at each x.
     pub hi: Vec<f64>,
+    /// Points to mark on the curve, as dots in its colour (a chosen setting); often none.
+    pub marks: Vec<(f64, f64)>,
 }
 
 /// Where a chart's legend sits: the corner its curves leave empty.
@@ -201,6 +203,16 @@ impl Figure for BandChart<'_> {
                 .collect();
             chart
                 .draw_series([Polygon::new(outline, color.mix(0.18).filled())])
+                .map_err(|e| e.to_string())?;
+        }
+        for (i, band) in self.bands.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            chart
+                .draw_series(
+                    band.marks
+                        .iter()
+                        .map(|&point| Circle::new(point, crate::style::room(5), color.filled())),
+                )
                 .map_err(|e| e.to_string())?;
         }
         let lines = self.bands.iter().map(|b| {
@@ -283,6 +295,7 @@ mod tests {
             mean: vec![0.8, 0.85, 0.86],
             lo: vec![0.79, 0.84, 0.85],
             hi: vec![0.81, 0.86, 0.87],
+            marks: vec![(2.0, 0.85)],
         };
         band_chart(
             std::slice::from_ref(&band),

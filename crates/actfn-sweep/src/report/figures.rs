@@ -187,6 +187,7 @@ pub fn profiles(figures: &Path, groups: &[Group], analysis: &Analysis) -> Result
                 mean: p.share,
                 lo: p.band.iter().map(|b| b.lo).collect(),
                 hi: p.band.iter().map(|b| b.hi).collect(),
+                marks: Vec::new(),
             })
         })
         .collect();
@@ -220,6 +221,7 @@ fn mean_band(label: &str, runs: &[Vec<f64>]) -> Option<Band> {
         mean: Vec::new(),
         lo: Vec::new(),
         hi: Vec::new(),
+        marks: Vec::new(),
     };
     for epoch in 0..longest {
         let values: Vec<f64> = runs.iter().filter_map(|r| r.get(epoch).copied()).collect();

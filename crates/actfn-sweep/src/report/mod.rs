@@ -3,8 +3,8 @@
 //!
 //! - `groups`: which runs are one group, and its label;
 //! - `tables`: the per-group tables; `pairs`: the pairwise decisions and their heatmap;
-//!   `images`: groups compared on the same test images; `sections`: the report's other
-//!   sections;
+//!   `images`: groups compared on the same test images; `tuning`: learning rates chosen on
+//!   validation; `sections`: the report's other sections;
 //! - `inputs`: what the folders hold (`gather`) and the groups; `figures`: the figures and the
 //!   opening paragraphs; `csv`: `runs.csv`.
 
@@ -16,6 +16,7 @@ mod inputs;
 mod pairs;
 mod sections;
 mod tables;
+mod tuning;
 
 use std::path::{Path, PathBuf};
 
@@ -148,6 +149,11 @@ pub fn write(
         ]);
         doc.extend(figures::test_accuracy(&figures_dir, &plain, analysis)?);
         doc.extend(figures::profiles(&figures_dir, &plain, analysis)?);
+        doc.extend(tuning::tuning_blocks(
+            &tuning::tunings(&groups),
+            analysis,
+            &figures_dir,
+        )?);
         doc.extend(sections::pairwise_blocks(&groups, analysis, &figures_dir)?);
         doc.extend(images::paired_blocks(
             &groups,

@@ -11,7 +11,7 @@ use actfn_stats::reml_components;
 use super::groups::key_of;
 use super::inputs::{GroupRuns, Inputs, PeerRun, Unfinished};
 use super::tables::{self, Group, interval, mixture};
-use super::{Analysis, pairs};
+use super::{Analysis, pairs, tuning};
 use crate::grid::sizes;
 use crate::{FinishedRun, Result};
 
@@ -22,10 +22,70 @@ pub(super) struct ComparisonSet<'g, 'r> {
     pub groups: Vec<&'g GroupRuns<'r>>,
 }
 
-/// The sets of groups of each architecture and patience, in order (groups that differ in
-/// initialization or protocol are compared too, each labelled by it: a function at its own
-/// best learning rate against another at its own).
+/// The sets of groups whose pairs are compared. Where functions were trained at several
+/// learning rates: per optimizer (and architecture), each function at its rate chosen on
+/// validation, and the functions at the study's SGD lr 0.01 where they ran it. Otherwise the
+/// groups of each architecture and patience (groups that differ in initialization or protocol
+/// are compared too, each labelled by it).
 pub(super) fn comparison_sets<'g, 'r>(groups: &'g [GroupRuns<'r>]) -> Vec<ComparisonSet<'g, 'r>> {
+    let tunings = tuning::tunings(groups);
+    if tunings.is_empty() {
+        return architecture_sets(groups, "");
+    }
+    let mut sets: Vec<ComparisonSet> = Vec::new();
+    for t in &tunings {
+        match sets
+            .iter_mut()
+            .find(|s| tuned_setting(s.groups[0]) == tuned_setting(t.chosen()))
+        {
+            Some(set) => set.groups.push(t.chosen()),
+            None => sets.push(ComparisonSet {
+                name: format!(
+                    "{}, each function at its rate chosen on validation; hidden {}, patience {}",
+                    t.optimizer(),
+                    sizes(&t.setting.hidden, "-"),
+                    t.setting.patience
+                ),
+                groups: vec![t.chosen()],
+            }),
+        }
+    }
+    let study = key_of_study_protocol();
+    sets.extend(architecture_sets(
+        groups.iter().filter(|g| g.key.setting.protocol == study),
+        "SGD at lr 0.01, the study's rate; ",
+    ));
+    sets
+}
+
+/// What a tuned group's comparison set shares: its setting without the learning rate.
+fn tuned_setting(g: &GroupRuns) -> super::groups::Setting {
+    let mut setting = g.key.setting.clone();
+    setting.protocol.retain(|(n, _)| *n != "lr");
+    setting
+}
+
+/// The protocol part of a group key trained as the study trains (SGD lr 0.01 momentum 0.9,
+/// batch 256, 50 epochs, every image).
+fn key_of_study_protocol() -> Vec<(&'static str, String)> {
+    let spec = crate::RunSpec {
+        index: 0,
+        act: actfn_activations::Activation::ReLU,
+        seed: 0,
+        split_seed: 0,
+        hidden: Vec::new(),
+        patience: 0,
+        optimizer: None,
+    };
+    key_of(&spec, &actfn_train::TrainConfig::default()).setting.protocol
+}
+
+/// The sets of `groups` of each architecture and patience, in order, named after them behind
+/// `prefix`.
+fn architecture_sets<'g, 'r: 'g>(
+    groups: impl IntoIterator<Item = &'g GroupRuns<'r>>,
+    prefix: &str,
+) -> Vec<ComparisonSet<'g, 'r>> {
     let key = |g: &GroupRuns| (g.key.setting.hidden.clone(), g.key.setting.patience);
     let mut sets: Vec<ComparisonSet> = Vec::new();
     for g in groups {
@@ -33,7 +93,7 @@ pub(super) fn comparison_sets<'g, 'r>(groups: &'g [GroupRuns<'r>]) -> Vec<Compar
             Some(set) => set.groups.push(g),
             None => sets.push(ComparisonSet {
                 name: format!(
-                    "hidden {}, patience {}",
+                    "{prefix}hidden {}, patience {}",
                     sizes(&g.key.setting.hidden, "-"),
                     g.key.setting.patience
                 ),
