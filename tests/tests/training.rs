@@ -109,11 +109,40 @@ fn a_finished_run_is_reused_only_with_its_settings_and_a_damaged_one_is_set_asid
         &mut Silent,
     )
     .unwrap();
-    // One row per linear layer and epoch; the output layer has no activation columns.
-    assert_eq!(first.dynamics.len(), 5);
-    assert!(first.dynamics[..4].iter().all(|d| d.activation.is_some()));
-    assert!(first.dynamics[4].activation.is_none());
+    // One row per linear layer and epoch, the initial network's as epoch 0; the output layer
+    // has no activation columns.
+    assert_eq!(first.dynamics.len(), 10);
+    for (epoch, rows) in first.dynamics.chunks(5).enumerate() {
+        assert!(rows.iter().all(|d| d.epoch == epoch));
+        assert!(rows[..4].iter().all(|d| d.activation.is_some()));
+        assert!(rows[4].activation.is_none());
+    }
     assert!(first.dynamics.iter().all(|d| d.weight_grad_norm > 0.0));
+    // The initial gradients are the study's: on the first training batch of the seeded network.
+    let (initial, _) = actfn_model::BaseNetwork::initialized(
+        net.clone(),
+        config.init,
+        config.seed,
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    let batch = splits.train.head(config.batch_size).unwrap();
+    let gradients =
+        actfn_diagnostics::weight_gradients(&initial, &batch.images, &batch.labels).unwrap();
+    for (row, layer) in first.dynamics[..5].iter().zip(&gradients) {
+        let norm = layer
+            .values
+            .iter()
+            .map(|&v| f64::from(v).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(
+            (row.weight_grad_norm - norm).abs() <= 1e-4 * norm,
+            "layer {}: {} recorded, {norm} by autograd",
+            row.layer,
+            row.weight_grad_norm
+        );
+    }
 
     // Other settings: refused, naming the setting.
     let other = TrainConfig {

@@ -144,7 +144,8 @@ fn read_csv<T>(
 /// steps, and, for a hidden layer, its activation on the probe images.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LayerDynamics {
-    /// The epoch, from 1.
+    /// The epoch, from 1; 0 is the initial network (runs recorded before it was measured have
+    /// none), whose gradient norm is on the first training batch.
     pub epoch: usize,
     /// The linear layer, from 0 (`layers.{2 * layer}` in the network).
     pub layer: usize,

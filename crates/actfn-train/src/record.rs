@@ -366,9 +366,10 @@ fn check_dynamics(
     let layers = net.layer_shapes().len();
     for (i, d) in dynamics.iter().enumerate() {
         let line = i + 2;
-        if d.epoch == 0 || d.epoch > summary.epochs_run {
+        // Epoch 0 is the initial network.
+        if d.epoch > summary.epochs_run {
             return Err(format!(
-                "line {line}: epoch {} is not between 1 and epochs_run {}",
+                "line {line}: epoch {} is not between 0 and epochs_run {}",
                 d.epoch, summary.epochs_run
             ));
         }

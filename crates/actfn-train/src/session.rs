@@ -152,6 +152,22 @@ impl Session {
         Ok(())
     }
 
+    /// Records the initial network's dynamics as epoch 0, on a fresh run: each weight
+    /// gradient's norm on `batch` (the first training batch, as the study measures gradients at
+    /// initialization) and each hidden layer's activation on the `probe` images. What a
+    /// function does to a network before training (dead units, vanishing gradients) is then in
+    /// every run's records.
+    pub(crate) fn measure_initial(&mut self, batch: &Split, probe: &Tensor) -> Result<()> {
+        if !self.metrics.is_empty() || !self.dynamics.is_empty() {
+            return Ok(());
+        }
+        let gradients = self.net.loss_and_gradients(&batch.images, &batch.labels)?;
+        let outputs = self.net.forward_layers(probe)?;
+        let probe = actfn_diagnostics::probe_outputs(&outputs)?;
+        self.dynamics = LayerDynamics::of_epoch(0, gradients.weight_norms(), 1, &probe);
+        Ok(())
+    }
+
     /// The next epoch to train (from 1), or `None` when the run is over.
     pub(crate) fn next_epoch(&self, max_epochs: usize) -> Option<usize> {
         let next = self.metrics.len() + 1;

@@ -267,9 +267,11 @@ pub fn train(run: &Run, splits: &Splits, observer: &mut dyn Observer) -> Result<
     actfn_io::atomic_write(&files.train_config, config_json.as_bytes())?;
 
     let probe = train_split.head(PROBE_IMAGES)?.images;
+    // The study's gradients at initialization are taken on one batch of training images.
+    let first_batch = train_split.head(run.config.batch_size)?;
+    session.measure_initial(&first_batch, &probe)?;
     if run.outputs.tensorboard {
-        // The study's gradients at initialization are taken on one batch of training images.
-        session.open_events(run, &files, &train_split.head(run.config.batch_size)?)?;
+        session.open_events(run, &files, &first_batch)?;
     }
     while let Some(epoch) = session.next_epoch(run.config.max_epochs) {
         let data = EpochData {

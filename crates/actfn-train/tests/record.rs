@@ -162,7 +162,7 @@ fn records_out_of_range_or_out_of_step_make_the_run_damaged_naming_the_file() {
         (
             "dynamics.csv",
             format!("{dynamics_header}3,0,0.5,0,0.2,0.4\n"),
-            "epoch 3 is not between 1 and epochs_run 2",
+            "epoch 3 is not between 0 and epochs_run 2",
         ),
         (
             "dynamics.csv",

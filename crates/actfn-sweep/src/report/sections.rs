@@ -77,7 +77,9 @@ fn key_of_study_protocol() -> Vec<(&'static str, String)> {
         patience: 0,
         optimizer: None,
     };
-    key_of(&spec, &actfn_train::TrainConfig::default()).setting.protocol
+    key_of(&spec, &actfn_train::TrainConfig::default())
+        .setting
+        .protocol
 }
 
 /// The sets of `groups` of each architecture and patience, in order, named after them behind

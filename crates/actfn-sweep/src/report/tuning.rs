@@ -198,10 +198,7 @@ pub(super) fn tuning_blocks(
         blocks.push(paragraph(format!("**{optimizer}**")));
         blocks.push(Block::Table(table));
         let stem = format!("lr_{}", optimizer.to_ascii_lowercase());
-        let bands: Vec<Band> = rows
-            .iter()
-            .filter_map(|t| band(t, analysis))
-            .collect();
+        let bands: Vec<Band> = rows.iter().filter_map(|t| band(t, analysis)).collect();
         if !bands.is_empty() {
             actfn_plot::band_chart(
                 &bands,
@@ -288,8 +285,14 @@ mod tests {
     fn rows() -> Vec<RunRow> {
         let mut rows = Vec::new();
         for (act, rates) in [
-            ("relu", [(0.001, 0.86, 0.85), (0.01, 0.89, 0.88), (0.1, 0.88, 0.90)]),
-            ("tanh", [(0.001, 0.84, 0.87), (0.01, 0.87, 0.86), (0.1, 0.885, 0.85)]),
+            (
+                "relu",
+                [(0.001, 0.86, 0.85), (0.01, 0.89, 0.88), (0.1, 0.88, 0.90)],
+            ),
+            (
+                "tanh",
+                [(0.001, 0.84, 0.87), (0.01, 0.87, 0.86), (0.1, 0.885, 0.85)],
+            ),
         ] {
             for (lr, val, test) in rates {
                 for seed in 0..3u64 {
@@ -326,7 +329,9 @@ mod tests {
         let mut tests: Vec<f64> = permuted.iter().map(|r| r.test_acc).collect();
         let mut state = 7u64;
         for i in (1..tests.len()).rev() {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             tests.swap(i, (state >> 33) as usize % (i + 1));
         }
         assert_ne!(tests, rows.iter().map(|r| r.test_acc).collect::<Vec<_>>());
