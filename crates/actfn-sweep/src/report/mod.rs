@@ -4,11 +4,13 @@
 //! - `groups`: which runs are one group, and its label;
 //! - `tables`: the per-group tables; `pairs`: the pairwise decisions and their heatmap;
 //!   `images`: groups compared on the same test images; `tuning`: learning rates chosen on
-//!   validation; `sections`: the report's other sections;
+//!   validation; `depth`: measures against the number of layers; `sections`: the report's
+//!   other sections;
 //! - `inputs`: what the folders hold (`gather`) and the groups; `figures`: the figures and the
 //!   opening paragraphs; `csv`: `runs.csv`.
 
 mod csv;
+mod depth;
 mod figures;
 mod groups;
 mod images;
@@ -154,6 +156,7 @@ pub fn write(
             analysis,
             &figures_dir,
         )?);
+        doc.extend(depth::depth_blocks(&groups, analysis, &figures_dir)?);
         doc.extend(sections::pairwise_blocks(&groups, analysis, &figures_dir)?);
         doc.extend(images::paired_blocks(
             &groups,

@@ -200,16 +200,17 @@ pub(super) fn tuning_blocks(
         let stem = format!("lr_{}", optimizer.to_ascii_lowercase());
         let bands: Vec<Band> = rows.iter().filter_map(|t| band(t, analysis)).collect();
         if !bands.is_empty() {
+            let title = format!("Test accuracy over the learning rate ({optimizer})");
             actfn_plot::band_chart(
                 &bands,
-                &format!("Test accuracy over the learning rate ({optimizer})"),
+                &title,
                 ("learning rate (log10)", "test accuracy (%)"),
                 Corner::LowerLeft,
                 &figures.join(&stem),
             )?;
             blocks.push(figure(
                 &stem,
-                &format!("Test accuracy over the learning rate ({optimizer})"),
+                &title,
                 "Per function, the mean test accuracy at each rate tried (log10 of the rate) with \
                  its 95% BCa band over seeds; the dot marks the rate chosen on validation.",
             ));
