@@ -234,11 +234,11 @@ mod tests {
         let mut run = row.finished_run().unwrap();
         let layers = hidden + 1;
         for epoch in [0, 3] {
-            for layer in 0..layers {
+            for (layer, &weight_grad_norm) in norms.iter().enumerate().take(layers) {
                 run.record.dynamics.push(LayerDynamics {
                     epoch,
                     layer,
-                    weight_grad_norm: norms[layer],
+                    weight_grad_norm,
                     activation: (layer < hidden).then(|| actfn_diagnostics::LayerProbe {
                         dead_share: dead[epoch.min(1)],
                         mean: 0.0,
