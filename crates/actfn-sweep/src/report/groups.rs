@@ -97,16 +97,17 @@ impl Varies {
         Self {
             hidden: differ(&|k| format!("{:?}", k.setting.hidden)),
             patience: differ(&|k| k.setting.patience.to_string()),
+            // A setting of one optimizer only (SGD's momentum, Adam's betas) varies where the
+            // groups that have it differ in it: "ReLU Adam" against "ReLU SGD" says the rest.
             protocol: names
                 .into_iter()
                 .filter(|name| {
-                    differ(&|k| {
-                        k.setting
-                            .protocol
-                            .iter()
-                            .find(|(n, _)| n == name)
-                            .map_or(String::new(), |(_, v)| v.clone())
-                    })
+                    keys.iter()
+                        .filter_map(|k| k.setting.protocol.iter().find(|(n, _)| n == name))
+                        .map(|(_, v)| v)
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .len()
+                        > 1
                 })
                 .collect(),
         }
