@@ -92,6 +92,7 @@ pub fn gather(dirs: &[PathBuf]) -> Result<Inputs> {
 }
 
 /// A group of the report: its key, its statistics' inputs and its runs.
+#[derive(Clone)]
 pub(super) struct GroupRuns<'a> {
     pub key: GroupKey,
     pub group: Group,

@@ -31,7 +31,7 @@ pub use tables::{Group, TRAINED_ABOVE, description_table};
 
 use crate::Result;
 use crate::error::file_error;
-use inputs::groups;
+use inputs::{GroupRuns, groups};
 
 /// What a person says of a report, at its top: a title and the findings in a few paragraphs.
 #[derive(Debug, Clone, Default)]
@@ -134,6 +134,15 @@ pub fn write(
         doc.extend([paragraph("No run has finished yet.")]);
     } else {
         let plain: Vec<Group> = groups.iter().map(|g| g.group.clone()).collect();
+        let tunings = tuning::tunings(&groups);
+        // Where rates were tuned, the figures of one point or panel per group show each
+        // function at its chosen rate (the tuning section draws every rate).
+        let shown: Vec<GroupRuns> = if tunings.is_empty() {
+            groups.clone()
+        } else {
+            tunings.iter().map(|t| t.chosen().clone()).collect()
+        };
+        let shown_plain: Vec<Group> = shown.iter().map(|g| g.group.clone()).collect();
         doc.extend([
             heading("Test accuracy per activation"),
             paragraph(format!(
@@ -149,13 +158,15 @@ pub fn write(
             )),
             Block::Table(description_table(&plain, analysis)),
         ]);
-        doc.extend(figures::test_accuracy(&figures_dir, &plain, analysis)?);
-        doc.extend(figures::profiles(&figures_dir, &plain, analysis)?);
-        doc.extend(tuning::tuning_blocks(
-            &tuning::tunings(&groups),
-            analysis,
-            &figures_dir,
-        )?);
+        if !tunings.is_empty() {
+            doc.extend([paragraph(
+                "The next two figures, and the training dynamics at the end, show each function \
+                 at its learning rate chosen on validation (next section).",
+            )]);
+        }
+        doc.extend(figures::test_accuracy(&figures_dir, &shown_plain, analysis)?);
+        doc.extend(figures::profiles(&figures_dir, &shown_plain, analysis)?);
+        doc.extend(tuning::tuning_blocks(&tunings, analysis, &figures_dir)?);
         doc.extend(depth::depth_blocks(&groups, analysis, &figures_dir)?);
         doc.extend(sections::pairwise_blocks(&groups, analysis, &figures_dir)?);
         doc.extend(images::paired_blocks(
@@ -176,8 +187,8 @@ pub fn write(
                 ),
             ]);
         }
-        doc.extend(figures::validation_bands(&figures_dir, &groups)?);
-        doc.extend(figures::dynamics(&figures_dir, &groups)?);
+        doc.extend(figures::validation_bands(&figures_dir, &shown)?);
+        doc.extend(figures::dynamics(&figures_dir, &shown)?);
     }
     doc.extend(sections::unfinished_blocks(&inputs.unfinished));
     Ok(doc.write(out)?)
