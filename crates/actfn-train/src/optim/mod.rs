@@ -4,6 +4,8 @@
 mod adam;
 mod cpu;
 mod sgd;
+#[cfg(test)]
+mod testing;
 
 use std::collections::HashMap;
 

@@ -165,7 +165,7 @@ impl Adam {
 
     /// One update: in place in one pass on the CPU with `fused`, else by tensor operations.
     /// Both compute the same numbers.
-    fn step_with(&mut self, grads: &GradStore, fused: bool) -> candle_core::Result<()> {
+    pub(super) fn step_with(&mut self, grads: &GradStore, fused: bool) -> candle_core::Result<()> {
         let config = self.config;
         for (var, state) in self.vars.iter().zip(self.states.iter_mut()) {
             let Some(grad) = grads.get(var.as_tensor()) else {
@@ -257,32 +257,7 @@ impl Optimizer for Adam {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Device;
-
-    fn three_steps(config: AdamConfig) -> Vec<Vec<f64>> {
-        let run = |fused: bool| -> Vec<Vec<f64>> {
-            let w = Var::new(&[1.0f64, -2.0], &Device::Cpu).unwrap();
-            let scale = Tensor::new(&[1.0f64, 3.0], &Device::Cpu).unwrap();
-            let mut adam = Adam::new(vec![w.clone()], config).unwrap();
-            (0..3)
-                .map(|_| {
-                    let loss = (w.as_tensor().sqr().unwrap() * &scale)
-                        .unwrap()
-                        .sum_all()
-                        .unwrap();
-                    let grads = (loss / 2.0).unwrap().backward().unwrap();
-                    adam.step_with(&grads, fused).unwrap();
-                    w.as_tensor().to_vec1::<f64>().unwrap()
-                })
-                .collect()
-        };
-        let (fused, plain) = (run(true), run(false));
-        assert_eq!(
-            fused, plain,
-            "fused and tensor-op updates differ for {config:?}"
-        );
-        fused
-    }
+    use crate::optim::testing::{long_f32_paths_agree, three_steps};
 
     // The expected numbers were printed by PyTorch 2.15 (torch.optim.Adam, CPU, float64):
     //
@@ -301,7 +276,7 @@ mod tests {
             lr: 0.1,
             ..AdamConfig::default()
         };
-        assert_close(&three_steps(config), PYTORCH_ADAM);
+        assert_close(&three_steps::<Adam>(config), PYTORCH_ADAM);
     }
 
     #[test]
@@ -312,7 +287,7 @@ mod tests {
             weight_decay: 0.5,
             ..AdamConfig::default()
         };
-        assert_close(&three_steps(config), PYTORCH_ADAM_DECAY);
+        assert_close(&three_steps::<Adam>(config), PYTORCH_ADAM_DECAY);
     }
 
     const PYTORCH_ADAM: &[[f64; 2]] = &[
@@ -340,40 +315,12 @@ mod tests {
 
     #[test]
     fn one_pass_kernel_matches_tensor_ops_on_long_f32_parameters() {
-        let n = 100_003;
-        let values: Vec<f32> = (0..n)
-            .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
-            .collect();
-        let scale: Vec<f32> = (0..n).map(|i| 0.5 + (i % 13) as f32 / 7.0).collect();
         for weight_decay in [0.0, 0.01] {
-            let config = AdamConfig {
+            long_f32_paths_agree::<Adam>(AdamConfig {
                 lr: 0.01,
                 weight_decay,
                 ..AdamConfig::default()
-            };
-            let run = |fused: bool| -> Vec<f32> {
-                let w = Var::new(values.as_slice(), &Device::Cpu).unwrap();
-                let scale = Tensor::new(scale.as_slice(), &Device::Cpu).unwrap();
-                let mut adam = Adam::new(vec![w.clone()], config).unwrap();
-                for _ in 0..3 {
-                    let loss = (w.as_tensor().sqr().unwrap() * &scale)
-                        .unwrap()
-                        .sum_all()
-                        .unwrap();
-                    adam.step_with(&loss.backward().unwrap(), fused).unwrap();
-                }
-                w.as_tensor().to_vec1().unwrap()
-            };
-            let (fused, plain) = (run(true), run(false));
-            let differing = fused
-                .iter()
-                .zip(&plain)
-                .filter(|(a, b)| a.to_bits() != b.to_bits())
-                .count();
-            assert_eq!(
-                differing, 0,
-                "{differing} of {n} elements differ for {config:?}"
-            );
+            });
         }
     }
 

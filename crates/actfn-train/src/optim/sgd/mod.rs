@@ -114,7 +114,7 @@ impl Sgd {
     /// One update. With `fused`, parameters on the CPU are updated in place, with their momentum
     /// buffers, in one pass (no allocation after the first step); otherwise, and on other
     /// devices, by tensor operations. Both compute the same numbers.
-    fn step_with(&mut self, grads: &GradStore, fused: bool) -> candle_core::Result<()> {
+    pub(super) fn step_with(&mut self, grads: &GradStore, fused: bool) -> candle_core::Result<()> {
         let SgdConfig {
             lr,
             momentum,
@@ -193,33 +193,7 @@ impl Optimizer for Sgd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Device;
-
-    fn three_steps(config: SgdConfig) -> Vec<Vec<f64>> {
-        let run = |fused: bool| -> Vec<Vec<f64>> {
-            let w = Var::new(&[1.0f64, -2.0], &Device::Cpu).unwrap();
-            let scale = Tensor::new(&[1.0f64, 3.0], &Device::Cpu).unwrap();
-            let mut sgd = Sgd::new(vec![w.clone()], config).unwrap();
-            (0..3)
-                .map(|_| {
-                    let loss = (w.as_tensor().sqr().unwrap() * &scale)
-                        .unwrap()
-                        .sum_all()
-                        .unwrap();
-                    let grads = (loss / 2.0).unwrap().backward().unwrap();
-                    sgd.step_with(&grads, fused).unwrap();
-                    w.as_tensor().to_vec1::<f64>().unwrap()
-                })
-                .collect()
-        };
-        // The in-place kernels and the tensor operations must agree to the last bit.
-        let (fused, plain) = (run(true), run(false));
-        assert_eq!(
-            fused, plain,
-            "fused and tensor-op updates differ for {config:?}"
-        );
-        fused
-    }
+    use crate::optim::testing::{long_f32_paths_agree, three_steps};
 
     fn assert_close(actual: &[Vec<f64>], expected: &[[f64; 2]]) {
         for (step, (a, e)) in actual.iter().zip(expected).enumerate() {
@@ -249,7 +223,7 @@ mod tests {
         // y (g = 3w): -2 -> -1.4; b = 0.9*-6 - 4.2 = -9.6 -> -0.44; b = 0.9*-9.6 - 1.32 = -9.96
         //   -> 0.556.
         assert_close(
-            &three_steps(config),
+            &three_steps::<Sgd>(config),
             &[[0.9, -1.4], [0.72, -0.44], [0.486, 0.556]],
         );
     }
@@ -268,7 +242,7 @@ mod tests {
             ..SgdConfig::default()
         };
         assert_close(
-            &three_steps(config),
+            &three_steps::<Sgd>(config),
             &[[0.81, -0.86], [0.5751, 0.1162], [0.327321, 0.696346]],
         );
     }
@@ -284,55 +258,27 @@ mod tests {
             ..SgdConfig::default()
         };
         assert_close(
-            &three_steps(config),
+            &three_steps::<Sgd>(config),
             &[[0.85, -1.3], [0.7225, -0.845], [0.614125, -0.54925]],
         );
     }
 
     #[test]
     fn one_pass_kernels_match_tensor_ops_on_long_f32_parameters() {
-        // Long enough to be split between threads; every combination of the settings.
-        let n = 100_003;
-        let values: Vec<f32> = (0..n)
-            .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
-            .collect();
-        let scale: Vec<f32> = (0..n).map(|i| 0.5 + (i % 13) as f32 / 7.0).collect();
+        // Every combination of the settings.
         for (momentum, dampening, weight_decay, nesterov) in [
             (0.9, 0.0, 0.0, false),
             (0.9, 0.1, 0.01, false),
             (0.9, 0.0, 0.01, true),
             (0.0, 0.0, 0.01, false),
         ] {
-            let config = SgdConfig {
+            long_f32_paths_agree::<Sgd>(SgdConfig {
                 lr: 0.05,
                 momentum,
                 dampening,
                 weight_decay,
                 nesterov,
-            };
-            let run = |fused: bool| -> Vec<f32> {
-                let w = Var::new(values.as_slice(), &Device::Cpu).unwrap();
-                let scale = Tensor::new(scale.as_slice(), &Device::Cpu).unwrap();
-                let mut sgd = Sgd::new(vec![w.clone()], config).unwrap();
-                for _ in 0..3 {
-                    let loss = (w.as_tensor().sqr().unwrap() * &scale)
-                        .unwrap()
-                        .sum_all()
-                        .unwrap();
-                    sgd.step_with(&loss.backward().unwrap(), fused).unwrap();
-                }
-                w.as_tensor().to_vec1().unwrap()
-            };
-            let (fused, plain) = (run(true), run(false));
-            let differing = fused
-                .iter()
-                .zip(&plain)
-                .filter(|(a, b)| a.to_bits() != b.to_bits())
-                .count();
-            assert_eq!(
-                differing, 0,
-                "{differing} of {n} elements differ for {config:?}"
-            );
+            });
         }
     }
 
