@@ -164,7 +164,11 @@ pub fn write(
                  at its learning rate chosen on validation (next section).",
             )]);
         }
-        doc.extend(figures::test_accuracy(&figures_dir, &shown_plain, analysis)?);
+        doc.extend(figures::test_accuracy(
+            &figures_dir,
+            &shown_plain,
+            analysis,
+        )?);
         doc.extend(figures::profiles(&figures_dir, &shown_plain, analysis)?);
         doc.extend(tuning::tuning_blocks(&tunings, analysis, &figures_dir)?);
         doc.extend(depth::depth_blocks(&groups, analysis, &figures_dir)?);
