@@ -42,6 +42,7 @@
 //! in the tensor forms, [`Real`] for the slice kernels' float types.
 
 mod custom;
+mod expr;
 mod kernels;
 mod ops;
 mod real;
@@ -49,6 +50,7 @@ mod simd;
 mod slices;
 
 pub use custom::CustomActivation;
+pub use expr::{Expr, NonFinite, ParseError, SafetyError, check, derivative, parse};
 pub use kernels::ParameterValue;
 pub use real::Real;
 
