@@ -2,7 +2,7 @@
 //! validation accuracy, the best checkpoint reloaded for the test accuracy, and per-epoch metrics.
 //!
 //! ```
-//! use actfn_train::{EarlyStopping, Sgd, SgdConfig, Verdict};
+//! use actfn_train::{Adam, AdamConfig, EarlyStopping, Sgd, SgdConfig, Verdict};
 //! use candle_core::{Device, Tensor, Var};
 //! use candle_nn::Optimizer;
 //!
@@ -17,6 +17,12 @@
 //! let loss = w.as_tensor().sqr()?.sum_all()?;
 //! sgd.backward_step(&loss)?;
 //! assert_eq!(w.as_tensor().to_vec1::<f32>()?, [0.98]); // 1 - 0.01 * 2
+//!
+//! // Adam's first step moves every weight by lr, whatever its gradient's size.
+//! let v = Var::new(&[1.0f32], &Device::Cpu)?;
+//! let mut adam = Adam::new(vec![v.clone()], AdamConfig::default())?;
+//! adam.backward_step(&v.as_tensor().sqr()?.sum_all()?)?;
+//! assert!((v.as_tensor().to_vec1::<f32>()?[0] - 0.999).abs() < 1e-6);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
