@@ -13,18 +13,19 @@ use super::Analysis;
 use super::inputs::{GroupRuns, Inputs};
 use super::tables::{Group, TRAINED_ABOVE};
 use crate::grid::sizes;
-use crate::{Result, SweepSettings};
+use actfn_train::OptimizerConfig;
 
-/// The optimizers a sweep's runs take, in words: `SGD lr 0.01, momentum 0.9` for one, `SGD
-/// momentum 0.9 at lr 0.001, 0.01; Adam betas 0.9/0.999 eps 1e-8 at lr 0.0001` for an axis.
-fn optimizer_list(settings: &SweepSettings) -> String {
-    let optimizers = settings.optimizers();
-    if let [one] = optimizers.as_slice() {
+use crate::Result;
+
+/// Optimizers in words: `SGD lr 0.01, momentum 0.9` for one, `SGD momentum 0.9 at lr 0.001,
+/// 0.01; Adam betas 0.9/0.999 eps 1e-8 at lr 0.0001` for several.
+fn optimizer_list(optimizers: &[OptimizerConfig]) -> String {
+    if let [one] = optimizers {
         return one.to_string();
     }
-    // One entry per optimizer and settings, with its learning rates in the axis's order.
+    // One entry per optimizer and settings, with its learning rates in the order given.
     let mut kinds: Vec<(String, Vec<String>)> = Vec::new();
-    for optimizer in &optimizers {
+    for optimizer in optimizers {
         let describe: Vec<String> = optimizer
             .describe()
             .iter()
@@ -44,9 +45,11 @@ fn optimizer_list(settings: &SweepSettings) -> String {
     kinds.join("; ")
 }
 
-/// What the sweeps ran: axes, protocol, machine.
+/// What the sweeps ran: axes, protocol, machine; sweeps that differ only in their optimizer
+/// (one learning rate each) in one paragraph.
 pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
-    let mut blocks = Vec::new();
+    // Each sweep's paragraph with a hole for its optimizers, and the optimizers.
+    let mut paragraphs: Vec<(String, Vec<OptimizerConfig>)> = Vec::new();
     for s in &inputs.settings {
         let seeds = |v: &[u64]| match v {
             [one] => one.to_string(),
@@ -55,8 +58,8 @@ pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
         let (a, t) = (&s.axes, &s.template);
         let keys: Vec<&str> = a.act_fn.iter().map(|act| act.key()).collect();
         let hidden: Vec<String> = a.hidden_sizes.iter().map(|h| sizes(h, "-")).collect();
-        blocks.push(paragraph(format!(
-            "Grid: activations {}; seeds {}; split seeds {}; hidden {}; patience {}. Protocol: {}, batch {}, at most {} epochs{}; {} with {} thread(s) per run.",
+        let text = format!(
+            "Grid: activations {}; seeds {}; split seeds {}; hidden {}; patience {}. Protocol: {{}}, batch {}, at most {} epochs{}; {} with {} thread(s) per run.",
             keys.join(", "),
             seeds(&a.seed),
             seeds(&a.split_seed),
@@ -66,7 +69,6 @@ pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
                 .map(|p| p.to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
-            optimizer_list(s),
             t.batch_size,
             t.max_epochs,
             t.subset
@@ -74,8 +76,16 @@ pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
                 .unwrap_or_default(),
             s.device,
             s.threads
-        )));
+        );
+        match paragraphs.iter_mut().find(|(p, _)| *p == text) {
+            Some((_, optimizers)) => optimizers.extend(s.optimizers()),
+            None => paragraphs.push((text, s.optimizers())),
+        }
     }
+    let mut blocks: Vec<Block> = paragraphs
+        .into_iter()
+        .map(|(text, optimizers)| paragraph(text.replace("{}", &optimizer_list(&optimizers))))
+        .collect();
     blocks.push(paragraph(cost(inputs)));
     blocks
 }
