@@ -67,17 +67,22 @@ fn intervals(cell: &str) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// The committed results pages, by folder under `docs/results/`.
+const PAGES: [&str; 4] = ["study", "functions", "splits", "lr"];
+
 #[test]
 fn committed_results_pages_regenerate_from_their_runs_csv() {
-    // The statistics' tables: the description, the pairwise decisions, the variance split, and
-    // actfn beside PyTorch (from peer_runs.csv, where a page has one).
+    // The statistics' tables: the description, the pairwise decisions, the variance split,
+    // actfn beside PyTorch (from peer_runs.csv, where a page has one) and the learning rates
+    // chosen on validation.
     let statistics = [
         "| activation | n |",
         "| A vs B |",
         "| activation | splits x seeds |",
         "| activation | actfn: n, mean (%) |",
+        "| activation | val at lr",
     ];
-    for page in ["study", "functions", "splits"] {
+    for page in PAGES {
         let folder = results(page);
         let inputs = Inputs::from_runs_csv(&[folder.join("runs.csv")]).unwrap();
         let out = tempfile::tempdir().unwrap();
@@ -112,6 +117,12 @@ fn committed_results_pages_regenerate_from_their_runs_csv() {
         if page == "splits" {
             assert!(
                 checked.iter().any(|t| t.starts_with(statistics[2])),
+                "{page}"
+            );
+        }
+        if page == "lr" {
+            assert!(
+                checked.iter().any(|t| t.starts_with(statistics[4])),
                 "{page}"
             );
         }
@@ -166,7 +177,7 @@ fn the_study_pages_comparison_on_the_same_images_regenerates_from_its_prediction
 
 #[test]
 fn no_interval_in_the_committed_pages_leaves_the_range_its_quantity_can_take() {
-    for page in ["study", "functions", "splits"] {
+    for page in PAGES {
         let committed = std::fs::read_to_string(results(page).join("report.md")).unwrap();
         for table in tables(&committed) {
             let heads: Vec<&str> = table
