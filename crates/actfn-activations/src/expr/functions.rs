@@ -5,10 +5,8 @@ use std::f64::consts::FRAC_1_SQRT_2;
 
 use super::build::Builder;
 use super::{Binary, NodeId, Unary};
+use crate::kernels::{SELU_ALPHA, SELU_SCALE};
 
-/// SELU's constants, PyTorch's (`torch.nn.SELU`).
-const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
-const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
 /// `sqrt(2 / pi)`, in the tanh approximation of GELU.
 const SQRT_2_OVER_PI: f64 = 0.797_884_560_802_865_4;
 /// LeakyReLU's slope for negative inputs, the study's.

@@ -8,7 +8,9 @@
 mod modern;
 mod study;
 
-pub(crate) use modern::{Gelu, GeluTanh, Hardswish, Mish, PRelu, Selu, Softplus};
+pub(crate) use modern::{
+    Gelu, GeluTanh, Hardswish, Mish, PRelu, SELU_ALPHA, SELU_SCALE, Selu, Softplus,
+};
 pub(crate) use study::{Elu, LeakyRelu, Relu, Sigmoid, Swish, Tanh};
 
 use candle_core::Tensor;

@@ -149,9 +149,10 @@ impl Kernel for Mish {
     }
 }
 
-/// SELU's constants, PyTorch's.
-const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
-const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
+/// SELU's constants, PyTorch's (`torch.nn.SELU`: alpha 1.6732632423543772848170429916717,
+/// scale 1.0507009873554804934193349852946), as the nearest doubles.
+pub(crate) const SELU_ALPHA: f64 = 1.673_263_242_354_377_2;
+pub(crate) const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
 
 /// `selu(x) = scale x` for `x > 0`, else `scale alpha (e^x - 1)`.
 pub(crate) struct Selu;
