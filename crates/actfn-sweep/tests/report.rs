@@ -130,6 +130,28 @@ fn committed_results_pages_regenerate_from_their_runs_csv() {
 }
 
 #[test]
+fn a_pages_runs_add_to_other_runs_but_a_run_given_twice_is_refused() {
+    // The learning-rate page's lr 0.01 runs are the study page's seeds 0 to 4.
+    let study = Inputs::from_runs_csv(&[results("study").join("runs.csv")]).unwrap();
+    let lr = Inputs::from_runs_csv(&[results("lr").join("runs.csv")]).unwrap();
+    let mut both = study.clone();
+    let error = both.extend(lr.clone()).unwrap_err().to_string();
+    assert!(error.contains("is given twice"), "{error}");
+    assert_eq!(both.finished.len(), study.finished.len(), "nothing added");
+    // The runs at the other rates add to the study page's.
+    let mut other_rates = lr.clone();
+    other_rates
+        .finished
+        .retain(|r| r.record.summary.train_config.optimizer.lr() != 0.01);
+    let mut added = study.clone();
+    added.extend(other_rates.clone()).unwrap();
+    assert_eq!(
+        added.finished.len(),
+        study.finished.len() + other_rates.finished.len()
+    );
+}
+
+#[test]
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn the_study_pages_comparison_on_the_same_images_regenerates_from_its_predictions() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

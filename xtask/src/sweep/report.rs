@@ -12,10 +12,10 @@ pub struct ReportArgs {
     /// The sweep folder; several, to report the runs of all of them together.
     #[arg(long, num_args = 1.., required_unless_present = "runs_csv")]
     pub dir: Vec<PathBuf>,
-    /// Instead of sweep folders, the `runs.csv` of a report (a results page's, whose run
-    /// folders are gone): its statistics and figures, without those that need each run's
-    /// epochs or predictions.
-    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "dir")]
+    /// The `runs.csv` of a report (a results page's, whose run folders are gone), alone or
+    /// beside sweep folders (new sweeps added to a page): its runs' statistics and figures,
+    /// without those that need each run's epochs.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
     pub runs_csv: Vec<PathBuf>,
     /// Where the report goes [default: the first sweep folder, or the folder of the first
     /// runs.csv].
@@ -54,15 +54,17 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
             None => Vec::new(),
         },
     };
-    let (mut inputs, first) = if args.runs_csv.is_empty() {
-        (report::gather(&args.dir)?, args.dir[0].clone())
-    } else {
-        let first = args.runs_csv[0]
-            .parent()
+    let mut inputs = report::gather(&args.dir)?;
+    if !args.runs_csv.is_empty() {
+        inputs.extend(report::Inputs::from_runs_csv(&args.runs_csv)?)?;
+    }
+    let first = args.dir.first().cloned().unwrap_or_else(|| {
+        args.runs_csv
+            .first()
+            .and_then(|csv| csv.parent())
             .unwrap_or(Path::new("."))
-            .to_path_buf();
-        (report::Inputs::from_runs_csv(&args.runs_csv)?, first)
-    };
+            .to_path_buf()
+    });
     // The test labels, for the comparison image by image; without them the report says so.
     if inputs
         .finished

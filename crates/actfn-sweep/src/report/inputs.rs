@@ -53,6 +53,39 @@ pub struct Inputs {
     pub test_labels: Option<Vec<u32>>,
 }
 
+impl Inputs {
+    /// Adds `other`'s runs to these: sweep folders and a page's `runs.csv` reported together,
+    /// e.g. new sweeps beside the runs of a page whose folders are gone. A run (by its name and
+    /// its recorded training settings) found in both is refused: it would count twice.
+    pub fn extend(&mut self, other: Inputs) -> Result<()> {
+        let same = |a: &FinishedRun, b: &FinishedRun| {
+            a.spec.id() == b.spec.id()
+                && a.record.summary.train_config == b.record.summary.train_config
+                && a.record.net == b.record.net
+        };
+        if let Some(twice) = other
+            .finished
+            .iter()
+            .find(|b| self.finished.iter().any(|a| same(a, b)))
+        {
+            return Err(crate::Error::Settings(format!(
+                "the run {} is given twice (in a sweep folder and a runs.csv, or in two of \
+                 either): report each run from one place",
+                twice.spec.id()
+            )));
+        }
+        self.settings.extend(other.settings);
+        self.finished.extend(other.finished);
+        self.peer.extend(other.peer);
+        self.sessions.extend(other.sessions);
+        self.unfinished.extend(other.unfinished);
+        if self.test_labels.is_none() {
+            self.test_labels = other.test_labels;
+        }
+        Ok(())
+    }
+}
+
 /// Reads every run's status and records, and the peer's results, from `dirs`. A folder named
 /// twice (however its path is spelled) is read once.
 pub fn gather(dirs: &[PathBuf]) -> Result<Inputs> {
