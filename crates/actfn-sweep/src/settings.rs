@@ -207,9 +207,17 @@ impl SweepSettings {
     /// bytes ([`actfn_train::memory_estimate`] with the sweep's threads).
     pub fn largest_memory_need(&self) -> Result<Option<MemoryNeed>> {
         let mut largest: Option<MemoryNeed> = None;
+        // Adam keeps two copies of the weights where SGD keeps one: the optimizer that needs
+        // most.
+        let config = self
+            .optimizers()
+            .into_iter()
+            .map(|o| self.train_config(0, 0, 0, Some(o)))
+            .max_by_key(|c| c.optimizer.state_copies())
+            .unwrap_or_else(|| self.template.clone());
         for hidden in &self.axes.hidden_sizes {
             let net = self.network_config(Activation::ReLU, hidden)?;
-            let bytes = actfn_train::memory_estimate(&net, &self.template, self.threads.into());
+            let bytes = actfn_train::memory_estimate(&net, &config, self.threads.into());
             if largest.as_ref().is_none_or(|l| bytes > l.bytes) {
                 largest = Some(MemoryNeed {
                     hidden: hidden.clone(),
