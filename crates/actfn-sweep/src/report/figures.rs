@@ -48,8 +48,8 @@ fn optimizer_list(optimizers: &[OptimizerConfig]) -> String {
 /// What the sweeps ran: axes, protocol, machine; sweeps that differ only in their optimizer
 /// (one learning rate each) in one paragraph.
 pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
-    // Each sweep's paragraph with a hole for its optimizers, and the optimizers.
-    let mut paragraphs: Vec<(String, Vec<OptimizerConfig>)> = Vec::new();
+    // Each sweep's grid, the rest of its protocol, and its optimizers.
+    let mut paragraphs: Vec<(String, String, Vec<OptimizerConfig>)> = Vec::new();
     for s in &inputs.settings {
         let seeds = |v: &[u64]| match v {
             [one] => one.to_string(),
@@ -58,8 +58,8 @@ pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
         let (a, t) = (&s.axes, &s.template);
         let keys: Vec<&str> = a.act_fn.iter().map(|act| act.key()).collect();
         let hidden: Vec<String> = a.hidden_sizes.iter().map(|h| sizes(h, "-")).collect();
-        let text = format!(
-            "Grid: activations {}; seeds {}; split seeds {}; hidden {}; patience {}. Protocol: {{}}, batch {}, at most {} epochs{}; {} with {} thread(s) per run.",
+        let grid = format!(
+            "Grid: activations {}; seeds {}; split seeds {}; hidden {}; patience {}.",
             keys.join(", "),
             seeds(&a.seed),
             seeds(&a.split_seed),
@@ -69,6 +69,9 @@ pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
                 .map(|p| p.to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
+        );
+        let rest = format!(
+            "batch {}, at most {} epochs{}; {} with {} thread(s) per run.",
             t.batch_size,
             t.max_epochs,
             t.subset
@@ -77,14 +80,22 @@ pub fn settings_blocks(inputs: &Inputs) -> Vec<Block> {
             s.device,
             s.threads
         );
-        match paragraphs.iter_mut().find(|(p, _)| *p == text) {
-            Some((_, optimizers)) => optimizers.extend(s.optimizers()),
-            None => paragraphs.push((text, s.optimizers())),
+        match paragraphs
+            .iter_mut()
+            .find(|(g, r, _)| *g == grid && *r == rest)
+        {
+            Some((_, _, optimizers)) => optimizers.extend(s.optimizers()),
+            None => paragraphs.push((grid, rest, s.optimizers())),
         }
     }
     let mut blocks: Vec<Block> = paragraphs
         .into_iter()
-        .map(|(text, optimizers)| paragraph(text.replace("{}", &optimizer_list(&optimizers))))
+        .map(|(grid, rest, optimizers)| {
+            paragraph(format!(
+                "{grid} Protocol: {}, {rest}",
+                optimizer_list(&optimizers)
+            ))
+        })
         .collect();
     blocks.push(paragraph(cost(inputs)));
     blocks
