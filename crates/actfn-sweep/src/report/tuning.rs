@@ -12,7 +12,7 @@ use actfn_stats::Method;
 use super::Analysis;
 use super::groups::Setting;
 use super::inputs::GroupRuns;
-use super::tables::{mean, number};
+use super::tables::{TRAINED_ABOVE, mean, number, trained};
 use crate::Result;
 
 /// One function under one optimizer (and architecture, patience, protocol) at several learning
@@ -198,7 +198,10 @@ pub(super) fn tuning_blocks(
         blocks.push(paragraph(format!("**{optimizer}**")));
         blocks.push(Block::Table(table));
         let stem = format!("lr_{}", optimizer.to_ascii_lowercase());
-        let bands: Vec<Band> = rows.iter().filter_map(|t| band(t, analysis)).collect();
+        let bands: Vec<Band> = rows
+            .iter()
+            .filter_map(|t| band(t, analysis, false))
+            .collect();
         if !bands.is_empty() {
             let title = format!("Test accuracy over the learning rate ({optimizer})");
             actfn_plot::band_chart(
@@ -215,13 +218,43 @@ pub(super) fn tuning_blocks(
                  its 95% BCa band over seeds; the dot marks the rate chosen on validation.",
             ));
         }
+        // Where some rate left runs at chance, the same at the rates where every run trained,
+        // on an axis the trained runs' differences can be read on.
+        let trained: Vec<Band> = rows
+            .iter()
+            .filter_map(|t| band(t, analysis, true))
+            .collect();
+        if trained.iter().map(|b| b.xs.len()).sum::<usize>()
+            < bands.iter().map(|b| b.xs.len()).sum::<usize>()
+            && !trained.is_empty()
+        {
+            let stem = format!("{stem}_trained");
+            let title =
+                format!("Test accuracy over the learning rate ({optimizer}), runs that trained");
+            actfn_plot::band_chart(
+                &trained,
+                &title,
+                ("learning rate (log10)", "test accuracy (%)"),
+                Corner::LowerRight,
+                &figures.join(&stem),
+            )?;
+            blocks.push(figure(
+                &stem,
+                &title,
+                format!(
+                    "The figure above at the rates where every run of the function trained (above \
+                     {TRAINED_ABOVE}%); a function's curve leaves out the rates where some did not."
+                ),
+            ));
+        }
     }
     Ok(blocks)
 }
 
 /// A function's curve for the figure: its mean test accuracy at each rate with its BCa band,
-/// the chosen rate marked.
-fn band(t: &Tuning, analysis: &Analysis) -> Option<Band> {
+/// the chosen rate marked; with `trained_only`, only the rates where every run trained (none
+/// with fewer than two such rates).
+fn band(t: &Tuning, analysis: &Analysis, trained_only: bool) -> Option<Band> {
     let mut band = Band {
         label: t.act.name().to_string(),
         xs: Vec::new(),
@@ -231,6 +264,9 @@ fn band(t: &Tuning, analysis: &Analysis) -> Option<Band> {
         marks: Vec::new(),
     };
     for (i, (lr, g)) in t.curve.iter().enumerate() {
+        if trained_only && trained(&g.group.test) < g.group.test.len() {
+            continue;
+        }
         let m = mean(&g.group.test)?;
         let bca = analysis
             .bootstrap
@@ -243,7 +279,7 @@ fn band(t: &Tuning, analysis: &Analysis) -> Option<Band> {
             band.marks.push((lr.log10(), m));
         }
     }
-    Some(band)
+    (band.xs.len() >= 2).then_some(band)
 }
 
 #[cfg(test)]
