@@ -4,10 +4,7 @@ use std::path::PathBuf;
 
 use actfn_activations::Activation;
 use actfn_model::{BaseNetworkConfig, Init};
-use actfn_train::{
-    AdamConfig, Existing, OptimizerConfig, Outcome, Outputs, Run, SgdConfig, TrainConfig,
-    checkpoint_name,
-};
+use actfn_train::{Existing, OptimizerConfig, Outcome, Outputs, Run, TrainConfig, checkpoint_name};
 use clap::Args;
 
 use crate::progress::EpochProgress;
@@ -128,23 +125,15 @@ pub fn optimizer_config(
     lr: Option<f64>,
     momentum: Option<f64>,
 ) -> anyhow::Result<OptimizerConfig> {
-    let default_lr = match key {
-        "adam" => AdamConfig::default().lr,
-        _ => SgdConfig::default().lr,
-    };
-    let optimizer = match (
-        OptimizerConfig::with_lr(key, lr.unwrap_or(default_lr)).map_err(anyhow::Error::msg)?,
-        momentum,
-    ) {
-        (OptimizerConfig::Sgd(sgd), Some(momentum)) => {
-            OptimizerConfig::Sgd(SgdConfig { momentum, ..sgd })
-        }
-        (_, Some(_)) => anyhow::bail!(
-            "--momentum is SGD's: Adam takes PyTorch's betas (0.9, 0.999); drop --momentum or \
-             use --optimizer sgd"
-        ),
-        (optimizer, None) => optimizer,
-    };
+    let mut optimizer = OptimizerConfig::of_key(key).map_err(anyhow::Error::msg)?;
+    if let Some(lr) = lr {
+        optimizer = optimizer.at_lr(lr);
+    }
+    if let Some(momentum) = momentum {
+        optimizer = optimizer
+            .with_momentum(momentum)
+            .map_err(|e| anyhow::anyhow!("--{e}; drop --momentum or use --optimizer sgd"))?;
+    }
     optimizer.validate().map_err(anyhow::Error::msg)?;
     Ok(optimizer)
 }

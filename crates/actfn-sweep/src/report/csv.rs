@@ -6,9 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use actfn_activations::Activation;
-use actfn_train::{
-    OptimizerConfig, RunRecord, RunSummary, SgdConfig, TrainConfig, checkpoint_name,
-};
+use actfn_train::{OptimizerConfig, RunRecord, RunSummary, TrainConfig, checkpoint_name};
 
 use super::inputs::PeerRun;
 use crate::error::file_error;
@@ -141,8 +139,8 @@ impl RunRow {
             .collect::<Result<Vec<usize>>>()?;
         let optimizer = OptimizerConfig::with_lr(&self.optimizer, self.lr).map_err(|e| bad(&e))?;
         let optimizer = match (optimizer, self.momentum) {
-            (OptimizerConfig::Sgd(sgd), Some(momentum)) => {
-                OptimizerConfig::Sgd(SgdConfig { momentum, ..sgd })
+            (sgd @ OptimizerConfig::Sgd(_), Some(momentum)) => {
+                sgd.with_momentum(momentum).map_err(|e| bad(&e))?
             }
             (OptimizerConfig::Sgd(_), None) => return Err(bad("an SGD run without its momentum")),
             (other, _) => other,

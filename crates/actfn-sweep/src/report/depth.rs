@@ -7,9 +7,9 @@ use std::path::Path;
 use actfn_activations::Activation;
 use actfn_plot::{Band, Corner};
 use actfn_report::{Block, figure, heading, paragraph};
-use actfn_stats::Method;
 
 use super::Analysis;
+use super::figures::{empty_band, push_mean};
 use super::groups::Setting;
 use super::inputs::GroupRuns;
 use super::tables::mean;
@@ -178,24 +178,10 @@ pub(super) fn depth_blocks(
 /// A function's mean of `value` at each depth with its BCa band; depths where no run has the
 /// value are left out, and a function with fewer than two is.
 fn band(d: &Depths, value: fn(&FinishedRun) -> Option<f64>, analysis: &Analysis) -> Option<Band> {
-    let mut band = Band {
-        label: d.act.name().to_string(),
-        xs: Vec::new(),
-        mean: Vec::new(),
-        lo: Vec::new(),
-        hi: Vec::new(),
-        marks: Vec::new(),
-    };
+    let mut band = empty_band(d.act.name().to_string());
     for (depth, g) in &d.curve {
         let values: Vec<f64> = g.runs.iter().filter_map(|r| value(r)).collect();
-        let Some(m) = mean(&values) else { continue };
-        let bca = analysis
-            .bootstrap
-            .interval(&[&values], actfn_stats::mean_of, Method::Bca);
-        band.xs.push(*depth as f64);
-        band.mean.push(m);
-        band.lo.push(bca.map_or(m, |b| b.lo));
-        band.hi.push(bca.map_or(m, |b| b.hi));
+        push_mean(&mut band, *depth as f64, &values, analysis);
     }
     (band.xs.len() >= 2).then_some(band)
 }

@@ -7,8 +7,6 @@ use actfn_model::BaseNetworkConfig;
 use actfn_plot::{Band, Corner, LinePanel, PointGroup};
 use actfn_report::{Block, figure, heading, paragraph};
 
-use actfn_stats::Method;
-
 use super::Analysis;
 use super::inputs::{GroupRuns, Inputs};
 use super::tables::{Group, TRAINED_ABOVE};
@@ -144,9 +142,7 @@ pub fn test_accuracy(figures: &Path, groups: &[Group], analysis: &Analysis) -> R
         .iter()
         .filter_map(|g| {
             let d = actfn_stats::describe(&g.test)?;
-            let bca = analysis
-                .bootstrap
-                .interval(&[&g.test], actfn_stats::mean_of, Method::Bca);
+            let bca = analysis.mean_bca(&g.test);
             Some(PointGroup {
                 label: g.label.clone(),
                 values: g.test.clone(),
@@ -232,18 +228,40 @@ pub fn profiles(figures: &Path, groups: &[Group], analysis: &Analysis) -> Result
     )])
 }
 
-/// Per epoch, the mean and standard deviation over the runs that reached it (at least two),
-/// of a number each run records per epoch, as a band.
-fn mean_band(label: &str, runs: &[Vec<f64>]) -> Option<Band> {
-    let longest = runs.iter().map(Vec::len).max()?;
-    let mut band = Band {
-        label: label.to_string(),
+/// A band of no points yet.
+pub(super) fn empty_band(label: String) -> Band {
+    Band {
+        label,
         xs: Vec::new(),
         mean: Vec::new(),
         lo: Vec::new(),
         hi: Vec::new(),
         marks: Vec::new(),
-    };
+    }
+}
+
+/// Adds the point at `x` to `band`: the mean of `values`, its BCa interval as the band's edges
+/// (the mean itself where there is none). Returns the mean; adds nothing for no values.
+pub(super) fn push_mean(
+    band: &mut Band,
+    x: f64,
+    values: &[f64],
+    analysis: &Analysis,
+) -> Option<f64> {
+    let m = super::tables::mean(values)?;
+    let bca = analysis.mean_bca(values);
+    band.xs.push(x);
+    band.mean.push(m);
+    band.lo.push(bca.map_or(m, |b| b.lo));
+    band.hi.push(bca.map_or(m, |b| b.hi));
+    Some(m)
+}
+
+/// Per epoch, the mean and standard deviation over the runs that reached it (at least two),
+/// of a number each run records per epoch, as a band.
+fn mean_band(label: &str, runs: &[Vec<f64>]) -> Option<Band> {
+    let longest = runs.iter().map(Vec::len).max()?;
+    let mut band = empty_band(label.to_string());
     for epoch in 0..longest {
         let values: Vec<f64> = runs.iter().filter_map(|r| r.get(epoch).copied()).collect();
         let Some(d) = actfn_stats::describe(&values).filter(|d| d.n >= 2) else {

@@ -49,7 +49,7 @@ pub fn key_of(spec: &RunSpec, config: &TrainConfig) -> GroupKey {
 
 /// The protocol's settings of `config` as `name value` pairs: the optimizer, its learning rate
 /// and its other settings, the batch, the epochs and the subset.
-fn protocol(config: &TrainConfig) -> Vec<(&'static str, String)> {
+pub(super) fn protocol(config: &TrainConfig) -> Vec<(&'static str, String)> {
     let mut protocol = vec![
         ("optimizer", config.optimizer.name().to_string()),
         ("lr", config.optimizer.lr().to_string()),

@@ -86,6 +86,14 @@ impl Default for Analysis {
     }
 }
 
+impl Analysis {
+    /// The BCa bootstrap interval of the mean of `values`.
+    pub(super) fn mean_bca(&self, values: &[f64]) -> Option<actfn_stats::Interval> {
+        self.bootstrap
+            .interval(&[values], actfn_stats::mean_of, actfn_stats::Method::Bca)
+    }
+}
+
 /// Writes `runs.csv` (and the runs' [`PREDICTIONS`], the PyTorch peer's [`PEER_RUNS`]), the
 /// figures, `report.md` and `report.html` into `out`; returns the HTML report's path.
 pub fn write(

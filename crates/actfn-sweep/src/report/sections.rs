@@ -8,7 +8,7 @@ use actfn_model::BaseNetworkConfig;
 use actfn_report::{Block, Table, heading, paragraph};
 use actfn_stats::reml_components;
 
-use super::groups::key_of;
+use super::groups::{Setting, key_of, protocol};
 use super::inputs::{GroupRuns, Inputs, PeerRun, Unfinished};
 use super::tables::{self, Group, interval, mixture};
 use super::{Analysis, pairs, tuning};
@@ -32,54 +32,34 @@ pub(super) fn comparison_sets<'g, 'r>(groups: &'g [GroupRuns<'r>]) -> Vec<Compar
     if tunings.is_empty() {
         return architecture_sets(groups, "");
     }
-    let mut sets: Vec<ComparisonSet> = Vec::new();
+    // One set per setting the rates were tuned under (optimizer, architecture, patience).
+    let mut tuned: Vec<(&Setting, ComparisonSet)> = Vec::new();
     for t in &tunings {
-        match sets
-            .iter_mut()
-            .find(|s| tuned_setting(s.groups[0]) == tuned_setting(t.chosen()))
-        {
-            Some(set) => set.groups.push(t.chosen()),
-            None => sets.push(ComparisonSet {
-                name: format!(
-                    "{}, each function at its rate chosen on validation; hidden {}, patience {}",
-                    t.optimizer(),
-                    sizes(&t.setting.hidden, "-"),
-                    t.setting.patience
-                ),
-                groups: vec![t.chosen()],
-            }),
+        match tuned.iter_mut().find(|(setting, _)| **setting == t.setting) {
+            Some((_, set)) => set.groups.push(t.chosen()),
+            None => tuned.push((
+                &t.setting,
+                ComparisonSet {
+                    name: format!(
+                        "{}, each function at its rate chosen on validation; hidden {}, \
+                         patience {}",
+                        t.optimizer(),
+                        sizes(&t.setting.hidden, "-"),
+                        t.setting.patience
+                    ),
+                    groups: vec![t.chosen()],
+                },
+            )),
         }
     }
-    let study = key_of_study_protocol();
+    let mut sets: Vec<ComparisonSet> = tuned.into_iter().map(|(_, set)| set).collect();
+    // Beside them, the functions trained as the study trains.
+    let study = protocol(&actfn_train::TrainConfig::default());
     sets.extend(architecture_sets(
         groups.iter().filter(|g| g.key.setting.protocol == study),
         "SGD at lr 0.01, the study's rate; ",
     ));
     sets
-}
-
-/// What a tuned group's comparison set shares: its setting without the learning rate.
-fn tuned_setting(g: &GroupRuns) -> super::groups::Setting {
-    let mut setting = g.key.setting.clone();
-    setting.protocol.retain(|(n, _)| *n != "lr");
-    setting
-}
-
-/// The protocol part of a group key trained as the study trains (SGD lr 0.01 momentum 0.9,
-/// batch 256, 50 epochs, every image).
-fn key_of_study_protocol() -> Vec<(&'static str, String)> {
-    let spec = crate::RunSpec {
-        index: 0,
-        act: actfn_activations::Activation::ReLU,
-        seed: 0,
-        split_seed: 0,
-        hidden: Vec::new(),
-        patience: 0,
-        optimizer: None,
-    };
-    key_of(&spec, &actfn_train::TrainConfig::default())
-        .setting
-        .protocol
 }
 
 /// The sets of `groups` of each architecture and patience, in order, named after them behind

@@ -1,9 +1,7 @@
 //! The sweep's statistics as report tables: per group the description of test accuracy and the
 //! share of runs that trained, and actfn against its PyTorch peer.
 
-use actfn_stats::{
-    Description, Interval, Method, describe, fisher_exact, iqm, test_noise, welch, wilson,
-};
+use actfn_stats::{Description, Interval, describe, fisher_exact, iqm, test_noise, welch, wilson};
 
 use actfn_report::Table;
 
@@ -90,11 +88,7 @@ pub fn description_table(groups: &[Group], analysis: &Analysis) -> Table {
     ]);
     for g in groups {
         let d: Option<Description> = describe(&g.test);
-        let bca = |values: &[f64]| {
-            analysis
-                .bootstrap
-                .interval(&[values], actfn_stats::mean_of, Method::Bca)
-        };
+        let bca = |values: &[f64]| analysis.mean_bca(values);
         let mean_cell = d.map_or("-".into(), |d| match d.ci95 {
             Some(_) if mixture(&g.test) => format!("{:.2} (mixture)", d.mean),
             ci => format!("{:.2} {}", d.mean, interval(ci))

@@ -7,9 +7,9 @@ use std::path::Path;
 use actfn_activations::Activation;
 use actfn_plot::{Band, Corner};
 use actfn_report::{Block, Table, figure, heading, paragraph};
-use actfn_stats::Method;
 
 use super::Analysis;
+use super::figures::{empty_band, push_mean};
 use super::groups::Setting;
 use super::inputs::GroupRuns;
 use super::tables::{TRAINED_ABOVE, mean, number, trained};
@@ -178,9 +178,7 @@ pub(super) fn tuning_blocks(
                 });
             }
             let chosen = &t.chosen().group.test;
-            let bca = analysis
-                .bootstrap
-                .interval(&[chosen], actfn_stats::mean_of, Method::Bca);
+            let bca = analysis.mean_bca(chosen);
             row.push(t.curve[t.selected].0.to_string());
             row.push(format!(
                 "{} {}",
@@ -255,26 +253,12 @@ pub(super) fn tuning_blocks(
 /// the chosen rate marked; with `trained_only`, only the rates where every run trained (none
 /// with fewer than two such rates).
 fn band(t: &Tuning, analysis: &Analysis, trained_only: bool) -> Option<Band> {
-    let mut band = Band {
-        label: t.act.name().to_string(),
-        xs: Vec::new(),
-        mean: Vec::new(),
-        lo: Vec::new(),
-        hi: Vec::new(),
-        marks: Vec::new(),
-    };
+    let mut band = empty_band(t.act.name().to_string());
     for (i, (lr, g)) in t.curve.iter().enumerate() {
         if trained_only && trained(&g.group.test) < g.group.test.len() {
             continue;
         }
-        let m = mean(&g.group.test)?;
-        let bca = analysis
-            .bootstrap
-            .interval(&[&g.group.test], actfn_stats::mean_of, Method::Bca);
-        band.xs.push(lr.log10());
-        band.mean.push(m);
-        band.lo.push(bca.map_or(m, |b| b.lo));
-        band.hi.push(bca.map_or(m, |b| b.hi));
+        let m = push_mean(&mut band, lr.log10(), &g.group.test, analysis)?;
         if i == t.selected {
             band.marks.push((lr.log10(), m));
         }

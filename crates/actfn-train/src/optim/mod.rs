@@ -54,19 +54,28 @@ impl OptimizerConfig {
         }
     }
 
-    /// The optimizer of `key` (`sgd`, `adam`) with its default settings (PyTorch's; the study's
-    /// momentum 0.9 for SGD) at `lr`.
-    pub fn with_lr(key: &str, lr: f64) -> Result<Self, String> {
+    /// The optimizer of `key` (`sgd`, `adam`) with its default settings: the study's for SGD
+    /// (lr 0.01, momentum 0.9), PyTorch's for Adam (lr 0.001).
+    pub fn of_key(key: &str) -> Result<Self, String> {
         match key.trim().to_ascii_lowercase().as_str() {
-            "sgd" => Ok(Self::Sgd(SgdConfig {
-                lr,
-                ..SgdConfig::default()
-            })),
-            "adam" => Ok(Self::Adam(AdamConfig {
-                lr,
-                ..AdamConfig::default()
-            })),
+            "sgd" => Ok(Self::Sgd(SgdConfig::default())),
+            "adam" => Ok(Self::Adam(AdamConfig::default())),
             other => Err(format!("unknown optimizer {other:?}: use sgd or adam")),
+        }
+    }
+
+    /// The optimizer of `key` with its default settings at `lr`.
+    pub fn with_lr(key: &str, lr: f64) -> Result<Self, String> {
+        Self::of_key(key).map(|o| o.at_lr(lr))
+    }
+
+    /// The same SGD with another momentum; Adam has none (its betas are PyTorch's).
+    pub fn with_momentum(self, momentum: f64) -> Result<Self, String> {
+        match self {
+            Self::Sgd(sgd) => Ok(Self::Sgd(SgdConfig { momentum, ..sgd })),
+            Self::Adam(_) => {
+                Err("momentum is SGD's: Adam takes PyTorch's betas (0.9, 0.999)".into())
+            }
         }
     }
 

@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+mod flat;
+mod parse;
+
+use flat::FlatSettings;
+pub use parse::{parse_hidden, parse_seeds};
+
 /// The most seeds one axis may list: far above any real sweep's, and small enough that the
 /// list, and `tasks.tsv`, stay a few megabytes.
 pub const MAX_SEEDS: usize = 100_000;
@@ -258,177 +264,15 @@ pub struct MemoryNeed {
 }
 
 /// Whether `values` holds a value twice.
-fn has_repeats<T: Ord>(values: &[T]) -> bool {
+pub(crate) fn has_repeats<T: Ord>(values: &[T]) -> bool {
     let mut sorted: Vec<&T> = values.iter().collect();
     sorted.sort_unstable();
     sorted.windows(2).any(|w| w[0] == w[1])
 }
 
-/// `sweep.json` as sweeps before version 0.1.0's library wrote it: axes and protocol side by
-/// side. Read, never written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FlatSettings {
-    /// Keys, as `relu`.
-    acts: Vec<String>,
-    seeds: Vec<u64>,
-    split_seeds: Vec<u64>,
-    hidden: Vec<Vec<usize>>,
-    patience: Vec<usize>,
-    max_epochs: usize,
-    batch_size: usize,
-    optimizer: actfn_train::SgdConfig,
-    subset: Option<usize>,
-    #[serde(default)]
-    init: actfn_model::Init,
-    device: String,
-    threads: u16,
-}
-
-impl FlatSettings {
-    /// The same settings in today's form; none when a key names no function.
-    fn settings(self) -> Option<SweepSettings> {
-        let act_fn = self
-            .acts
-            .iter()
-            .map(|key| key.parse().ok())
-            .collect::<Option<Vec<Activation>>>()?;
-        let flat = self;
-        Some(SweepSettings {
-            axes: Axes {
-                act_fn,
-                hidden_sizes: flat.hidden,
-                seed: flat.seeds,
-                split_seed: flat.split_seeds,
-                patience: flat.patience,
-                optimizer: Vec::new(),
-            },
-            template: TrainConfig {
-                max_epochs: flat.max_epochs,
-                batch_size: flat.batch_size,
-                optimizer: OptimizerConfig::Sgd(flat.optimizer),
-                subset: flat.subset,
-                init: flat.init,
-                ..TrainConfig::default()
-            },
-            device: flat.device,
-            threads: flat.threads,
-        })
-    }
-}
-
-/// Parses a seed axis: a count (`10`: seeds 0 to 9), a list (`0,3,7`; one seed: `7,`) or an
-/// inclusive range (`5-9` or `5..9`).
-pub fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
-    let text = text.trim();
-    // A trailing comma makes a list of one: `7,` is seed 7, where `7` is seven seeds.
-    let text = match text.strip_suffix(',') {
-        Some(one) if !one.contains(',') && !one.is_empty() => {
-            return Ok(vec![
-                one.trim()
-                    .parse::<u64>()
-                    .map_err(|_| format!("{one:?} is not a seed (a whole number)"))?,
-            ]);
-        }
-        _ => text,
-    };
-    let number = |s: &str| {
-        s.trim()
-            .parse::<u64>()
-            .map_err(|_| format!("{s:?} is not a seed (a whole number)"))
-    };
-    // The count is checked before the list is built: `0-18446744073709551615` would overflow
-    // the allocation's size and `1000000000000` ask for 8 TB. It is a u128 because the range
-    // over every u64 has one more element than u64 holds.
-    let at_most = |count: u128| {
-        if count > MAX_SEEDS as u128 {
-            Err(format!(
-                "{text:?} gives {count} seeds; at most {MAX_SEEDS} are allowed"
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    let seeds = if text.contains(',') {
-        at_most(text.split(',').count() as u128)?;
-        text.split(',').map(number).collect::<Result<Vec<_>, _>>()?
-    } else if let Some((a, b)) = text.split_once("..").or_else(|| text.split_once('-')) {
-        let (a, b) = (number(a)?, number(b)?);
-        if a > b {
-            return Err(format!("the range {text:?} is empty: {a} is above {b}"));
-        }
-        at_most(u128::from(b - a) + 1)?;
-        (a..=b).collect()
-    } else {
-        let count = number(text)?;
-        at_most(u128::from(count))?;
-        (0..count).collect()
-    };
-    if seeds.is_empty() {
-        return Err(format!(
-            "{text:?} gives no seed: give a count of at least 1, a list or a range"
-        ));
-    }
-    if has_repeats(&seeds) {
-        return Err(format!("{text:?} names a seed twice"));
-    }
-    Ok(seeds)
-}
-
-/// Parses hidden layer sizes, `512,256,256,128`.
-pub fn parse_hidden(text: &str) -> Result<Vec<usize>, String> {
-    text.split(',')
-        .map(|s| {
-            s.trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| format!("{s:?} in {text:?} is not a layer size (at least 1)"))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn seed_axes_parse_as_counts_lists_and_ranges() {
-        assert_eq!(parse_seeds("3").unwrap(), [0, 1, 2]);
-        assert_eq!(parse_seeds("0,3,7").unwrap(), [0, 3, 7]);
-        assert_eq!(parse_seeds("5-7").unwrap(), [5, 6, 7]);
-        assert_eq!(parse_seeds("5..7").unwrap(), [5, 6, 7]);
-        assert_eq!(parse_seeds("7,").unwrap(), [7]);
-        for bad in ["0", "a", "3,x", "9-5", "1,1", ""] {
-            assert!(parse_seeds(bad).is_err(), "{bad:?}");
-        }
-        // Too many seeds are refused before the list is built, with the count.
-        let most = MAX_SEEDS.to_string();
-        assert_eq!(parse_seeds(&most).unwrap().len(), MAX_SEEDS);
-        assert_eq!(parse_seeds("5-100004").unwrap().len(), MAX_SEEDS);
-        let list: Vec<String> = (0..=MAX_SEEDS).map(|s| s.to_string()).collect();
-        for (text, count) in [
-            ("0-18446744073709551615", "18446744073709551616"),
-            ("0..18446744073709551615", "18446744073709551616"),
-            ("1000000000000", "1000000000000"),
-            ("18446744073709551615", "18446744073709551615"),
-            ("5-100005", "100001"),
-            (&list.join(","), "100001"),
-        ] {
-            assert_eq!(
-                parse_seeds(text).unwrap_err(),
-                format!("{text:?} gives {count} seeds; at most {MAX_SEEDS} are allowed"),
-                "{count}"
-            );
-        }
-    }
-
-    #[test]
-    fn hidden_sizes_parse_and_zero_is_refused() {
-        assert_eq!(parse_hidden("512,256").unwrap(), [512, 256]);
-        assert!(parse_hidden("512,0").is_err());
-        assert!(parse_hidden("wide").is_err());
-    }
 
     #[test]
     fn settings_read_back_and_the_flat_form_reads_as_the_same_settings() {
