@@ -27,16 +27,29 @@ the table below (every formula chosen to stay finite up to +-88 / +-700) none is
 
 Each entry: formula, torch (the Python written next to it, for the reader), dtype, x, y, dy,
 skipped, and for a built-in activation spelled out, "builtin": the formula calling it by name.
+It also checks actfn's own PyTorch translation of each formula (what a sweep's `--peer` runs):
+`xtask formula --json` prints it (the binary is $ACTFN_XTASK, default target/release/xtask: build
+it first), xtask/pytorch/study.py's Formula evaluates it, and the entry records it as
+"translation" with its values and gradients at the same points as "translation_y" and
+"translation_dy"; the Rust test checks that the translation is still the same text and that its
+values agree with the hand-written ones.
 """
 
 import json
 import math
 import os
+import subprocess
 import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, os.path.join(ROOT, "xtask", "pytorch"))
+import study  # noqa: E402  (xtask/pytorch/study.py, the peers' module)
+
+XTASK = os.environ.get("ACTFN_XTASK", os.path.join(ROOT, "target", "release", "xtask"))
 
 OUT = os.path.join(
     os.path.dirname(os.path.abspath(__file__)),
@@ -146,22 +159,39 @@ def points(dtype_name, kinks):
     return sorted(out)
 
 
+def value_and_gradient(fn, v, dtype):
+    """fn at the one point v and its gradient there by autograd (one point at a time: a
+    non-finite gradient at one point cannot touch the others)."""
+    x = torch.tensor([v], dtype=dtype, requires_grad=True)
+    y = fn(x)
+    assert y.dtype == dtype, y.dtype
+    y.sum().backward()
+    return float(y.detach()[0]), float(x.grad[0])
+
+
+def translation(formula):
+    """actfn's PyTorch translation of the formula."""
+    out = subprocess.run([XTASK, "formula", "--json", formula], check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)["torch"]
+
+
 def entry(formula, fn, source, kinks, builtin, dtype_name):
     dtype = DTYPES[dtype_name]
-    xs, ys, dys, skipped = [], [], [], []
+    translated = translation(formula)
+    module = study.Formula(translated)
+    xs, ys, dys, tys, tdys, skipped = [], [], [], [], [], []
     for v in points(dtype_name, kinks):
-        # One point at a time: a non-finite gradient at one point cannot touch the others.
-        x = torch.tensor([v], dtype=dtype, requires_grad=True)
-        y = fn(x)
-        assert y.dtype == dtype, (formula, y.dtype)
-        y.sum().backward()
-        yv, dv = float(y.detach()[0]), float(x.grad[0])
+        yv, dv = value_and_gradient(fn, v, dtype)
         if not (math.isfinite(yv) and math.isfinite(dv)):
             skipped.append(v)
             continue
+        tyv, tdv = value_and_gradient(module, v, dtype)
         xs.append(v)
         ys.append(yv)
         dys.append(dv)
+        tys.append(tyv)
+        tdys.append(tdv)
     e = {
         "formula": formula,
         "torch": source,
@@ -170,6 +200,9 @@ def entry(formula, fn, source, kinks, builtin, dtype_name):
         "y": ys,
         "dy": dys,
         "skipped": skipped,
+        "translation": translated,
+        "translation_y": tys,
+        "translation_dy": tdys,
     }
     if builtin is not None:
         e["builtin"] = builtin

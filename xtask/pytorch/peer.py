@@ -41,6 +41,9 @@ def read_run(sweep_dir, index):
     return argparse.Namespace(
         id=task["id"],
         act=task["act"],
+        # A formula's PyTorch expression (tasks.tsv has the column since formulas; "-" or none
+        # for a named function).
+        torch=task.get("torch", "-"),
         seed=int(task["seed"]),
         split_seed=int(task["split_seed"]),
         hidden=task["hidden"],
@@ -64,7 +67,7 @@ def main():
     parser.add_argument("--data", required=True, help="folder with the four Fashion-MNIST files")
     given = parser.parse_args()
     args = read_run(given.dir, given.index)
-    if args.act not in study.ACTIVATIONS:
+    if args.torch == "-" and args.act not in study.ACTIVATIONS:
         raise SystemExit(f"{args.act}: the study's PyTorch code has no such activation")
     if args.init not in ("pytorch", "kaiming-normal", "lecun-normal"):
         raise SystemExit(f"{args.init}: an initialization peer.py does not know")
@@ -82,7 +85,8 @@ def main():
 
     hidden = [int(h) for h in args.hidden.split(",")]
     torch.manual_seed(args.seed)
-    net = study.BaseNetwork(study.ACTIVATIONS[args.act](), hidden_sizes=hidden)
+    act_fn = study.ACTIVATIONS[args.act]() if args.torch == "-" else study.Formula(args.torch)
+    net = study.BaseNetwork(act_fn, hidden_sizes=hidden)
     study.initialize(net, args.init)
     optimizer = study.make_optimizer(net, args.optimizer)
     loss_module = nn.CrossEntropyLoss()

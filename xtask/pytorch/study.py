@@ -83,6 +83,27 @@ ACTIVATIONS = {
 }
 
 
+class Formula(nn.Module):
+    """A formula of x, as actfn translates it to PyTorch (`Expr::to_torch`: torch operations on
+    the tensor `x`, with `torch` and `F` in scope): the same function, differentiated by PyTorch's
+    autograd. The text comes from actfn's own printer (tasks.tsv); it is evaluated with nothing
+    else in scope."""
+
+    ALLOWED = set("abcdefghijklmnopqrstuvwxyzF_.0123456789+-*/() ,>")
+
+    def __init__(self, torch_text):
+        super().__init__()
+        if not set(torch_text) <= self.ALLOWED:
+            raise SystemExit(f"{torch_text!r}: not a formula actfn translated")
+        self.text = torch_text
+        self.code = compile(torch_text, "<formula>", "eval")
+
+    def forward(self, x):
+        y = eval(self.code, {"__builtins__": {}}, {"torch": torch, "F": F, "x": x})
+        # A constant formula is a number: the same number at every element.
+        return y if isinstance(y, torch.Tensor) else torch.full_like(x, y)
+
+
 class BaseNetwork(nn.Module):
     def __init__(self, act_fn, input_size=784, num_classes=10, hidden_sizes=(512, 256, 256, 128)):
         super().__init__()

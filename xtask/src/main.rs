@@ -10,6 +10,7 @@ macro_rules! say {
 mod bench;
 mod data;
 mod eval;
+mod formula;
 mod import;
 mod machine;
 mod output;
@@ -57,6 +58,9 @@ enum Command {
     /// Many seeds, not one: a grid of training runs and the statistics that say which
     /// differences between activation functions are real.
     Sweep(Box<sweep::SweepArgs>),
+    /// What a formula of x is to actfn: canonical form, label, derivative, safety check,
+    /// PyTorch translation.
+    Formula(formula::FormulaArgs),
 }
 
 /// Settings every command that computes shares.
@@ -88,9 +92,11 @@ impl Command {
             Command::Reproduce(args) => Some(args.settings.compute.threads),
             Command::BenchWorker(args) => Some(args.threads),
             Command::Sweep(args) => args.threads(),
-            Command::Data(_) | Command::Import(_) | Command::Bench(_) | Command::TraceInputs(_) => {
-                None
-            }
+            Command::Data(_)
+            | Command::Import(_)
+            | Command::Bench(_)
+            | Command::TraceInputs(_)
+            | Command::Formula(_) => None,
         }
     }
 }
@@ -149,6 +155,7 @@ fn main() -> ExitCode {
         Command::Reproduce(args) => reproduce::run(&args),
         Command::TraceInputs(args) => peer::trace_inputs(&args),
         Command::Sweep(args) => sweep::run(&args),
+        Command::Formula(args) => formula::run(&args),
     };
     let result = result.and_then(|()| match output::failure() {
         Some(e) => Err(anyhow::anyhow!(

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use actfn_activations::Activation;
+use actfn_activations::{Activation, NonFinitePolicy};
 use actfn_model::{BaseNetworkConfig, Init};
 use actfn_train::{Existing, OptimizerConfig, Outcome, Outputs, Run, TrainConfig, checkpoint_name};
 use clap::Args;
@@ -14,13 +14,16 @@ use crate::{ComputeArgs, default_checkpoint_dir};
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Activation functions to train: keys (sigmoid, tanh, relu, leakyrelu, elu, swish, gelu,
-    /// gelu_tanh, mish, selu, softplus, prelu, hardswish), comma-separated, or `study` or `all`.
+    /// gelu_tanh, mish, selu, softplus, prelu, hardswish) or formulas of x (`x*sigmoid(1.702*x)`),
+    /// comma-separated, or `study` or `all`.
     #[arg(long = "act", value_name = "NAMES", value_parser = parse_act_list,
           required_unless_present = "all", conflicts_with = "all")]
     pub acts: Option<ActList>,
     /// Train the study's six.
     #[arg(long)]
     pub all: bool,
+    #[command(flatten)]
+    pub non_finite: NonFiniteArgs,
     #[command(flatten)]
     pub settings: TrainSettings,
     /// Retrain networks whose checkpoint exists (otherwise they are loaded and evaluated).
@@ -138,26 +141,84 @@ pub fn optimizer_config(
     Ok(optimizer)
 }
 
-/// Activation functions, as one argument.
+/// Activation functions, as one argument. A formula that the safety check refused is in it,
+/// with the check's finding: [`ActList::activations`] accepts it only if told to.
 #[derive(Debug, Clone)]
-pub struct ActList(pub Vec<Activation>);
+pub struct ActList(Vec<Activation>);
 
-/// Parses a comma-separated list of activation keys or names, or `study` (the study's six) or
-/// `all` (every built-in), listing the valid names on error.
+/// Whether formulas that the safety check refuses are trained.
+#[derive(Args, Debug, Clone, Copy, Default)]
+pub struct NonFiniteArgs {
+    /// Train formulas whose value or derivative is not finite somewhere on the safety check's
+    /// grid (`exp(x)` beyond 88.7 in f32); a run still stops at its first non-finite loss.
+    #[arg(long)]
+    pub accept_non_finite: bool,
+}
+
+impl ActList {
+    /// The functions of `list` (the study's six without one), or an error naming a formula the
+    /// safety check refused, unless `non_finite` accepts such formulas.
+    pub fn activations(
+        list: Option<&ActList>,
+        non_finite: NonFiniteArgs,
+    ) -> anyhow::Result<Vec<Activation>> {
+        let Some(list) = list else {
+            return Ok(Activation::study());
+        };
+        for act in &list.0 {
+            if let Activation::Formula(f) = act
+                && let Some(finding) = f.non_finite()
+                && !non_finite.accept_non_finite
+            {
+                anyhow::bail!(
+                    "activation formula {}: {finding}; pass --accept-non-finite to train it \
+                     anyway (a run stops at its first non-finite loss)",
+                    f.text()
+                );
+            }
+        }
+        Ok(list.0.clone())
+    }
+}
+
+/// `text` split at the commas outside parentheses: `relu,max(x, 0.1*x)` is two names.
+fn split_names(text: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let (mut depth, mut start) = (0_i64, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                names.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    names.push(&text[start..]);
+    names
+}
+
+/// Parses a comma-separated list of activation keys, names or formulas of x, or `study` (the
+/// study's six) or `all` (every built-in), listing the valid names on error.
 pub fn parse_act_list(text: &str) -> Result<ActList, String> {
     match text.trim() {
         "all" => return Ok(ActList(Activation::builtins().to_vec())),
         "study" => return Ok(ActList(Activation::study())),
         _ => {}
     }
-    let acts = text
-        .split(',')
-        .map(|name| {
-            name.trim()
-                .parse()
-                .map_err(|e: actfn_activations::Error| e.to_string())
+    let acts = split_names(text)
+        .into_iter()
+        .map(|name| match Activation::from_name(name.trim(), None) {
+            // Kept with its finding, for `activations` to refuse unless accepted.
+            Err(actfn_activations::Error::NonFinite { .. }) => {
+                Activation::formula(name.trim(), NonFinitePolicy::Accept)
+            }
+            other => other,
         })
-        .collect::<Result<Vec<Activation>, String>>()?;
+        .collect::<Result<Vec<Activation>, actfn_activations::Error>>()
+        .map_err(|e| e.to_string())?;
     let mut keys: Vec<&str> = acts.iter().map(|a| a.key()).collect();
     keys.sort_unstable();
     if let Some(twice) = keys.windows(2).find(|w| w[0] == w[1]) {
@@ -174,10 +235,7 @@ pub fn parse_init(text: &str) -> Result<Init, String> {
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let config = args.settings.train_config()?;
     let device = args.settings.compute.device()?;
-    let acts = match (&args.acts, args.all) {
-        (Some(list), _) => list.0.clone(),
-        (None, _) => Activation::study(),
-    };
+    let acts = ActList::activations(args.acts.as_ref(), args.non_finite)?;
     let dir = args
         .checkpoint_dir
         .clone()

@@ -38,11 +38,14 @@
 //! ```
 //!
 //! API boundary: [`Activation`] (its table of built-ins, the tensor forms, the slice kernels,
-//! the study's JSON), [`CustomActivation`] to add one's own, [`ParameterValue`] for a learned parameter
-//! in the tensor forms, [`Real`] for the slice kernels' float types.
+//! the study's JSON), [`Activation::formula`] and [`Formula`] for a function written as a
+//! formula of `x` (the language: [`parse`], [`Expr`], [`derivative`], [`check`]),
+//! [`CustomActivation`] for one written in Rust, [`ParameterValue`] for a learned parameter in
+//! the tensor forms, [`Real`] for the slice kernels' float types.
 
 mod custom;
 mod expr;
+mod formula;
 mod kernels;
 mod ops;
 mod real;
@@ -51,6 +54,7 @@ mod slices;
 
 pub use custom::CustomActivation;
 pub use expr::{Expr, NonFinite, ParseError, SafetyError, check, derivative, parse};
+pub use formula::{Formula, NonFinitePolicy};
 pub use kernels::ParameterValue;
 pub use real::Real;
 
@@ -67,7 +71,10 @@ use kernels::Kernel;
 #[non_exhaustive]
 pub enum Error {
     /// The name is none of the built-ins' or registered functions'.
-    #[error("unknown activation function {name:?}; valid names are: {valid}")]
+    #[error(
+        "unknown activation function {name:?}; valid names are: {valid}; or write a formula of \
+         x, such as \"x * sigmoid(1.702 * x)\""
+    )]
     UnknownName {
         /// The name as given.
         name: String,
@@ -93,6 +100,24 @@ pub enum Error {
         expected: usize,
         /// The slice's length.
         got: usize,
+    },
+    /// A formula that does not parse.
+    #[error("activation formula {text:?}: {source}")]
+    Formula {
+        /// The formula as given.
+        text: String,
+        /// Where and why it does not parse.
+        #[source]
+        source: ParseError,
+    },
+    /// A formula, or its derivative, that is not finite at some finite input.
+    #[error("activation formula {formula}: {source}")]
+    NonFinite {
+        /// The formula, in canonical form.
+        formula: String,
+        /// The input and the subexpression.
+        #[source]
+        source: SafetyError,
     },
     /// A function of one's own failed on a tensor.
     #[error("activation {name}: {source}")]
@@ -138,7 +163,8 @@ macro_rules! builtins {
         $variant:ident $({ $param:ident: $default:expr })? => $kernel:ident,
             key $key:literal, name $name:literal $(, study $study:literal)?;
     )*) => {
-        /// An activation function: a built-in, or one of your own ([`Activation::custom`]).
+        /// An activation function: a built-in, a formula ([`Activation::formula`]), or one of
+        /// your own ([`Activation::custom`]).
         ///
         /// Serialized as the study's `config` dictionary: `{"name": "ReLU"}`,
         /// `{"name": "LeakyReLU", "alpha": 0.1}`.
@@ -154,6 +180,8 @@ macro_rules! builtins {
             )*
             /// A function defined outside this crate, see [`CustomActivation`].
             Custom(&'static dyn CustomActivation),
+            /// A formula of `x`, see [`Activation::formula`].
+            Formula(&'static Formula),
         }
 
         /// Every built-in with its default parameter, in the table's order.
@@ -170,7 +198,7 @@ macro_rules! builtins {
                         parameter: builtins!(@parameter $($param $default)?),
                         study_test_accuracy: builtins!(@study $($study)?),
                     }), )*
-                    Activation::Custom(_) => None,
+                    Activation::Custom(_) | Activation::Formula(_) => None,
                 }
             }
 
@@ -179,7 +207,7 @@ macro_rules! builtins {
                 match *self {
                     $( Activation::$variant $({ $param })? =>
                         Some(visitor.visit::<kernels::$kernel>(builtins!(@value $($param)?))), )*
-                    Activation::Custom(_) => None,
+                    Activation::Custom(_) | Activation::Formula(_) => None,
                 }
             }
 
@@ -191,6 +219,7 @@ macro_rules! builtins {
                     $( Activation::$variant $({ $param: _ })? =>
                         Activation::$variant $({ $param: value })?, )*
                     Activation::Custom(c) => Activation::Custom(c),
+                    Activation::Formula(f) => Activation::Formula(f),
                 }
             }
 
@@ -267,16 +296,18 @@ impl Activation {
 
     /// The class name used in JSON and titles (`"LeakyReLU"`).
     pub fn name(&self) -> &'static str {
-        match self {
+        match *self {
             Activation::Custom(c) => c.name(),
+            Activation::Formula(f) => f.text(),
             builtin => builtin.row().map_or("", |r| r.name),
         }
     }
 
     /// The lower-case key used on the command line and in file names (`"leakyrelu"`).
     pub fn key(&self) -> &'static str {
-        match self {
+        match *self {
             Activation::Custom(c) => c.key(),
+            Activation::Formula(f) => f.label(),
             builtin => builtin.row().map_or("", |r| r.key),
         }
     }
@@ -299,21 +330,29 @@ impl Activation {
     }
 
     /// Builds a function from its key or class name (case-insensitive) and, for a function
-    /// with a parameter, its value (the default when `None`).
+    /// with a parameter, its value (the default when `None`); or from a formula of `x`
+    /// ([`Activation::formula`], refusing a formula that is not finite everywhere).
     pub fn from_name(name: &str, parameter: Option<f64>) -> Result<Self, Error> {
         let act = match Activation::builtin(name, parameter) {
             Some(act) => act,
             None => match custom::find(name) {
                 Some(c) => Activation::Custom(c),
-                None => {
-                    let mut valid: Vec<String> =
-                        BUILTINS.iter().map(|b| b.key().to_string()).collect();
-                    valid.extend(custom::keys());
-                    return Err(Error::UnknownName {
-                        name: name.to_string(),
-                        valid: valid.join(", "),
-                    });
-                }
+                None => match formula::find(name) {
+                    // By its label (as a run's folder names it) or its canonical text.
+                    Some(f) => Activation::formula(f.text(), NonFinitePolicy::Refuse)?,
+                    None if formula::looks_like_formula(name) => {
+                        Activation::formula(name, NonFinitePolicy::Refuse)?
+                    }
+                    None => {
+                        let mut valid: Vec<String> =
+                            BUILTINS.iter().map(|b| b.key().to_string()).collect();
+                        valid.extend(custom::keys());
+                        return Err(Error::UnknownName {
+                            name: name.to_string(),
+                            valid: valid.join(", "),
+                        });
+                    }
+                },
             },
         };
         match (act.parameter(), parameter) {
@@ -354,7 +393,9 @@ impl PartialEq for Activation {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Activation::Custom(a), Activation::Custom(b)) => a.key() == b.key(),
-            (Activation::Custom(_), _) | (_, Activation::Custom(_)) => false,
+            (Activation::Formula(a), Activation::Formula(b)) => a.text() == b.text(),
+            (Activation::Custom(_) | Activation::Formula(_), _)
+            | (_, Activation::Custom(_) | Activation::Formula(_)) => false,
             (a, b) => {
                 a.key() == b.key()
                     && a.parameter().map(|p| p.1.to_bits()) == b.parameter().map(|p| p.1.to_bits())
@@ -387,10 +428,13 @@ impl FromStr for Activation {
     }
 }
 
-/// The study's JSON form of an activation: its class name and its parameter by name.
+/// The study's JSON form of an activation: its class name (a formula's canonical text) and its
+/// parameter by name; for a formula that the safety check refused, that it was accepted.
 #[derive(Serialize, Deserialize)]
 struct ActivationConfig {
     name: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    accept_non_finite: bool,
     #[serde(flatten)]
     parameters: std::collections::BTreeMap<String, f64>,
 }
@@ -399,6 +443,7 @@ impl Serialize for Activation {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         ActivationConfig {
             name: self.name().to_string(),
+            accept_non_finite: matches!(self, Activation::Formula(f) if f.non_finite().is_some()),
             parameters: self
                 .parameter()
                 .map(|(p, value)| (p.name.to_string(), value))
@@ -412,6 +457,10 @@ impl Serialize for Activation {
 impl<'de> Deserialize<'de> for Activation {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let config = ActivationConfig::deserialize(deserializer)?;
+        if config.accept_non_finite {
+            return Activation::formula(&config.name, NonFinitePolicy::Accept)
+                .map_err(serde::de::Error::custom);
+        }
         let expected = Activation::from_name(&config.name, None)
             .ok()
             .and_then(|a| a.parameter())

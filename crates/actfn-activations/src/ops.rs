@@ -113,6 +113,11 @@ impl Activation {
         match self {
             Activation::Custom(c) if derivative => c.derivative(x),
             Activation::Custom(c) => c.forward(x),
+            Activation::Formula(f) => match (f.twin(), derivative) {
+                (Some(twin), _) => twin.composed(x, param, derivative),
+                (None, true) => f.derivative().tensor(x),
+                (None, false) => f.forward_tensor(x),
+            },
             builtin => builtin
                 .visit(Composed {
                     x,

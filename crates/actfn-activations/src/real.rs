@@ -4,7 +4,7 @@
 //! For `f32` the exponential, the logarithm and erfc are branch-free polynomials that vectorize,
 //! where libm's `expf`, `logf` and `erfcf` are scalar calls that keep a loop scalar.
 
-use crate::CustomActivation;
+use crate::{CustomActivation, Formula};
 
 mod sealed {
     pub trait Sealed {}
@@ -51,6 +51,10 @@ pub trait Real:
     /// Its backward kernel for this type, if it has one (`f32` only).
     fn custom_backward(c: &dyn CustomActivation, x: &[Self], y: &[Self], grad: &mut [Self])
     -> bool;
+    /// A formula's kernel, `y = f(x)`, in this type.
+    fn formula_forward(f: &Formula, x: &[Self], y: &mut [Self]);
+    /// A formula's backward kernel, `grad *= f'(x)`, in this type.
+    fn formula_backward(f: &Formula, x: &[Self], grad: &mut [Self]);
 }
 
 macro_rules! arithmetic {
@@ -68,6 +72,12 @@ macro_rules! arithmetic {
         #[inline(always)]
         fn is_nan(self) -> bool {
             <$t>::is_nan(self)
+        }
+        fn formula_forward(f: &Formula, x: &[Self], y: &mut [Self]) {
+            f.forward_slice(x, y);
+        }
+        fn formula_backward(f: &Formula, x: &[Self], grad: &mut [Self]) {
+            f.backward_slice(x, grad);
         }
     };
 }

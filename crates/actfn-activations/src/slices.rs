@@ -89,6 +89,13 @@ impl Activation {
     /// slices. The slices must be equally long.
     pub fn forward_slice<T: Real>(&self, x: &[T], y: &mut [T]) -> Result<(), Error> {
         check_length("output", x.len(), y.len())?;
+        if let Activation::Formula(f) = *self {
+            match f.twin() {
+                Some(twin) => twin.forward_slice(x, y)?,
+                None => T::formula_forward(f, x, y),
+            }
+            return Ok(());
+        }
         if let Activation::Custom(c) = *self {
             if !T::custom_forward(c, x, y) {
                 y.copy_from_slice(&through_tensor(c, x, |t| c.forward(t))?);
@@ -109,6 +116,13 @@ impl Activation {
     pub fn backward_slice<T: Real>(&self, x: &[T], y: &[T], grad: &mut [T]) -> Result<(), Error> {
         check_length("forward output", x.len(), y.len())?;
         check_length("gradient", x.len(), grad.len())?;
+        if let Activation::Formula(f) = *self {
+            match f.twin() {
+                Some(twin) => twin.backward_slice(x, y, grad)?,
+                None => T::formula_backward(f, x, grad),
+            }
+            return Ok(());
+        }
         if let Activation::Custom(c) = *self {
             if !T::custom_backward(c, x, y, grad) {
                 let derivative = through_tensor(c, x, |t| c.derivative(t))?;

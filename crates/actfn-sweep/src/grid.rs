@@ -110,14 +110,20 @@ impl SweepSettings {
 
 /// One line per run: its index and the values of its axes, tab-separated, with a header. The
 /// optimizer column holds the run's optimizer as its JSON (`settings` gives the template's to
-/// runs that do not name one).
+/// runs that do not name one); the torch column a formula's PyTorch expression of `x`
+/// ([`actfn_activations::Expr::to_torch`]), `-` for a named function.
 pub fn tasks_tsv(runs: &[RunSpec], settings: &SweepSettings) -> String {
-    let mut text = String::from("index\tid\tact\tseed\tsplit_seed\thidden\tpatience\toptimizer\n");
+    let mut text =
+        String::from("index\tid\tact\tseed\tsplit_seed\thidden\tpatience\toptimizer\ttorch\n");
     for run in runs {
         let optimizer = run.optimizer.unwrap_or(settings.template.optimizer);
+        let torch = match run.act {
+            Activation::Formula(f) => f.expr().to_torch(),
+            _ => "-".to_string(),
+        };
         let _ = writeln!(
             text,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{torch}",
             run.index,
             run.id(),
             run.act.key(),
@@ -147,8 +153,22 @@ mod tests {
         let tsv = tasks_tsv(&runs, &settings);
         assert!(tsv.contains(
             "\n3\ttanh-h512x256x256x128-p7-split42-seed1\ttanh\t1\t42\t512,256,256,128\t7\t\
-             {\"lr\":0.01,\"momentum\":0.9,\"dampening\":0.0,\"weight_decay\":0.0,\"nesterov\":false}\n"
+             {\"lr\":0.01,\"momentum\":0.9,\"dampening\":0.0,\"weight_decay\":0.0,\"nesterov\":false}\t-\n"
         ));
+        // A formula's run is named by its label, and carries its PyTorch translation.
+        let quick_gelu = Activation::formula(
+            "x*sigmoid(1.702*x)",
+            actfn_activations::NonFinitePolicy::Refuse,
+        )
+        .unwrap();
+        settings.axes.act_fn = vec![quick_gelu];
+        let runs = settings.runs().unwrap();
+        assert_eq!(
+            runs[0].id(),
+            "f-9d17a84506a9-h512x256x256x128-p7-split42-seed0"
+        );
+        assert!(tasks_tsv(&runs, &settings).contains("\t(x * torch.sigmoid(((1.702) * x)))\n"));
+        settings.axes.act_fn = vec![Activation::ReLU, Activation::Tanh];
         // An optimizer axis names each run's optimizer, crossed inside the seeds.
         settings.axes.optimizer = vec![
             OptimizerConfig::with_lr("sgd", 0.1).unwrap(),

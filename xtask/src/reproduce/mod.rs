@@ -43,9 +43,11 @@ pub struct ReproduceArgs {
     #[arg(long, value_name = "DIR")]
     pretrained: Option<PathBuf>,
     /// Activation functions: the study's six by default; `all` adds the others, or give a
-    /// comma-separated list.
+    /// comma-separated list of keys or formulas of x.
     #[arg(long, value_name = "NAMES", value_parser = crate::train::parse_act_list)]
     acts: Option<crate::train::ActList>,
+    #[command(flatten)]
+    non_finite: crate::train::NonFiniteArgs,
 }
 
 /// Runs `work`, announcing it first and recording how long it took.
@@ -85,10 +87,7 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
     let figures = out.join("figures");
     std::fs::create_dir_all(&figures)
         .with_context(|| format!("cannot create {}", figures.display()))?;
-    let acts = args
-        .acts
-        .as_ref()
-        .map_or_else(Activation::study, |list| list.0.clone());
+    let acts = crate::train::ActList::activations(args.acts.as_ref(), args.non_finite)?;
     let existing = if args.overwrite {
         Existing::Overwrite
     } else {

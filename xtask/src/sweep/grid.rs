@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use actfn_activations::Activation;
 use actfn_sweep::{Axes, SweepSettings, parse_hidden, parse_seeds};
 use clap::Args;
 
@@ -17,10 +16,12 @@ const DEFAULT_THREADS: u16 = 1;
 /// The grid and how to run it.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Activation functions, comma-separated, or `all` (every built-in) [default: the study's
-    /// six].
+    /// Activation functions (keys or formulas of x, e.g. `relu,x*sigmoid(1.702*x)`),
+    /// comma-separated, or `all` (every built-in) [default: the study's six].
     #[arg(long, value_name = "NAMES", value_parser = crate::train::parse_act_list)]
     acts: Option<crate::train::ActList>,
+    #[command(flatten)]
+    non_finite: crate::train::NonFiniteArgs,
     /// Seeds of the initial weights and batch order: a count from 0 (`10`), a list (`0,3,7`;
     /// one seed: `7,`) or a range (`0-9`).
     #[arg(long, default_value = "10", value_parser = seed_list)]
@@ -147,10 +148,7 @@ impl RunArgs {
         };
         Ok(SweepSettings {
             axes: Axes {
-                act_fn: self
-                    .acts
-                    .as_ref()
-                    .map_or_else(Activation::study, |list| list.0.clone()),
+                act_fn: crate::train::ActList::activations(self.acts.as_ref(), self.non_finite)?,
                 hidden_sizes,
                 seed: self.seeds.0.clone(),
                 split_seed: self

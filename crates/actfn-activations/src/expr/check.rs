@@ -6,6 +6,7 @@ use std::fmt;
 
 use super::eval::Float;
 use super::{Binary, Expr, Node, NodeId, Unary, derivative, format_number};
+use crate::Real;
 
 /// How a value failed to be finite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +47,7 @@ impl fmt::Display for SafetyError {
             NonFinite::NotANumber => "is NaN",
         };
         // x as short as its dtype needs: 88.72284 rather than 88.72283935546875.
-        let x = if self.dtype == <f32 as Float>::NAME {
+        let x = if self.dtype == "f32" {
             format_number(self.x as f32)
         } else {
             format_number(self.x)
@@ -134,7 +135,7 @@ fn kinks(expr: &Expr, grid: &[f64]) -> Vec<f64> {
         .collect();
     let mut values = Vec::new();
     let mut argument = |x: f64, k: usize| {
-        expr.eval_nodes(x, &mut values);
+        expr.eval_nodes(&[x], &mut values);
         let (a, b) = arguments[k];
         values[a] - b.map_or(0.0, |b| values[b])
     };
@@ -179,14 +180,14 @@ fn failure<T: Float>(expr: &Expr, derivative: &Expr, x: T) -> Option<SafetyError
     [(expr, false), (derivative, true)]
         .into_iter()
         .find_map(|(e, in_derivative)| {
-            e.eval_nodes(x, &mut values);
+            e.eval_nodes(&[x], &mut values);
             if values[e.root()].is_finite() {
                 return None;
             }
             let id = origin(e, &values);
             Some(SafetyError {
                 x: x.to_f64(),
-                dtype: T::NAME,
+                dtype: T::DTYPE.as_str(),
                 in_derivative,
                 subexpression: e.subexpression(id),
                 kind: kind(e.nodes[id], values[id]),
@@ -212,7 +213,7 @@ fn origin<T: Float>(expr: &Expr, values: &[T]) -> NodeId {
 }
 
 /// How `node`'s `value` is not finite.
-fn kind<T: Float>(node: Node, value: T) -> NonFinite {
+fn kind<T: Real>(node: Node, value: T) -> NonFinite {
     if value.is_nan() {
         return NonFinite::NotANumber;
     }

@@ -19,6 +19,7 @@ use std::f64::consts::FRAC_2_SQRT_PI;
 
 use super::build::Builder;
 use super::{Binary, Expr, Node, NodeId, Unary};
+use crate::kernels::SOFTPLUS_THRESHOLD;
 
 /// The derivative of `expr` with respect to `x`, simplified (constants folded, `1 * a`,
 /// `0 * a`, `a + 0`, `0 - a`, `--a` and the like removed).
@@ -91,7 +92,14 @@ fn unary(b: &mut Builder, op: Unary, this: NodeId, a: NodeId, da: NodeId) -> Nod
             let other = b.unary(Unary::Sigmoid, minus_a);
             b.mul(this, other)
         }
-        Unary::Softplus => b.unary(Unary::Sigmoid, a),
+        // sigmoid(a), and 1 beyond PyTorch's threshold, where softplus is the identity.
+        Unary::Softplus => {
+            let threshold = b.constant(SOFTPLUS_THRESHOLD);
+            let beyond = b.sub(a, threshold);
+            let one = b.constant(1.0);
+            let sigmoid = b.unary(Unary::Sigmoid, a);
+            b.where_pos(beyond, one, sigmoid)
+        }
         // 2 / sqrt(pi) exp(-a^2)
         Unary::Erf => {
             let square = b.pow(a, 2.0);

@@ -1,92 +1,72 @@
-//! Evaluation of an [`Expr`] at a point, node by node, in `f32` or `f64`: each computes in its
-//! own precision, as a tensor of that dtype would.
+//! Evaluation of an [`Expr`], node by node, in `f32` or `f64`, at one point or over slices.
+//!
+//! Over slices the points go in chunks, and each node's values for a chunk are one loop of one
+//! operation (the operation chosen outside the loop, so that the loop vectorizes). The
+//! operations that a built-in activation also has are the built-in's own kernels (`sigmoid`,
+//! `tanh`, `softplus`, `relu`, `exp`, `expm1`), so that `x * sigmoid(x)` computes Swish's
+//! kernel's bits and a formula of built-ins trains as the built-ins do. A point is a chunk of
+//! one, so the safety check and the constant folding see the values training sees.
 
-use std::fmt;
-use std::ops::{Add, Div, Mul, Neg, Sub};
+use super::{Binary, Expr, Node, NodeId, Unary};
+use crate::Real;
+use crate::kernels::{Kernel, Relu, Sigmoid, Softplus, Tanh};
 
-use super::{Binary, Expr, Node, Unary};
+/// Points per chunk: every node's values for one chunk stay in the L1 cache.
+const CHUNK: usize = 256;
 
-/// `f32` or `f64`, with the elementary functions the formulas use.
-pub(super) trait Float:
-    Copy
-    + PartialOrd
-    + fmt::Debug
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
-    + Neg<Output = Self>
-{
-    /// The dtype's name, as an error message says it.
-    const NAME: &'static str;
-    const ZERO: Self;
-    const ONE: Self;
-    /// The nearest value of this type (a constant's rounding, for `f32`).
-    fn from_f64(v: f64) -> Self;
-    fn to_f64(self) -> f64;
-    fn exp(self) -> Self;
-    fn exp_m1(self) -> Self;
-    fn ln(self) -> Self;
-    fn ln_1p(self) -> Self;
+/// The functions a formula uses beyond the kernels' [`Real`] ones, for any input (the
+/// kernels' `f32` logarithm serves only the positive normal numbers they give it).
+pub(crate) trait Float: Real {
+    /// `ln x`.
+    fn log(self) -> Self;
+    /// `ln(1 + x)`, with full relative precision near 0.
+    fn log1p(self) -> Self;
+    /// `sqrt x`.
     fn sqrt(self) -> Self;
-    fn abs(self) -> Self;
+    /// `sin x`.
     fn sin(self) -> Self;
+    /// `cos x`.
     fn cos(self) -> Self;
-    fn tanh(self) -> Self;
+    /// The error function.
     fn erf(self) -> Self;
+    /// `x^p`.
     fn powf(self, p: Self) -> Self;
-    fn is_nan(self) -> bool;
+    /// Whether the value is neither infinite nor NaN.
     fn is_finite(self) -> bool;
 }
 
 macro_rules! float {
     ($t:ty, $erf:path) => {
         impl Float for $t {
-            const NAME: &'static str = stringify!($t);
-            const ZERO: Self = 0.0;
-            const ONE: Self = 1.0;
-            fn from_f64(v: f64) -> Self {
-                v as $t
-            }
-            fn to_f64(self) -> f64 {
-                f64::from(self)
-            }
-            fn exp(self) -> Self {
-                <$t>::exp(self)
-            }
-            fn exp_m1(self) -> Self {
-                <$t>::exp_m1(self)
-            }
-            fn ln(self) -> Self {
+            #[inline(always)]
+            fn log(self) -> Self {
                 <$t>::ln(self)
             }
-            fn ln_1p(self) -> Self {
+            #[inline(always)]
+            fn log1p(self) -> Self {
                 <$t>::ln_1p(self)
             }
+            #[inline(always)]
             fn sqrt(self) -> Self {
                 <$t>::sqrt(self)
             }
-            fn abs(self) -> Self {
-                <$t>::abs(self)
-            }
+            #[inline(always)]
             fn sin(self) -> Self {
                 <$t>::sin(self)
             }
+            #[inline(always)]
             fn cos(self) -> Self {
                 <$t>::cos(self)
             }
-            fn tanh(self) -> Self {
-                <$t>::tanh(self)
-            }
+            #[inline(always)]
             fn erf(self) -> Self {
                 $erf(self)
             }
+            #[inline(always)]
             fn powf(self, p: Self) -> Self {
                 <$t>::powf(self, p)
             }
-            fn is_nan(self) -> bool {
-                <$t>::is_nan(self)
-            }
+            #[inline(always)]
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
             }
@@ -97,105 +77,163 @@ macro_rules! float {
 float!(f32, libm::erff);
 float!(f64, libm::erf);
 
-/// `a > 0`, `a <= 0` and NaN, told apart: comparisons are false for NaN, and NaN must reach
-/// the result, so that the safety check sees it.
-fn pick<T: Float>(c: T, positive: T, otherwise: T) -> T {
-    if c > T::ZERO {
-        positive
-    } else if c.is_nan() {
-        c
-    } else {
-        otherwise
-    }
+/// `positive` where `c > 0`, NaN where `c` is NaN (NaN must reach the result, so that the
+/// safety check sees it), else `otherwise`.
+#[inline(always)]
+fn pick<T: Real>(c: T, positive: T, otherwise: T) -> T {
+    T::select(c > T::ZERO, positive, T::select(c.is_nan(), c, otherwise))
 }
 
 /// `op(a)`.
+#[inline(always)]
 pub(super) fn unary<T: Float>(op: Unary, a: T) -> T {
     match op {
         Unary::Neg => -a,
         Unary::Exp => a.exp(),
         Unary::Expm1 => a.exp_m1(),
-        Unary::Log => a.ln(),
-        Unary::Log1p => a.ln_1p(),
+        Unary::Log => a.log(),
+        Unary::Log1p => a.log1p(),
         Unary::Sqrt => a.sqrt(),
         Unary::Abs => a.abs(),
         Unary::Sin => a.sin(),
         Unary::Cos => a.cos(),
-        Unary::Tanh => a.tanh(),
-        // Stable for both signs: `exp` of a non-positive number cannot overflow.
-        Unary::Sigmoid => {
-            if a >= T::ZERO {
-                T::ONE / (T::ONE + (-a).exp())
-            } else {
-                let e = a.exp();
-                e / (T::ONE + e)
-            }
-        }
-        // `max(a, 0) + log1p(exp(-|a|))`: no overflow, and full precision in both tails.
-        Unary::Softplus => pick(a, a, T::ZERO) + (-a.abs()).exp().ln_1p(),
-        Unary::Relu => pick(a, a, T::ZERO),
+        Unary::Tanh => Tanh::value(a, T::ZERO),
+        Unary::Sigmoid => Sigmoid::value(a, T::ZERO),
+        Unary::Softplus => Softplus::value(a, T::ZERO),
+        Unary::Relu => Relu::value(a, T::ZERO),
         Unary::Erf => a.erf(),
         Unary::Step => pick(a, T::ONE, T::ZERO),
-        Unary::Sign => {
-            if a < T::ZERO {
-                -T::ONE
-            } else {
-                pick(a, T::ONE, T::ZERO)
-            }
-        }
+        Unary::Sign => T::select(a < T::ZERO, -T::ONE, pick(a, T::ONE, T::ZERO)),
     }
 }
 
 /// `op(a, b)`; `max` and `min` return NaN if either side is.
+#[inline(always)]
 pub(super) fn binary<T: Float>(op: Binary, a: T, b: T) -> T {
     match op {
         Binary::Add => a + b,
         Binary::Sub => a - b,
         Binary::Mul => a * b,
         Binary::Div => a / b,
-        Binary::Max | Binary::Min if a.is_nan() || b.is_nan() => a + b,
-        Binary::Max => {
-            if a >= b {
-                a
-            } else {
-                b
-            }
-        }
-        Binary::Min => {
-            if a <= b {
-                a
-            } else {
-                b
-            }
-        }
+        Binary::Max => T::select(a.is_nan() | b.is_nan(), a + b, T::select(a >= b, a, b)),
+        Binary::Min => T::select(a.is_nan() | b.is_nan(), a + b, T::select(a <= b, a, b)),
     }
 }
 
-/// `a^p`.
+/// `a^p`, with PyTorch's special cases of a scalar exponent (`x * x` for 2, `x * x * x` for 3,
+/// `sqrt` for 0.5, reciprocals for -1, -2 and -0.5).
+#[inline(always)]
 pub(super) fn pow<T: Float>(a: T, p: f64) -> T {
-    a.powf(T::from_f64(p))
+    if p == 2.0 {
+        a * a
+    } else if p == 3.0 {
+        a * a * a
+    } else if p == 0.5 {
+        a.sqrt()
+    } else if p == -1.0 {
+        T::ONE / a
+    } else if p == -2.0 {
+        T::ONE / (a * a)
+    } else if p == -0.5 {
+        T::ONE / a.sqrt()
+    } else {
+        a.powf(T::from_f64(p))
+    }
+}
+
+/// `out[i] = op(a[i])`, one loop per operation.
+fn unary_over<T: Float>(op: Unary, a: &[T], out: &mut [T]) {
+    macro_rules! each {
+        ($($op:ident)*) => {
+            match op {
+                $(Unary::$op => {
+                    for (o, &a) in out.iter_mut().zip(a) {
+                        *o = unary(Unary::$op, a);
+                    }
+                })*
+            }
+        };
+    }
+    each!(Neg Exp Expm1 Log Log1p Sqrt Abs Sin Cos Tanh Sigmoid Softplus Relu Erf Step Sign);
+}
+
+/// `out[i] = op(a[i], b[i])`, one loop per operation.
+fn binary_over<T: Float>(op: Binary, a: &[T], b: &[T], out: &mut [T]) {
+    macro_rules! each {
+        ($($op:ident)*) => {
+            match op {
+                $(Binary::$op => {
+                    for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+                        *o = binary(Binary::$op, a, b);
+                    }
+                })*
+            }
+        };
+    }
+    each!(Add Sub Mul Div Max Min);
 }
 
 impl Expr {
-    /// Every node's value at `x`, in the arena's order (the root's last), into `values`.
-    pub(super) fn eval_nodes<T: Float>(&self, x: T, values: &mut Vec<T>) {
+    /// Every node's values at the points `x`, node after node in the arena's order (the root's
+    /// last): node `id`'s values are `values[id * x.len()..(id + 1) * x.len()]`.
+    pub(super) fn eval_nodes<T: Float>(&self, x: &[T], values: &mut Vec<T>) {
+        let n = x.len();
         values.clear();
-        for &node in &self.nodes {
-            let value = match node {
-                Node::Const(v) => T::from_f64(v.0),
-                Node::X => x,
-                Node::Unary(op, a) => unary(op, values[a]),
-                Node::Binary(op, a, b) => binary(op, values[a], values[b]),
-                Node::Pow(a, p) => pow(values[a], p.0),
-                Node::WherePos(c, a, b) => pick(values[c], values[a], values[b]),
-            };
-            values.push(value);
+        values.resize(self.nodes.len() * n, T::ZERO);
+        for (id, &node) in self.nodes.iter().enumerate() {
+            // Children sit at smaller indices, in `done`.
+            let (done, rest) = values.split_at_mut(id * n);
+            let out = &mut rest[..n];
+            let row = |child: NodeId| &done[child * n..(child + 1) * n];
+            match node {
+                Node::Const(v) => out.fill(T::from_f64(v.0)),
+                Node::X => out.copy_from_slice(x),
+                Node::Unary(op, a) => unary_over(op, row(a), out),
+                Node::Binary(op, a, b) => binary_over(op, row(a), row(b), out),
+                Node::Pow(a, p) => {
+                    for (o, &a) in out.iter_mut().zip(row(a)) {
+                        *o = pow(a, p.0);
+                    }
+                }
+                Node::WherePos(c, a, b) => {
+                    for (((o, &c), &a), &b) in out.iter_mut().zip(row(c)).zip(row(a)).zip(row(b)) {
+                        *o = pick(c, a, b);
+                    }
+                }
+            }
         }
     }
 
+    /// The root's values at the points `x`, chunk by chunk, handed to `each` with the chunk's
+    /// offset in `x`.
+    fn eval_chunks<T: Float>(&self, x: &[T], mut each: impl FnMut(usize, &[T])) {
+        let mut values = Vec::with_capacity(self.nodes.len() * CHUNK.min(x.len()));
+        for (k, chunk) in x.chunks(CHUNK).enumerate() {
+            self.eval_nodes(chunk, &mut values);
+            each(k * CHUNK, &values[self.root() * chunk.len()..]);
+        }
+    }
+
+    /// `y[i] = f(x[i])`; the slices are equally long.
+    pub(crate) fn eval_slice<T: Float>(&self, x: &[T], y: &mut [T]) {
+        self.eval_chunks(x, |start, root| {
+            y[start..start + root.len()].copy_from_slice(root);
+        });
+    }
+
+    /// `grad[i] *= f(x[i])`; the slices are equally long.
+    pub(crate) fn scale_slice<T: Float>(&self, x: &[T], grad: &mut [T]) {
+        self.eval_chunks(x, |start, root| {
+            for (g, &f) in grad[start..start + root.len()].iter_mut().zip(root) {
+                *g *= f;
+            }
+        });
+    }
+
+    /// The value at `x`.
     fn eval<T: Float>(&self, x: T) -> T {
         let mut values = Vec::with_capacity(self.nodes.len());
-        self.eval_nodes(x, &mut values);
+        self.eval_nodes(&[x], &mut values);
         values[self.root()]
     }
 
@@ -204,7 +242,8 @@ impl Expr {
         self.eval(x)
     }
 
-    /// The value at `x`, computed in `f32` throughout (constants rounded to `f32`).
+    /// The value at `x`, computed in `f32` throughout (constants rounded to `f32`), as the CPU
+    /// kernel computes it.
     pub fn eval_f32(&self, x: f32) -> f32 {
         self.eval(x)
     }

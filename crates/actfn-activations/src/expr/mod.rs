@@ -18,6 +18,7 @@ mod derive;
 mod eval;
 mod functions;
 mod parse;
+mod tensor;
 #[cfg(test)]
 mod tests;
 
@@ -27,6 +28,7 @@ use std::str::FromStr;
 
 pub use check::{NonFinite, SafetyError, check};
 pub use derive::derivative;
+pub(crate) use eval::Float;
 pub use parse::{ParseError, parse};
 
 /// The index of a node in an [`Expr`]'s arena.
@@ -163,15 +165,16 @@ impl Expr {
     }
 
     /// A short, stable identifier made of ASCII letters, digits and `-`, safe as a folder
-    /// name: `f-` and the 32-bit FNV-1a hash of the canonical formula in 8 hex digits.
+    /// name: `f-` and the first 48 bits of the 64-bit FNV-1a hash of the canonical formula, in
+    /// 12 hex digits.
     pub fn label(&self) -> String {
-        const OFFSET_BASIS: u32 = 0x811c_9dc5;
-        const PRIME: u32 = 0x0100_0193;
+        const OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0100_0000_01b3;
         let hash = self
             .to_string()
             .bytes()
-            .fold(OFFSET_BASIS, |h, b| (h ^ u32::from(b)).wrapping_mul(PRIME));
-        format!("f-{hash:08x}")
+            .fold(OFFSET_BASIS, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+        format!("f-{:012x}", hash >> 16)
     }
 
     /// The canonical formula of the subexpression rooted at `id`.

@@ -9,7 +9,8 @@ mod modern;
 mod study;
 
 pub(crate) use modern::{
-    Gelu, GeluTanh, Hardswish, Mish, PRelu, SELU_ALPHA, SELU_SCALE, Selu, Softplus,
+    Gelu, GeluTanh, Hardswish, Mish, PRelu, SELU_ALPHA, SELU_SCALE, SOFTPLUS_THRESHOLD, Selu,
+    Softplus,
 };
 pub(crate) use study::{Elu, LeakyRelu, Relu, Sigmoid, Swish, Tanh};
 

@@ -102,7 +102,7 @@ impl GeluTanh {
 }
 
 /// Softplus is the identity beyond this (PyTorch's threshold for beta 1), and Mish's tanh is 1.
-const SOFTPLUS_THRESHOLD: f64 = 20.0;
+pub(crate) const SOFTPLUS_THRESHOLD: f64 = 20.0;
 
 /// `mish(x) = x tanh(softplus(x))`, computed as `x n / (n + 2)` with `n = e^x (e^x + 2)`: the
 /// same function from one exponential, capped at the threshold where the tanh is 1.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use actfn_activations::Activation;
+use actfn_activations::{Activation, NonFinitePolicy};
 use actfn_train::{OptimizerConfig, RunRecord, RunSummary, TrainConfig, checkpoint_name};
 
 use super::inputs::PeerRun;
@@ -21,7 +21,8 @@ pub struct RunRow {
     pub index: usize,
     /// Its id, [`RunSpec::id`](crate::RunSpec::id).
     pub id: String,
-    /// The activation's key.
+    /// The activation's key; a formula's canonical text (its key is a hash, which names nothing
+    /// to another process).
     pub act: String,
     /// Seed of the initial weights and the batch order.
     pub seed: u64,
@@ -66,6 +67,26 @@ pub struct RunRow {
     pub host: String,
 }
 
+/// How `runs.csv` names a function: a built-in (or one registered in code) by its key, a formula
+/// by its canonical text.
+fn act_column(act: Activation) -> String {
+    match act {
+        Activation::Formula(f) => f.text().to_string(),
+        other => other.key().to_string(),
+    }
+}
+
+/// The function an `act` column names. A formula is taken as recorded: one that the safety
+/// check refuses was accepted when its runs were trained.
+fn recorded_act(name: &str) -> Result<Activation> {
+    match Activation::from_name(name, None) {
+        Err(actfn_activations::Error::NonFinite { .. }) => {
+            Ok(Activation::formula(name, NonFinitePolicy::Accept)?)
+        }
+        other => Ok(other?),
+    }
+}
+
 /// The optimizer of rows written before Adam existed.
 fn sgd_key() -> String {
     "sgd".into()
@@ -77,7 +98,7 @@ impl RunRow {
         Self {
             index: spec.index,
             id: spec.id(),
-            act: spec.act.key().to_string(),
+            act: act_column(spec.act),
             seed: spec.seed,
             split_seed: spec.split_seed,
             hidden: sizes(&spec.hidden, "x"),
@@ -128,7 +149,7 @@ impl RunRow {
     /// `runs.csv` is kept (as `docs/results/` keeps them).
     pub fn finished_run(&self) -> Result<FinishedRun> {
         let bad = |what: &str| Error::Settings(format!("runs.csv row {}: {what}", self.id));
-        let act: Activation = self.act.parse()?;
+        let act = recorded_act(&self.act)?;
         let hidden = self
             .hidden
             .split('x')
