@@ -9,7 +9,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{assert_success, claim_pid, runs_without_time, settings_only_sweep, xtask};
+use common::{
+    assert_refused, assert_success, claim_pid, runs_without_time, settings_only_sweep, snapshot,
+    xtask,
+};
 
 /// A small grid: two activations, two seeds, 4 epochs on 8192 images.
 const GRID: [&str; 12] = [
@@ -264,36 +267,6 @@ fn depths_optimizers_and_learning_rates_cross_into_the_grid() {
         .unwrap();
     assert_refused(&output, "--momentum is SGD's");
     assert!(!dir.path().join("adam").exists());
-}
-
-/// Asserts a failure with one `error:` line containing `needle`, and no panic.
-fn assert_refused(output: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !output.status.success(),
-        "expected a failure with {needle:?}"
-    );
-    assert!(stderr.contains(needle), "expected {needle:?} in:\n{stderr}");
-    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-}
-
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.push((path.display().to_string(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 #[test]
