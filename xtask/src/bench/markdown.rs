@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::Report;
 use super::ceiling::ceiling_flop;
-use super::worker::{Measurement, Timing};
+use super::worker::{FunctionEpoch, Measurement, Timing};
 
 fn ratio(a: f64, b: Option<f64>) -> String {
     b.map_or("-".into(), |b| format!("{:.2}", a / b))
@@ -117,8 +117,46 @@ pub(super) fn markdown(report: &Report) -> String {
             cell(a.batch_epoch_s)
         );
     }
+    formulas(report, &mut md);
     whole_commands(report, &mut md);
     md
+}
+
+/// The section on formulas: a training epoch with Swish written as formulas, against Swish.
+fn formulas(report: &Report, md: &mut String) {
+    let measured: Vec<(u16, &[FunctionEpoch])> = report
+        .actfn
+        .iter()
+        .filter_map(|a| a.formula_epochs_s.as_deref().map(|f| (a.threads, f)))
+        .collect();
+    let Some(&(_, first)) = measured.first() else {
+        return;
+    };
+    md.push_str(
+        "\nFormulas (`--act \"x * sigmoid(x)\"`): a training epoch with Swish built in and with \
+         Swish written as formulas; `x * sigmoid(x)` is Swish spelled out and runs its kernels, \
+         `x / (1 + exp(-x))` runs the formula evaluator (the formula and its derivative node by \
+         node over chunks). Ratios to the built-in, median to median.\n\n| threads |",
+    );
+    for f in first {
+        let _ = write!(md, " `{}` |", f.function);
+    }
+    md.push_str("\n|---:|");
+    md.push_str(&"---:|".repeat(first.len()));
+    md.push('\n');
+    for (threads, epochs) in measured {
+        let _ = write!(md, "| {threads} |");
+        let builtin = epochs[0].epoch_s.median;
+        for (k, f) in epochs.iter().enumerate() {
+            let t = f.epoch_s;
+            let _ = write!(md, " {:.3} ({:.3}) s", t.median, t.min);
+            if k > 0 {
+                let _ = write!(md, ", {:.2}x", t.median / builtin);
+            }
+            md.push_str(" |");
+        }
+        md.push('\n');
+    }
 }
 
 /// Epochs of a typical run of the study's protocol (early stopping ends most runs between 30 and
@@ -184,6 +222,7 @@ mod tests {
             data_load_s: None,
             batch_epoch_s: None,
             events_ms: None,
+            formula_epochs_s: None,
             products_ms: None,
             autograd_step_ms: None,
         };

@@ -82,7 +82,24 @@ pub struct Measurement {
     /// layer's activations on the 1024 probe images, 34 scalars, a flush), in milliseconds.
     #[serde(default)]
     pub events_ms: Option<Timing>,
+    /// actfn only: a training epoch with Swish and with Swish written as formulas
+    /// ([`FORMULA_EPOCHS`]), in seconds.
+    #[serde(default)]
+    pub formula_epochs_s: Option<Vec<FunctionEpoch>>,
 }
+
+/// A training epoch with one activation function.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FunctionEpoch {
+    /// The function, as `--act` takes it.
+    pub function: String,
+    pub epoch_s: Timing,
+}
+
+/// Swish built in, then as formulas: its twin `x * sigmoid(x)`, which runs Swish's kernels, and
+/// `x / (1 + exp(-x))`, the same function through the formula evaluator (node by node over
+/// chunks): what a formula costs against the built-in it equals.
+pub const FORMULA_EPOCHS: [&str; 3] = ["swish", "x * sigmoid(x)", "x / (1 + exp(-x))"];
 
 /// Floating-point operations of the matrix products of one training step of the study's MLP:
 /// 2 per multiply-add; per layer the forward product and the weight gradient, and the input
@@ -180,6 +197,30 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let events = events_ms(&net, &splits, args.repeats)?;
+    let formula_epochs = FORMULA_EPOCHS
+        .iter()
+        .map(|&function| {
+            let act = actfn_activations::Activation::from_name(function, None)?;
+            let config = BaseNetworkConfig::with_activation(act);
+            let (net, varmap) = BaseNetwork::seeded(config, 42, &device)?;
+            let mut sgd = Sgd::new(varmap.all_vars(), SgdConfig::default())?;
+            let times = (0..args.repeats)
+                .map(|_| {
+                    time(|| {
+                        for batch in splits.train.batches(256, Some(&mut shuffle), true)? {
+                            let (images, labels) = batch?;
+                            actfn_train::train_step(&net, &mut sgd, &images, &labels)?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(FunctionEpoch {
+                function: function.to_string(),
+                epoch_s: Timing::of(times)?,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let validations = (0..args.repeats)
         .map(|_| time(|| Ok(actfn_train::accuracy(&net, &splits.val, EVAL_BATCH_SIZE)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -195,6 +236,7 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
         data_load_s: Some(Timing::of(loads)?),
         batch_epoch_s: Some(Timing::of(slicing)?),
         events_ms: Some(events),
+        formula_epochs_s: Some(formula_epochs),
     };
     say!("{}", serde_json::to_string(&measurement)?);
     Ok(())
