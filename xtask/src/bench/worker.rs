@@ -175,14 +175,31 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
             autograd_times.push(1e3 * t);
         }
     }
-    let epochs = (0..args.repeats)
-        .map(|_| {
-            time(|| {
-                for batch in splits.train.batches(256, Some(&mut shuffle), true)? {
-                    let (images, labels) = batch?;
-                    actfn_train::train_step(&net, &mut sgd, &images, &labels)?;
-                }
-                Ok(())
+    // Training epochs of a network on batches drawn by `shuffle`, each in seconds.
+    let mut epoch_times = |net: &BaseNetwork, sgd: &mut Sgd| -> anyhow::Result<Vec<f64>> {
+        (0..args.repeats)
+            .map(|_| {
+                time(|| {
+                    for batch in splits.train.batches(256, Some(&mut shuffle), true)? {
+                        let (images, labels) = batch?;
+                        actfn_train::train_step(net, sgd, &images, &labels)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect()
+    };
+    let epochs = epoch_times(&net, &mut sgd)?;
+    let formula_epochs = FORMULA_EPOCHS
+        .iter()
+        .map(|&function| {
+            let act = actfn_activations::Activation::from_name(function, None)?;
+            let config = BaseNetworkConfig::with_activation(act);
+            let (net, varmap) = BaseNetwork::seeded(config, 42, &device)?;
+            let mut sgd = Sgd::new(varmap.all_vars(), SgdConfig::default())?;
+            Ok(FunctionEpoch {
+                function: function.to_string(),
+                epoch_s: Timing::of(epoch_times(&net, &mut sgd)?)?,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -197,30 +214,6 @@ pub fn worker(args: &WorkerArgs) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let events = events_ms(&net, &splits, args.repeats)?;
-    let formula_epochs = FORMULA_EPOCHS
-        .iter()
-        .map(|&function| {
-            let act = actfn_activations::Activation::from_name(function, None)?;
-            let config = BaseNetworkConfig::with_activation(act);
-            let (net, varmap) = BaseNetwork::seeded(config, 42, &device)?;
-            let mut sgd = Sgd::new(varmap.all_vars(), SgdConfig::default())?;
-            let times = (0..args.repeats)
-                .map(|_| {
-                    time(|| {
-                        for batch in splits.train.batches(256, Some(&mut shuffle), true)? {
-                            let (images, labels) = batch?;
-                            actfn_train::train_step(&net, &mut sgd, &images, &labels)?;
-                        }
-                        Ok(())
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            Ok(FunctionEpoch {
-                function: function.to_string(),
-                epoch_s: Timing::of(times)?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
     let validations = (0..args.repeats)
         .map(|_| time(|| Ok(actfn_train::accuracy(&net, &splits.val, EVAL_BATCH_SIZE)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
