@@ -150,17 +150,17 @@ impl Activation {
     /// [`Error::NonFinite`] for a formula the safety [`check`] refuses, unless `policy` is
     /// [`NonFinitePolicy::Accept`].
     pub fn formula(text: &str, policy: NonFinitePolicy) -> Result<Activation, Error> {
-        let expr = parse(text).map_err(|source| Error::Formula {
+        let expr = parse(text).map_err(|error| Error::Formula {
             text: text.to_string(),
-            source,
+            error,
         })?;
         let canonical = expr.to_string();
         if let Some(found) = find(&canonical) {
             return match (&found.non_finite, policy) {
                 // Accepted once is not accepted for good: each maker of it says so.
-                (Some(source), NonFinitePolicy::Refuse) => Err(Error::NonFinite {
+                (Some(finding), NonFinitePolicy::Refuse) => Err(Error::NonFinite {
                     formula: canonical,
-                    source: source.clone(),
+                    finding: finding.clone(),
                 }),
                 _ => Ok(Activation::Formula(found)),
             };
@@ -168,10 +168,10 @@ impl Activation {
         let non_finite = match (check(&expr), policy) {
             (Ok(()), _) => None,
             (Err(found), NonFinitePolicy::Accept) => Some(found),
-            (Err(source), _) => {
+            (Err(finding), _) => {
                 return Err(Error::NonFinite {
                     formula: canonical,
-                    source,
+                    finding,
                 });
             }
         };

@@ -101,23 +101,22 @@ pub enum Error {
         /// The slice's length.
         got: usize,
     },
-    /// A formula that does not parse.
-    #[error("activation formula {text:?}: {source}")]
+    /// A formula that does not parse. (The message includes the parser's: it is not also a
+    /// source, which a reader printing the chain would print twice.)
+    #[error("activation formula {text:?}: {error}")]
     Formula {
         /// The formula as given.
         text: String,
         /// Where and why it does not parse.
-        #[source]
-        source: ParseError,
+        error: ParseError,
     },
     /// A formula, or its derivative, that is not finite at some finite input.
-    #[error("activation formula {formula}: {source}")]
+    #[error("activation formula {formula}: {finding}")]
     NonFinite {
         /// The formula, in canonical form.
         formula: String,
         /// The input and the subexpression.
-        #[source]
-        source: SafetyError,
+        finding: SafetyError,
     },
     /// A function of one's own failed on a tensor.
     #[error("activation {name}: {source}")]

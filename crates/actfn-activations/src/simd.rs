@@ -36,39 +36,42 @@ pub(crate) fn detected() -> Level {
     Level::Baseline
 }
 
-/// Generates `$name::<T, K>(level, args)`: the loop `$body` compiled three times (baseline,
-/// AVX2 with FMA, AVX-512), the loop inlined into each (`#[inline(always)]`), and the version
-/// for `level` run, or the widest this CPU runs if that is narrower.
+/// Generates `$name::<generics>(level, args)`: the loop `$body` compiled three times
+/// (baseline, AVX2 with FMA, AVX-512), the loop inlined into each (`#[inline(always)]`), and the
+/// version for `level` run, or the widest this CPU runs if that is narrower.
 macro_rules! versions {
-    ($(#[doc = $doc:literal])* $name:ident => $body:ident($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+    ($(#[doc = $doc:literal])* $name:ident<$($g:ident: $bound:path),*>
+        => $body:ident($($arg:ident: $ty:ty),*) -> $ret:ty) => {
         $(#[doc = $doc])*
-        pub(crate) fn $name<T: Real, K: Kernel>(level: Level, $($arg: $ty),*) -> $ret {
+        pub(crate) fn $name<$($g: $bound),*>(level: $crate::simd::Level, $($arg: $ty),*) -> $ret {
+            use $crate::simd::{Level, detected};
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
-            fn avx2<T: Real, K: Kernel>($($arg: $ty),*) -> $ret {
-                $body::<T, K>($($arg),*)
+            fn avx2<$($g: $bound),*>($($arg: $ty),*) -> $ret {
+                $body::<$($g),*>($($arg),*)
             }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-            fn avx512<T: Real, K: Kernel>($($arg: $ty),*) -> $ret {
-                $body::<T, K>($($arg),*)
+            fn avx512<$($g: $bound),*>($($arg: $ty),*) -> $ret {
+                $body::<$($g),*>($($arg),*)
             }
             match level.min(detected()) {
-                Level::Baseline => $body::<T, K>($($arg),*),
+                Level::Baseline => $body::<$($g),*>($($arg),*),
                 #[cfg(target_arch = "x86_64")]
                 #[allow(unsafe_code)]
                 // SAFETY: the AVX2 version runs only when `detected` found AVX2 and FMA.
-                Level::Avx2 => unsafe { avx2::<T, K>($($arg),*) },
+                Level::Avx2 => unsafe { avx2::<$($g),*>($($arg),*) },
                 #[cfg(target_arch = "x86_64")]
                 #[allow(unsafe_code)]
                 // SAFETY: the AVX-512 version runs only when `detected` found its features.
-                Level::Avx512 => unsafe { avx512::<T, K>($($arg),*) },
+                Level::Avx512 => unsafe { avx512::<$($g),*>($($arg),*) },
                 #[cfg(not(target_arch = "x86_64"))]
-                _ => $body::<T, K>($($arg),*),
+                _ => $body::<$($g),*>($($arg),*),
             }
         }
     };
 }
+pub(crate) use versions;
 
 /// `y[i] = f(x[i])`.
 #[inline(always)]
@@ -99,15 +102,15 @@ fn backward_learned_loop<T: Real, K: Kernel>(x: &[T], y: &[T], grad: &mut [T], p
 
 versions! {
     /// The forward kernel, `y = f(x)`.
-    forward => forward_loop(x: &[T], y: &mut [T], p: T) -> ()
+    forward<T: Real, K: Kernel> => forward_loop(x: &[T], y: &mut [T], p: T) -> ()
 }
 
 versions! {
     /// The backward kernel, `grad *= f'(x)`.
-    backward => backward_loop(x: &[T], y: &[T], grad: &mut [T], p: T) -> ()
+    backward<T: Real, K: Kernel> => backward_loop(x: &[T], y: &[T], grad: &mut [T], p: T) -> ()
 }
 
 versions! {
     /// The backward kernel with the learned parameter's gradient.
-    backward_learned => backward_learned_loop(x: &[T], y: &[T], grad: &mut [T], p: T) -> f64
+    backward_learned<T: Real, K: Kernel> => backward_learned_loop(x: &[T], y: &[T], grad: &mut [T], p: T) -> f64
 }

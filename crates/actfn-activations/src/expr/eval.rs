@@ -10,6 +10,7 @@
 use super::{Binary, Expr, Node, NodeId, Unary};
 use crate::Real;
 use crate::kernels::{Kernel, Relu, Sigmoid, Softplus, Tanh};
+use crate::simd::{detected, versions};
 
 /// Points per chunk: every node's values for one chunk stay in the L1 cache.
 const CHUNK: usize = 256;
@@ -142,6 +143,7 @@ pub(super) fn pow<T: Float>(a: T, p: f64) -> T {
 }
 
 /// `out[i] = op(a[i])`, one loop per operation.
+#[inline(always)]
 fn unary_over<T: Float>(op: Unary, a: &[T], out: &mut [T]) {
     macro_rules! each {
         ($($op:ident)*) => {
@@ -158,6 +160,7 @@ fn unary_over<T: Float>(op: Unary, a: &[T], out: &mut [T]) {
 }
 
 /// `out[i] = op(a[i], b[i])`, one loop per operation.
+#[inline(always)]
 fn binary_over<T: Float>(op: Binary, a: &[T], b: &[T], out: &mut [T]) {
     macro_rules! each {
         ($($op:ident)*) => {
@@ -173,61 +176,87 @@ fn binary_over<T: Float>(op: Binary, a: &[T], b: &[T], out: &mut [T]) {
     each!(Add Sub Mul Div Max Min);
 }
 
+/// Every node's values at the points `x`, node after node in the arena's order (the root's
+/// last): node `id`'s values are `values[id * x.len()..(id + 1) * x.len()]`. Each row is written
+/// whole, so `values` may hold anything before.
+#[inline(always)]
+fn eval_rows<T: Float>(nodes: &[Node], x: &[T], values: &mut [T]) {
+    let n = x.len();
+    for (id, &node) in nodes.iter().enumerate() {
+        // Children sit at smaller indices, in `done`.
+        let (done, rest) = values.split_at_mut(id * n);
+        let out = &mut rest[..n];
+        let row = |child: NodeId| &done[child * n..(child + 1) * n];
+        match node {
+            Node::Const(v) => out.fill(T::from_f64(v.0)),
+            Node::X => out.copy_from_slice(x),
+            Node::Unary(op, a) => unary_over(op, row(a), out),
+            Node::Binary(op, a, b) => binary_over(op, row(a), row(b), out),
+            Node::Pow(a, p) => {
+                for (o, &a) in out.iter_mut().zip(row(a)) {
+                    *o = pow(a, p.0);
+                }
+            }
+            Node::WherePos(c, a, b) => {
+                for (((o, &c), &a), &b) in out.iter_mut().zip(row(c)).zip(row(a)).zip(row(b)) {
+                    *o = pick(c, a, b);
+                }
+            }
+        }
+    }
+}
+
+/// `y[i] = f(x[i])` for the formula whose arena is `nodes`, chunk by chunk.
+#[inline(always)]
+fn eval_slice_loop<T: Float>(nodes: &[Node], x: &[T], y: &mut [T]) {
+    let mut values = vec![T::ZERO; nodes.len() * CHUNK.min(x.len())];
+    for (x, y) in x.chunks(CHUNK).zip(y.chunks_mut(CHUNK)) {
+        let n = x.len();
+        eval_rows(nodes, x, &mut values);
+        y.copy_from_slice(&values[(nodes.len() - 1) * n..nodes.len() * n]);
+    }
+}
+
+/// `grad[i] *= f(x[i])` for the formula whose arena is `nodes`, chunk by chunk.
+#[inline(always)]
+fn scale_slice_loop<T: Float>(nodes: &[Node], x: &[T], grad: &mut [T]) {
+    let mut values = vec![T::ZERO; nodes.len() * CHUNK.min(x.len())];
+    for (x, grad) in x.chunks(CHUNK).zip(grad.chunks_mut(CHUNK)) {
+        let n = x.len();
+        eval_rows(nodes, x, &mut values);
+        for (g, &f) in grad.iter_mut().zip(&values[(nodes.len() - 1) * n..]) {
+            *g *= f;
+        }
+    }
+}
+
+versions! {
+    /// `y = f(x)` over slices, in the widest vector instructions the CPU has.
+    eval_slice_versions<T: Float> => eval_slice_loop(nodes: &[Node], x: &[T], y: &mut [T]) -> ()
+}
+
+versions! {
+    /// `grad *= f(x)` over slices, in the widest vector instructions the CPU has.
+    scale_slice_versions<T: Float> => scale_slice_loop(nodes: &[Node], x: &[T], grad: &mut [T]) -> ()
+}
+
 impl Expr {
     /// Every node's values at the points `x`, node after node in the arena's order (the root's
     /// last): node `id`'s values are `values[id * x.len()..(id + 1) * x.len()]`.
     pub(super) fn eval_nodes<T: Float>(&self, x: &[T], values: &mut Vec<T>) {
-        let n = x.len();
         values.clear();
-        values.resize(self.nodes.len() * n, T::ZERO);
-        for (id, &node) in self.nodes.iter().enumerate() {
-            // Children sit at smaller indices, in `done`.
-            let (done, rest) = values.split_at_mut(id * n);
-            let out = &mut rest[..n];
-            let row = |child: NodeId| &done[child * n..(child + 1) * n];
-            match node {
-                Node::Const(v) => out.fill(T::from_f64(v.0)),
-                Node::X => out.copy_from_slice(x),
-                Node::Unary(op, a) => unary_over(op, row(a), out),
-                Node::Binary(op, a, b) => binary_over(op, row(a), row(b), out),
-                Node::Pow(a, p) => {
-                    for (o, &a) in out.iter_mut().zip(row(a)) {
-                        *o = pow(a, p.0);
-                    }
-                }
-                Node::WherePos(c, a, b) => {
-                    for (((o, &c), &a), &b) in out.iter_mut().zip(row(c)).zip(row(a)).zip(row(b)) {
-                        *o = pick(c, a, b);
-                    }
-                }
-            }
-        }
-    }
-
-    /// The root's values at the points `x`, chunk by chunk, handed to `each` with the chunk's
-    /// offset in `x`.
-    fn eval_chunks<T: Float>(&self, x: &[T], mut each: impl FnMut(usize, &[T])) {
-        let mut values = Vec::with_capacity(self.nodes.len() * CHUNK.min(x.len()));
-        for (k, chunk) in x.chunks(CHUNK).enumerate() {
-            self.eval_nodes(chunk, &mut values);
-            each(k * CHUNK, &values[self.root() * chunk.len()..]);
-        }
+        values.resize(self.nodes.len() * x.len(), T::ZERO);
+        eval_rows(&self.nodes, x, values);
     }
 
     /// `y[i] = f(x[i])`; the slices are equally long.
     pub(crate) fn eval_slice<T: Float>(&self, x: &[T], y: &mut [T]) {
-        self.eval_chunks(x, |start, root| {
-            y[start..start + root.len()].copy_from_slice(root);
-        });
+        eval_slice_versions(detected(), &self.nodes, x, y);
     }
 
     /// `grad[i] *= f(x[i])`; the slices are equally long.
     pub(crate) fn scale_slice<T: Float>(&self, x: &[T], grad: &mut [T]) {
-        self.eval_chunks(x, |start, root| {
-            for (g, &f) in grad[start..start + root.len()].iter_mut().zip(root) {
-                *g *= f;
-            }
-        });
+        scale_slice_versions(detected(), &self.nodes, x, grad);
     }
 
     /// The value at `x`.
