@@ -17,6 +17,7 @@ mod output;
 mod peer;
 mod progress;
 mod reproduce;
+mod search;
 mod sweep;
 mod train;
 
@@ -61,6 +62,9 @@ enum Command {
     /// What a formula of x is to actfn: canonical form, label, derivative, safety check,
     /// PyTorch translation.
     Formula(formula::FormulaArgs),
+    /// Search for activation functions: candidate formulas screened, trained by successive
+    /// halving, the finalists compared with built-ins over many seeds.
+    Search(search::SearchArgs),
 }
 
 /// Settings every command that computes shares.
@@ -96,7 +100,8 @@ impl Command {
             | Command::Import(_)
             | Command::Bench(_)
             | Command::TraceInputs(_)
-            | Command::Formula(_) => None,
+            | Command::Formula(_)
+            | Command::Search(_) => None,
         }
     }
 }
@@ -156,6 +161,7 @@ fn main() -> ExitCode {
         Command::TraceInputs(args) => peer::trace_inputs(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Formula(args) => formula::run(&args),
+        Command::Search(args) => search::run(&args),
     };
     let result = result.and_then(|()| match output::failure() {
         Some(e) => Err(anyhow::anyhow!(

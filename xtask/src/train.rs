@@ -182,7 +182,7 @@ impl ActList {
 }
 
 /// `text` split at the commas outside parentheses: `relu,max(x, 0.1*x)` is two names.
-fn split_names(text: &str) -> Vec<&str> {
+pub(crate) fn split_names(text: &str) -> Vec<&str> {
     let mut names = Vec::new();
     let (mut depth, mut start) = (0_i64, 0);
     for (i, c) in text.char_indices() {

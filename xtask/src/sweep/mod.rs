@@ -48,7 +48,7 @@ impl SweepArgs {
 }
 
 /// This binary's `sweep task`, which runs [`actfn_sweep::run_task`], writing `outputs`.
-fn task_command(outputs: &crate::train::OutputArgs) -> anyhow::Result<TaskCommand> {
+pub(crate) fn task_command(outputs: &crate::train::OutputArgs) -> anyhow::Result<TaskCommand> {
     let mut args = vec!["sweep".into(), "task".into()];
     args.extend(outputs.flags());
     Ok(TaskCommand {
@@ -119,18 +119,30 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
+    run_here(&dir, args.jobs, task, args.peer.as_deref())
+}
+
+/// Runs every run of the prepared sweep in `dir` that has not finished, `jobs` at a time, each
+/// as `task` in a child process (with the PyTorch peer's runs in `peer`, a Python, beside them),
+/// then writes its report.
+pub(crate) fn run_here(
+    dir: &SweepDir,
+    jobs: usize,
+    task: TaskCommand,
+    peer: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     // The data the tasks train on: its test labels for the report, its folder for the peer.
     let (data_dir, data) = crate::data::find_or_fetch(true)?;
     let test_labels = Some(data.test_labels.iter().map(|&l| l.into()).collect());
-    let peer = args.peer.as_ref().map(|python| actfn_sweep::peer::Peer {
-        python: python.clone(),
+    let peer = peer.map(|python| actfn_sweep::peer::Peer {
+        python: python.to_path_buf(),
         script: crate::peer::script("peer.py"),
         data_dir,
         train_images: data.train_len(),
     });
     let root = dir.root.clone();
     let local = Local {
-        jobs: args.jobs,
+        jobs,
         task_command: Box::new(move |run| {
             let mut command = Command::new(&task.program);
             command.args(&task.args).arg("--dir").arg(&root);
@@ -140,6 +152,6 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
         peer,
         test_labels,
     };
-    actfn_sweep::run_local(&dir, &local, &|line| say!("{line}"))?;
+    actfn_sweep::run_local(dir, &local, &|line| say!("{line}"))?;
     Ok(())
 }

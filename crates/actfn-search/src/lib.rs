@@ -1,0 +1,20 @@
+//! Search the space of activation functions, as `cargo xtask search` does: the candidate
+//! formulas of a [`Space`], [`screen`]ed for safety and deduplicated by behaviour, and
+//! successive halving's [`promote`] rule. The training itself is the sweep's (each stage of a
+//! search is a sweep folder); this crate holds what needs no data.
+//!
+//! API boundary: [`Space`] (core units and formulas), [`screen`] with [`Screened`],
+//! [`Candidate`] and [`Skipped`], [`promote`] and [`survivors`], [`normal_moments`].
+
+mod halving;
+mod screen;
+mod space;
+
+pub use halving::{promote, survivors};
+pub use screen::{Candidate, Screened, Skipped, normal_moments, screen};
+pub use space::Space;
+
+/// The README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,0 +1,123 @@
+//! `cargo xtask search` end to end: a small search (a handful of candidates on a subset, one
+//! epoch per stage) runs, and a search killed mid-stage ends, when the same command runs
+//! again, as the uninterrupted one did, without training a finished run again.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{assert_success, xtask};
+
+/// Three unary operations and one binary give nine core units, some of them one function.
+fn search(out: &Path) -> Command {
+    let mut command = xtask();
+    command
+        .args([
+            "search",
+            "--unary",
+            "x,tanh(x),relu(x)",
+            "--binary",
+            "U + V",
+        ])
+        .args(["--stages", "1024x1,2048x1", "--finalists", "2"])
+        .args([
+            "--against",
+            "relu",
+            "--final-seeds",
+            "2",
+            "--final-stage",
+            "1024x1",
+        ])
+        .args(["--jobs", "2", "--out"])
+        .arg(out);
+    command
+}
+
+/// The finished runs' summaries of a stage, by run folder.
+fn summaries(stage: &Path) -> Vec<(String, String)> {
+    let Ok(runs) = std::fs::read_dir(stage.join("runs")) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for run in runs {
+        let run = run.unwrap().path();
+        for entry in std::fs::read_dir(&run).unwrap() {
+            let summary = entry.unwrap().path().join("summary.json");
+            if let Ok(text) = std::fs::read_to_string(&summary) {
+                found.push((run.display().to_string(), text));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn a_small_search_runs_and_resumes_after_a_kill() {
+    let whole = tempfile::tempdir().unwrap();
+    let output = search(whole.path()).output().unwrap();
+    assert_success(&output);
+    let page = std::fs::read_to_string(whole.path().join("search.md")).unwrap();
+    assert!(
+        page.contains("## Stage 0: 1024 images x 1 epochs"),
+        "{page}"
+    );
+    assert!(page.contains("## Finalists"), "{page}");
+    // `x + x` and `relu(x) + relu(x)` are 2 x and 2 relu(x); `tanh(x) + x` is `x + tanh(x)`.
+    assert!(page.contains("behaves as"), "{page}");
+    let candidates = page
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("f-"))
+        .count();
+    assert!(candidates >= 4, "{page}");
+    assert!(whole.path().join("final").join("report.md").is_file());
+
+    // Killed once a run of the first stage has finished.
+    let killed = tempfile::tempdir().unwrap();
+    let stage = killed.path().join("stage-0");
+    let mut child = search(killed.path())
+        .stdout(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while summaries(&stage).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no run finished"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the search ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait().unwrap();
+    let before = summaries(&stage);
+    assert!(
+        !killed.path().join("search.md").exists(),
+        "the kill came after the end"
+    );
+
+    let rerun = search(killed.path()).output().unwrap();
+    assert_success(&rerun);
+    let after = summaries(&stage);
+    for finished in &before {
+        assert!(after.contains(finished), "{} was trained again", finished.0);
+    }
+    let resumed = std::fs::read_to_string(killed.path().join("search.md")).unwrap();
+    let without_folder = |text: &str, dir: &Path| text.replace(&dir.display().to_string(), "DIR");
+    assert_eq!(
+        without_folder(&resumed, killed.path()),
+        without_folder(&page, whole.path())
+    );
+}
