@@ -54,6 +54,7 @@
 mod aso;
 mod bootstrap;
 mod compare;
+mod correlation;
 mod describe;
 mod effect;
 mod ks;
@@ -68,6 +69,7 @@ mod student;
 pub use aso::{AsoSettings, almost_stochastic_order, violation_ratio};
 pub use bootstrap::{Bootstrap, Method, mean_difference, mean_of};
 pub use compare::{Welch, cohens_d, fisher_exact, holm, welch};
+pub use correlation::{spearman, spearman_interval};
 pub use describe::{Description, Share, describe, wilson};
 pub use effect::{Decision, Hedges, Tost, decide, hedges_g, iqm, probability_of_improvement, tost};
 pub use ks::{KsTest, ks_uniform};
