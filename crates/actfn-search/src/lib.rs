@@ -4,13 +4,16 @@
 //! search is a sweep folder); this crate holds what needs no data.
 //!
 //! API boundary: [`Space`] (core units and formulas), [`screen`] with [`Screened`],
-//! [`Candidate`] and [`Skipped`], [`promote`] and [`survivors`], [`normal_moments`].
+//! [`Candidate`] and [`Skipped`], [`promote`] and [`survivors`], [`normal_moments`], and the
+//! mechanism study's [`associations`] and [`cross_validated_ranking`].
 
 mod halving;
+mod mechanism;
 mod screen;
 mod space;
 
 pub use halving::{promote, survivors};
+pub use mechanism::{Association, Measurement, Prediction, associations, cross_validated_ranking};
 pub use screen::{Candidate, Screened, Skipped, normal_moments, screen};
 pub use space::Space;
 

@@ -47,7 +47,7 @@ pub fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
     pearson(&ranks(x), &ranks(y))
 }
 
-/// The 95% bootstrap interval (BCa) of [`spearman`], the pairs resampled together; within
+/// The 95% percentile bootstrap interval of [`spearman`], the pairs resampled together; within
 /// [-1, 1]. `None` where the coefficient is, or where resamples without spread leave it
 /// undefined.
 pub fn spearman_interval(x: &[f64], y: &[f64], bootstrap: &Bootstrap) -> Option<Interval> {
@@ -61,7 +61,7 @@ pub fn spearman_interval(x: &[f64], y: &[f64], bootstrap: &Bootstrap) -> Option<
             .unzip();
         spearman(&a, &b).unwrap_or(f64::NAN)
     };
-    bootstrap.interval(&[&indices], statistic, Method::Bca)
+    bootstrap.interval(&[&indices], statistic, Method::Percentile)
 }
 
 #[cfg(test)]

@@ -657,9 +657,9 @@ fn mann_whitney_matches_scipy() {
     }
 }
 
-/// The coefficient to the last bits; the BCa interval (the pairs resampled together, 10,000
+/// The coefficient to the last bits; the percentile interval (the pairs resampled together, 10,000
 /// resamples) within the Monte Carlo error of two generators' resamples: 0.06, about three
-/// standard errors of an endpoint's quantile over 9 to 12 pairs (measured: 0.032 at most).
+/// standard errors of an endpoint's quantile over 9 to 12 pairs.
 #[test]
 fn spearman_matches_scipy() {
     for case in fixture("spearman") {

@@ -48,7 +48,7 @@ pub use early_stopping::{EarlyStopping, Verdict};
 pub use error::{Error, Result};
 pub use evaluate::{StepResult, accuracy, predictions, train_step};
 pub use metrics::{
-    EpochMetrics, LayerDynamics, RunSummary, read_dynamics_csv, read_metrics_csv,
+    EpochMetrics, LayerDynamics, NetworkState, RunSummary, read_dynamics_csv, read_metrics_csv,
     read_predictions_csv, read_summary, write_dynamics_csv, write_metrics_csv,
     write_predictions_csv,
 };

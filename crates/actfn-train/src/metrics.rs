@@ -178,6 +178,45 @@ impl LayerDynamics {
     }
 }
 
+/// What a run's dynamics say of its network at one epoch (0: the initial network), in the
+/// numbers the study explains training by: gradient flow, dead units, the spread of the
+/// signal.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NetworkState {
+    /// log10 of the first layer's weight-gradient norm over the last layer's: below 0 where
+    /// the gradient shrinks on its way back to the input.
+    pub gradient_ratio_log10: Option<f64>,
+    /// The share of dead units, averaged over the hidden layers, in [0, 1].
+    pub dead_share: Option<f64>,
+    /// The mean of the last hidden layer's activations on the probe images.
+    pub last_mean: Option<f64>,
+    /// Their standard deviation: the signal that reaches the output layer.
+    pub last_std: Option<f64>,
+}
+
+impl NetworkState {
+    /// The state at `epoch` in `dynamics` (every field `None` where the epoch is not recorded).
+    pub fn at(dynamics: &[LayerDynamics], epoch: usize) -> Self {
+        let rows: Vec<&LayerDynamics> = dynamics.iter().filter(|d| d.epoch == epoch).collect();
+        let probes: Vec<LayerProbe> = rows.iter().filter_map(|d| d.activation).collect();
+        let norms = || rows.iter().map(|d| d.weight_grad_norm);
+        let gradient_ratio_log10 = match (norms().next(), norms().last()) {
+            (Some(first), Some(last)) if rows.len() >= 2 && first > 0.0 && last > 0.0 => {
+                Some((first / last).log10())
+            }
+            _ => None,
+        };
+        let dead_share = (!probes.is_empty())
+            .then(|| probes.iter().map(|p| p.dead_share).sum::<f64>() / probes.len() as f64);
+        NetworkState {
+            gradient_ratio_log10,
+            dead_share,
+            last_mean: probes.last().map(|p| p.mean),
+            last_std: probes.last().map(|p| p.std),
+        }
+    }
+}
+
 const METRICS_HEADER: &str = "epoch,train_loss,train_acc,val_acc,seconds,samples_per_second\n";
 const DYNAMICS_HEADER: &str =
     "epoch,layer,weight_grad_norm,dead_share,activation_mean,activation_std\n";
@@ -300,4 +339,46 @@ pub fn read_summary(path: &Path) -> Result<RunSummary> {
         path: path.to_path_buf(),
         reason: format!("not a run summary ({e})"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_network_state_reads_one_epoch_of_the_dynamics() {
+        let probe = |dead_share, mean, std| LayerProbe {
+            dead_share,
+            mean,
+            std,
+        };
+        let row = |epoch, layer, norm, activation| LayerDynamics {
+            epoch,
+            layer,
+            weight_grad_norm: norm,
+            activation,
+        };
+        let dynamics = [
+            row(0, 0, 0.01, Some(probe(0.5, 0.2, 1.5))),
+            row(0, 1, 0.1, Some(probe(0.0, -0.1, 0.5))),
+            row(0, 2, 1.0, None),
+            row(1, 0, 1.0, Some(probe(0.25, 0.0, 1.0))),
+            row(1, 1, 1.0, Some(probe(0.25, 0.0, 1.0))),
+            row(1, 2, 1.0, None),
+        ];
+        let initial = NetworkState::at(&dynamics, 0);
+        assert!((initial.gradient_ratio_log10.unwrap() + 2.0).abs() < 1e-12);
+        assert_eq!(initial.dead_share, Some(0.25));
+        assert_eq!(
+            (initial.last_mean, initial.last_std),
+            (Some(-0.1), Some(0.5))
+        );
+        assert_eq!(
+            NetworkState::at(&dynamics, 1).gradient_ratio_log10,
+            Some(0.0)
+        );
+        let missing = NetworkState::at(&dynamics, 5);
+        assert_eq!(missing.dead_share, None);
+        assert_eq!(missing.gradient_ratio_log10, None);
+    }
 }

@@ -7,12 +7,12 @@ use std::path::Path;
 use actfn_activations::Activation;
 use actfn_plot::{Band, Corner};
 use actfn_report::{Block, figure, heading, paragraph};
+use actfn_train::NetworkState;
 
 use super::Analysis;
 use super::figures::{empty_band, push_mean};
 use super::groups::Setting;
 use super::inputs::GroupRuns;
-use super::tables::mean;
 use crate::{FinishedRun, Result};
 
 /// One function under one setting at several depths.
@@ -60,31 +60,17 @@ fn depths<'g, 'r>(groups: &'g [GroupRuns<'r>]) -> Vec<Depths<'g, 'r>> {
         .collect()
 }
 
-/// A run's mean dead share over its hidden layers at `epoch` (0: the initial network), if it
-/// recorded that epoch.
+/// A run's mean dead share over its hidden layers at `epoch` (0: the initial network), in
+/// percent, if it recorded that epoch.
 fn dead_share(run: &FinishedRun, epoch: usize) -> Option<f64> {
-    let shares: Vec<f64> = run
-        .record
-        .dynamics
-        .iter()
-        .filter(|d| d.epoch == epoch)
-        .filter_map(|d| d.activation.map(|a| a.dead_share))
-        .collect();
-    mean(&shares).map(|m| 100.0 * m)
+    NetworkState::at(&run.record.dynamics, epoch)
+        .dead_share
+        .map(|share| 100.0 * share)
 }
 
-/// log10 of the first layer's weight-gradient norm over the last layer's, at initialization:
-/// below 0 where the gradient vanishes on its way back to the input.
+/// log10 of the first layer's weight-gradient norm over the last layer's, at initialization.
 fn gradient_ratio(run: &FinishedRun) -> Option<f64> {
-    let initial: Vec<f64> = run
-        .record
-        .dynamics
-        .iter()
-        .filter(|d| d.epoch == 0)
-        .map(|d| d.weight_grad_norm)
-        .collect();
-    let (first, last) = (*initial.first()?, *initial.last()?);
-    (first > 0.0 && last > 0.0 && initial.len() >= 2).then(|| (first / last).log10())
+    NetworkState::at(&run.record.dynamics, 0).gradient_ratio_log10
 }
 
 /// One of the section's quantities: a value per run.
