@@ -66,7 +66,8 @@ fn a_small_search_runs_and_resumes_after_a_kill() {
         page.contains("## Stage 0: 1024 images x 1 epochs"),
         "{page}"
     );
-    assert!(page.contains("## Finalists"), "{page}");
+    assert!(page.contains("## Final comparison"), "{page}");
+    assert!(page.contains("| log10 grad first/last | "), "{page}");
     // `x + x` and `relu(x) + relu(x)` are 2 x and 2 relu(x); `tanh(x) + x` is `x + tanh(x)`.
     assert!(page.contains("behaves as"), "{page}");
     let candidates = page

@@ -200,7 +200,7 @@ impl NetworkState {
         let rows: Vec<&LayerDynamics> = dynamics.iter().filter(|d| d.epoch == epoch).collect();
         let probes: Vec<LayerProbe> = rows.iter().filter_map(|d| d.activation).collect();
         let norms = || rows.iter().map(|d| d.weight_grad_norm);
-        let gradient_ratio_log10 = match (norms().next(), norms().last()) {
+        let gradient_ratio_log10 = match (norms().next(), norms().next_back()) {
             (Some(first), Some(last)) if rows.len() >= 2 && first > 0.0 && last > 0.0 => {
                 Some((first / last).log10())
             }

@@ -10,8 +10,13 @@ mod page;
 use std::path::PathBuf;
 
 use actfn_activations::{Activation, NonFinitePolicy};
-use actfn_search::{Candidate, Space, promote, screen, survivors};
+use actfn_search::{
+    Association, Candidate, Measurement, Prediction, Space, associations, cross_validated_ranking,
+    promote, screen, survivors,
+};
+use actfn_stats::Bootstrap;
 use actfn_sweep::{RunStatus, SweepDir, SweepSettings};
+use actfn_train::NetworkState;
 use anyhow::Context;
 use clap::Args;
 
@@ -110,12 +115,26 @@ fn formula_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// One stage's result for one candidate.
+/// One function's result in a stage: its accuracies and its measurements, each the mean over
+/// its runs (NaN where none finished or none recorded it).
 struct Standing {
-    candidate: Candidate,
+    act: Activation,
     best_val_acc: f64,
     test_acc: f64,
+    /// The initial network's measurements (epoch 0 of the runs' dynamics), in the order of
+    /// [`MEASUREMENTS`]' first four, then the function's E f(Z) and Var f(Z).
+    measurements: [f64; 6],
 }
+
+/// The measurements the mechanism study relates to accuracy.
+const MEASUREMENTS: [&str; 6] = [
+    "log10 grad first/last",
+    "dead share",
+    "last layer mean",
+    "last layer std",
+    "E f(Z)",
+    "Var f(Z)",
+];
 
 pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     let root = args
@@ -170,16 +189,16 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             stage.subset.map_or("all".to_string(), |n| n.to_string()),
             stage.epochs
         );
-        let standings = train_stage(&dir, &settings, &candidates, args.jobs)?;
+        let standings = train_stage(&dir, &settings, args.jobs)?;
         let scores: Vec<(String, f64)> = standings
             .iter()
-            .map(|s| (s.candidate.label.clone(), s.best_val_acc))
+            .map(|s| (s.act.key().to_string(), s.best_val_acc))
             .collect();
         let promoted = promote(&scores, keep);
         candidates = promoted
             .iter()
-            .filter_map(|label| standings.iter().find(|s| &s.candidate.label == label))
-            .map(|s| s.candidate.clone())
+            .filter_map(|label| candidates.iter().find(|c| &c.label == label))
+            .cloned()
             .collect();
         stages.push((*stage, standings));
         if candidates.len() <= args.finalists {
@@ -202,14 +221,12 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         against.len(),
         args.final_seeds
     );
-    settings.validate()?;
-    final_dir.prepare(&settings)?;
-    crate::sweep::run_here(&final_dir, args.jobs, task()?, None)?;
+    let finals = train_stage(&final_dir, &settings, args.jobs)?;
 
     let page = root.join("search.md");
     actfn_io::atomic_write(
         &page,
-        page::search_page(&screened, &stages, &candidates, &final_dir.root).as_bytes(),
+        page::search_page(&screened, &stages, &finals, &final_dir.root).as_bytes(),
     )?;
     say!("Search page: {}", page.display());
     Ok(())
@@ -243,40 +260,77 @@ fn task() -> anyhow::Result<actfn_sweep::slurm::TaskCommand> {
     })
 }
 
-/// Trains the stage's sweep (what is not finished) and reads each candidate's score: the mean
-/// best validation accuracy over its runs.
+/// Trains the stage's sweep (what is not finished) and reads each function's standing.
 fn train_stage(
     dir: &SweepDir,
     settings: &SweepSettings,
-    candidates: &[Candidate],
     jobs: usize,
 ) -> anyhow::Result<Vec<Standing>> {
     dir.prepare(settings)?;
     crate::sweep::run_here(dir, jobs, task()?, None)?;
+    let statuses = dir.statuses(settings)?;
     let mut standings = Vec::new();
-    for candidate in candidates {
-        let runs: Vec<(f64, f64)> = dir
-            .statuses(settings)?
-            .into_iter()
+    for &act in &settings.axes.act_fn {
+        let runs: Vec<&actfn_sweep::FinishedRun> = statuses
+            .iter()
             .filter_map(|(spec, status)| match status {
-                RunStatus::Finished(run) if spec.act.key() == candidate.label => {
-                    Some((run.record.summary.best_val_acc, run.record.summary.test_acc))
-                }
+                RunStatus::Finished(run) if spec.act == act => Some(run.as_ref()),
                 _ => None,
             })
             .collect();
-        let mean = |f: fn(&(f64, f64)) -> f64| {
-            if runs.is_empty() {
+        let mean = |value: &dyn Fn(&actfn_sweep::FinishedRun) -> Option<f64>| {
+            let values: Vec<f64> = runs.iter().filter_map(|r| value(r)).collect();
+            if values.is_empty() {
                 f64::NAN
             } else {
-                runs.iter().map(f).sum::<f64>() / runs.len() as f64
+                values.iter().sum::<f64>() / values.len() as f64
             }
         };
+        let initial = |r: &actfn_sweep::FinishedRun| NetworkState::at(&r.record.dynamics, 0);
+        let (normal_mean, normal_variance) = normal_moments_of(act);
         standings.push(Standing {
-            candidate: candidate.clone(),
-            best_val_acc: mean(|r| r.0),
-            test_acc: mean(|r| r.1),
+            act,
+            best_val_acc: mean(&|r| Some(r.record.summary.best_val_acc)),
+            test_acc: mean(&|r| Some(r.record.summary.test_acc)),
+            measurements: [
+                mean(&|r| initial(r).gradient_ratio_log10),
+                mean(&|r| initial(r).dead_share),
+                mean(&|r| initial(r).last_mean),
+                mean(&|r| initial(r).last_std),
+                normal_mean,
+                normal_variance,
+            ],
         });
     }
     Ok(standings)
+}
+
+/// E f(Z) and Var f(Z) of a formula, or of a built-in through its formula (NaN for PReLU,
+/// which no formula says).
+fn normal_moments_of(act: Activation) -> (f64, f64) {
+    let expr = match act {
+        Activation::Formula(f) => Some(f.expr().clone()),
+        builtin => actfn_activations::parse(&format!("{}(x)", builtin.key())).ok(),
+    };
+    expr.map_or((f64::NAN, f64::NAN), |e| actfn_search::normal_moments(&e))
+}
+
+/// The mechanism study over `standings`: each measurement against `accuracy`.
+fn mechanism(
+    standings: &[Standing],
+    accuracy: fn(&Standing) -> f64,
+) -> (Vec<Association>, Option<Prediction>) {
+    let measurements: Vec<Measurement> = MEASUREMENTS
+        .iter()
+        .enumerate()
+        .map(|(k, name)| Measurement {
+            name: name.to_string(),
+            values: standings.iter().map(|s| s.measurements[k]).collect(),
+        })
+        .collect();
+    let accuracies: Vec<f64> = standings.iter().map(accuracy).collect();
+    (
+        associations(&measurements, &accuracies, &Bootstrap::default()),
+        cross_validated_ranking(&measurements, &accuracies, 5, 0),
+    )
 }
