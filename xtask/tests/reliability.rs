@@ -5,9 +5,9 @@ mod common;
 
 use std::path::Path;
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{settings_only_sweep, xtask};
+use common::{settings_only_sweep, wait_while_running, xtask};
 
 fn run(args: &[&str]) -> Output {
     xtask().args(args).output().unwrap()
@@ -54,18 +54,7 @@ fn train_into(dir: &Path, extra: &[&str]) -> bool {
 /// `delay_ms` more, and kills the process with SIGKILL.
 fn train_and_kill(dir: &Path, extra: &[&str], ready: impl Fn(&Path) -> bool, delay_ms: u64) {
     let mut child = xtask().args(TRAIN).arg(dir).args(extra).spawn().unwrap();
-    let started = Instant::now();
-    while !ready(dir) {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "training made no progress"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "training ended before it was killed"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_while_running(&mut child, "training was ready to be killed", || ready(dir));
     std::thread::sleep(Duration::from_millis(delay_ms));
     child.kill().unwrap();
     child.wait().unwrap();

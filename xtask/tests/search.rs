@@ -7,9 +7,8 @@ mod common;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::{assert_success, xtask};
+use common::{assert_success, wait_while_running, xtask};
 
 /// Three unary operations and one binary give nine core units, some of them one function.
 fn search(out: &Path) -> Command {
@@ -85,18 +84,9 @@ fn a_small_search_runs_and_resumes_after_a_kill() {
         .process_group(0)
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while summaries(&stage).is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no run finished"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the search ended before the kill"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_while_running(&mut child, "a run of the first stage finished", || {
+        !summaries(&stage).is_empty()
+    });
     let status = Command::new("kill")
         .args(["-KILL", "--", &format!("-{}", child.id())])
         .status()

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     assert_refused, assert_success, claim_pid, runs_without_time, settings_only_sweep, snapshot,
-    xtask,
+    wait_while_running, xtask,
 };
 
 /// A small grid: two activations, two seeds, 4 epochs on 8192 images.
@@ -80,24 +80,15 @@ fn a_killed_sweep_ends_as_an_uninterrupted_one_and_a_finished_one_reruns_at_once
         .process_group(0)
         .spawn()
         .unwrap();
-    let started = Instant::now();
     let first_run = killed
         .path()
         .join("runs")
         .join("relu-h512x256x256x128-p7-split42-seed0")
         .join("FashionMNIST_relu")
         .join("metrics.csv");
-    while !first_run.is_file() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "no run made progress"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the sweep ended before the kill"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_while_running(&mut child, "a run wrote its metrics", || {
+        first_run.is_file()
+    });
     std::thread::sleep(Duration::from_millis(300));
     send("-KILL", &format!("-{}", child.id()));
     child.wait().unwrap();

@@ -88,3 +88,20 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     files.sort();
     files
 }
+
+/// Waits until `ready()`, polling, while `child` still runs: fails if `child` ends first
+/// (`what` says what it should have done) or after two minutes without it.
+pub fn wait_while_running(child: &mut std::process::Child, what: &str, ready: impl Fn() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "no progress: waited two minutes for {what}"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "it ended before {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
