@@ -458,3 +458,60 @@ fn seed_lists_too_long_are_refused_before_they_are_built() {
     }
     assert!(!temp.path().join("big").exists());
 }
+
+/// A search on a cluster: each run of the command writes the next stage's job array (only
+/// when the last one has finished) and the last writes the search's page; its standings are
+/// the local search's.
+#[test]
+#[ignore = "needs a local Slurm (scripts/slurm-local.sh start) and the Fashion-MNIST files; .ci/run runs it"]
+fn a_search_runs_stage_by_stage_as_job_arrays() {
+    let search = |out: &Path, emit: bool| {
+        let mut command = xtask();
+        command
+            .args([
+                "search",
+                "--unary",
+                "x,tanh(x),relu(x)",
+                "--binary",
+                "U + V",
+            ])
+            .args([
+                "--stages",
+                "1024x1",
+                "--finalists",
+                "2",
+                "--against",
+                "relu",
+            ])
+            .args(["--final-seeds", "2", "--final-stage", "1024x1", "--out"])
+            .arg(out);
+        if emit {
+            command.args(["--emit", "slurm", "--time", "20", "--mem", "1G"]);
+        }
+        let output = command.output().unwrap();
+        assert_success(&output);
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    let local = tempfile::tempdir().unwrap();
+    search(local.path(), false);
+    let cluster = tempfile::tempdir().unwrap();
+    for stage in ["stage-0", "final"] {
+        let said = search(cluster.path(), true);
+        assert!(said.contains("sbatch "), "{said}");
+        assert!(!cluster.path().join("search.md").exists());
+        let output = slurm("sbatch")
+            .arg("--parsable")
+            .arg(cluster.path().join(stage).join("sweep.sbatch"))
+            .output()
+            .unwrap();
+        assert_success(&output);
+        wait(String::from_utf8_lossy(&output.stdout).trim());
+    }
+    search(cluster.path(), true);
+    let page = |dir: &Path| {
+        std::fs::read_to_string(dir.join("search.md"))
+            .unwrap()
+            .replace(&dir.display().to_string(), "DIR")
+    };
+    assert_eq!(page(cluster.path()), page(local.path()));
+}

@@ -69,6 +69,13 @@ pub struct SearchArgs {
     /// Runs at once, each in its own process.
     #[arg(long, default_value_t = 2, value_parser = crate::at_least_one)]
     jobs: usize,
+    /// Instead of running a stage: write its job array for a cluster (`slurm`) and print the
+    /// command that submits it; run the same search command again when the array has
+    /// finished, and it goes on to the next stage.
+    #[arg(long, value_enum)]
+    emit: Option<crate::sweep::Emit>,
+    #[command(flatten)]
+    slurm: crate::sweep::SlurmArgs,
 }
 
 /// A stage's training: images (`None`: all) and epochs.
@@ -189,7 +196,9 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             stage.subset.map_or("all".to_string(), |n| n.to_string()),
             stage.epochs
         );
-        let standings = train_stage(&dir, &settings, args.jobs)?;
+        let Some(standings) = train_stage(&dir, &settings, args)? else {
+            return Ok(());
+        };
         let scores: Vec<(String, f64)> = standings
             .iter()
             .map(|s| (s.act.key().to_string(), s.best_val_acc))
@@ -221,7 +230,9 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         against.len(),
         args.final_seeds
     );
-    let finals = train_stage(&final_dir, &settings, args.jobs)?;
+    let Some(finals) = train_stage(&final_dir, &settings, args)? else {
+        return Ok(());
+    };
 
     let page = root.join("search.md");
     actfn_io::atomic_write(
@@ -260,14 +271,41 @@ fn task() -> anyhow::Result<actfn_sweep::slurm::TaskCommand> {
     })
 }
 
-/// Trains the stage's sweep (what is not finished) and reads each function's standing.
+/// Trains the stage's sweep (what is not finished) and reads each function's standing; with
+/// `--emit slurm` and runs left, writes their job array instead and returns `None`.
 fn train_stage(
     dir: &SweepDir,
     settings: &SweepSettings,
-    jobs: usize,
-) -> anyhow::Result<Vec<Standing>> {
-    dir.prepare(settings)?;
-    crate::sweep::run_here(dir, jobs, task()?, None)?;
+    args: &SearchArgs,
+) -> anyhow::Result<Option<Vec<Standing>>> {
+    let task = task()?;
+    match args.emit {
+        None => {
+            dir.prepare(settings)?;
+            crate::sweep::run_here(dir, args.jobs, task, None)?;
+        }
+        Some(crate::sweep::Emit::Slurm) => {
+            let slurm = args.slurm.settings();
+            actfn_sweep::slurm::preflight(dir, settings, &slurm, &task)?;
+            dir.prepare(settings)?;
+            let left = actfn_sweep::pending(dir, settings, &mut |line| say!("{line}"))?;
+            if !left.is_empty() {
+                match actfn_sweep::slurm::emit(dir, &slurm, &task)? {
+                    Some(command) => say!(
+                        "Job array of {} written; submit it with:\n  {command}\nthen run this \
+                         search command again when it has finished: it goes on from there",
+                        dir.root.display()
+                    ),
+                    None => say!(
+                        "Every run of {} left is running; run this search command again when \
+                         they have finished",
+                        dir.root.display()
+                    ),
+                }
+                return Ok(None);
+            }
+        }
+    }
     let statuses = dir.statuses(settings)?;
     let mut standings = Vec::new();
     for &act in &settings.axes.act_fn {
@@ -302,7 +340,7 @@ fn train_stage(
             ],
         });
     }
-    Ok(standings)
+    Ok(Some(standings))
 }
 
 /// E f(Z) and Var f(Z) of a formula, or of a built-in through its formula (NaN for PReLU,

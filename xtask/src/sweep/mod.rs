@@ -10,6 +10,9 @@ mod report;
 mod slurm;
 mod task;
 
+pub(crate) use grid::Emit;
+pub(crate) use slurm::SlurmArgs;
+
 use std::process::Command;
 
 use actfn_sweep::slurm::TaskCommand;
@@ -17,7 +20,7 @@ use actfn_sweep::{Local, SweepDir, SweepSettings};
 use anyhow::bail;
 use clap::{Args, Subcommand};
 
-use grid::{Emit, RunArgs};
+use grid::RunArgs;
 
 /// Arguments of `cargo xtask sweep`.
 #[derive(Args, Debug)]
