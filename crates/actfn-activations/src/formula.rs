@@ -179,7 +179,11 @@ impl Activation {
         let mut registry = REGISTRY
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(other) = registry.iter().find(|f| f.label == label) {
+        if let Some(&other) = registry.iter().find(|f| f.label == label) {
+            // Made by another thread since `find` above: the same function.
+            if other.text == canonical {
+                return Ok(Activation::Formula(other));
+            }
             return Err(Error::BadParameter {
                 activation: canonical.clone(),
                 reason: format!(

@@ -283,3 +283,20 @@ fn bad_names_and_formulas_are_refused_clearly() {
         Err(Error::BadParameter { .. })
     ));
 }
+
+/// Threads that make the same formula at once get the one function.
+#[test]
+fn threads_making_one_formula_get_one_function() {
+    let made: Vec<Activation> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| formula("x * tanh(1.25 * x) + 0.5 * x")))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for act in &made {
+        let (Activation::Formula(a), Activation::Formula(b)) = (act, &made[0]) else {
+            panic!("not a formula")
+        };
+        assert!(std::ptr::eq(*a, *b));
+    }
+}
