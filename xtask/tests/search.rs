@@ -112,3 +112,23 @@ fn a_small_search_runs_and_resumes_after_a_kill() {
         without_folder(&page, whole.path())
     );
 }
+
+#[test]
+fn a_space_without_a_candidate_is_one_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("search");
+    let output = xtask()
+        .args([
+            "search", "--unary", "exp(x),1", "--binary", "U * V", "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    common::assert_refused(&output, "no formula of the search space passed the screen");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("exp(x) overflows at x = 88.72284"),
+        "{}",
+        common::text(&output)
+    );
+    assert!(!out.exists());
+}

@@ -167,11 +167,24 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             n => format!(", {n} not drawn for --budget"),
         }
     );
-    anyhow::ensure!(
-        !screened.kept.is_empty(),
-        "no formula of the search space passed the screen; see the reasons with \
-         `cargo xtask formula`, or give other --unary, --binary or --formulas"
-    );
+    if screened.kept.is_empty() {
+        let reasons: Vec<String> = screened
+            .skipped
+            .iter()
+            .take(3)
+            .map(|s| format!("{}: {}", s.formula, s.reason))
+            .collect();
+        anyhow::bail!(
+            "no formula of the search space passed the screen ({}{}); give other --unary, \
+             --binary or --formulas",
+            reasons.join("; "),
+            if screened.skipped.len() > 3 {
+                "; ..."
+            } else {
+                ""
+            }
+        );
+    }
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
     actfn_io::atomic_write(
         &root.join("candidates.json"),
