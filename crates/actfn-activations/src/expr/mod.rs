@@ -1,5 +1,7 @@
 //! Activation functions written as formulas of `x`: parsed, printed, differentiated
-//! symbolically, evaluated in `f32` and `f64`, and checked for non-finite values.
+//! symbolically, evaluated in `f32` and `f64` (at a point, or over slices as the CPU kernel),
+//! checked for non-finite values, and written as candle tensor operations and as PyTorch.
+//! `formula.rs` makes one an `Activation`.
 //!
 //! An [`Expr`] is an arena: a `Vec` of nodes whose children always sit at smaller indices than
 //! their parent, the root last. Evaluation is therefore one loop over the nodes, and dropping,
