@@ -442,6 +442,17 @@ SPEARMAN = [
 ]
 
 
+def spending_case(spending, alpha, looks):
+    """Lan-DeMets' spending functions at each look's information fraction, from SciPy's normal."""
+    fractions = [k / looks for k in range(1, looks + 1)]
+    if spending == "obrien-fleming":
+        z = st.norm.ppf(1 - alpha / 2)
+        spent = [float(2 * st.norm.sf(z / math.sqrt(t))) for t in fractions]
+    else:
+        spent = [float(alpha * math.log(1 + (math.e - 1) * t)) for t in fractions]
+    return {"spending": spending, "alpha": alpha, "looks": looks, "spent": spent}
+
+
 def power_case(d, sd, n, alpha, margin):
     from scipy.stats import norm
     from statsmodels.stats.power import NormalIndPower
@@ -505,6 +516,7 @@ def main():
         "mann_whitney": [mann_whitney_case(a, b) for a, b in MANN_WHITNEY] + [mann_whitney_case(RELU, SIGMOID)],
         "power": [power_case(*c) for c in POWER],
         "spearman": [spearman_case(x, y) for x, y in SPEARMAN],
+        "spending": [spending_case(s, a, k) for s in ("obrien-fleming", "pocock") for a in (0.05, 0.01) for k in (3, 5, 10)],
         "profile": [profile_case(SIGMOID, [10.0, 20.0, 50.0, 79.0, 80.0, 81.0]), profile_case(RELU, [88.0, 88.5, 88.8, 89.0, 89.5])],
         "test_noise": [test_noise_case([v / 100 for v in s]) for s in (RELU, SIGMOID, [89.0], [88.0, 88.0])],
     }

@@ -64,6 +64,7 @@ mod power;
 mod profile;
 mod rank;
 mod reml;
+mod sequential;
 mod student;
 
 pub use aso::{AsoSettings, almost_stochastic_order, violation_ratio};
@@ -79,6 +80,7 @@ pub use power::{MOST_RUNS, difference_power, equivalence_power, runs_for_power};
 pub use profile::{Profile, performance_profile, share_above};
 pub use rank::{EXACT_PAIRS, MannWhitney, mann_whitney};
 pub use reml::{Component, Reml, reml_components};
+pub use sequential::{SequentialPlan, Spending};
 pub use student::t_quantile;
 
 /// A two-sided interval.

@@ -20,11 +20,11 @@
 //! A `null` in the fixture is a quantity the crate reports as `None`.
 
 use actfn_stats::{
-    AsoSettings, Bootstrap, Method, almost_stochastic_order, cohens_d, describe, difference_power,
-    equivalence_power, fisher_exact, hedges_g, holm, iqm, ks_uniform, mann_whitney, mcnemar_exact,
-    mean_difference, mean_of, performance_profile, probability_of_improvement, reml_components,
-    runs_for_power, spearman, spearman_interval, t_quantile, test_noise, tost, violation_ratio,
-    welch,
+    AsoSettings, Bootstrap, Method, SequentialPlan, Spending, almost_stochastic_order, cohens_d,
+    describe, difference_power, equivalence_power, fisher_exact, hedges_g, holm, iqm, ks_uniform,
+    mann_whitney, mcnemar_exact, mean_difference, mean_of, performance_profile,
+    probability_of_improvement, reml_components, runs_for_power, spearman, spearman_interval,
+    t_quantile, test_noise, tost, violation_ratio, welch,
 };
 use serde_json::Value;
 
@@ -735,6 +735,35 @@ fn performance_profiles_match_rliable() {
                 lo[i],
                 hi[i]
             );
+        }
+    }
+}
+
+/// Lan-DeMets' spending functions at every look, against SciPy's normal distribution (the
+/// O'Brien-Fleming type's upper tail computed as a tail on both sides), to 1e-8 relative: statrs'
+/// normal quantile is good to about 1e-10, and the tail's slope multiplies that by up to 25
+/// early on.
+#[test]
+fn spending_functions_match_scipy() {
+    for case in fixture("spending") {
+        let spending = match case.field("spending").text() {
+            "obrien-fleming" => Spending::OBrienFleming,
+            _ => Spending::Pocock,
+        };
+        let alpha = case.field("alpha").number();
+        let looks = case.field("looks").number() as usize;
+        let plan = SequentialPlan {
+            alpha,
+            looks,
+            spending,
+        };
+        let mut cumulative = 0.0;
+        for (k, &expected) in case.field("spent").numbers().iter().enumerate() {
+            let what = format!("{spending:?} alpha {alpha} look {} of {looks}", k + 1);
+            let t = (k + 1) as f64 / looks as f64;
+            assert_close(&what, plan.spent(t), expected, 1e-8, 1e-300);
+            cumulative += plan.level(k + 1).unwrap();
+            assert_close(&what, cumulative, expected, 1e-8, 1e-300);
         }
     }
 }
