@@ -60,6 +60,7 @@ mod effect;
 mod ks;
 mod noise;
 mod paired;
+mod pairs;
 mod power;
 mod profile;
 mod rank;
@@ -76,6 +77,7 @@ pub use effect::{Decision, Hedges, Tost, decide, hedges_g, iqm, probability_of_i
 pub use ks::{KsTest, ks_uniform};
 pub use noise::{TestNoise, test_noise};
 pub use paired::{PairedImages, mcnemar_exact, paired_images};
+pub use pairs::{PairDecision, PairTest, decide_pairs};
 pub use power::{MOST_RUNS, difference_power, equivalence_power, runs_for_power};
 pub use profile::{Profile, performance_profile, share_above};
 pub use rank::{EXACT_PAIRS, MannWhitney, mann_whitney};

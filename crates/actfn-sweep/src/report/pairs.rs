@@ -9,90 +9,21 @@ use std::path::Path;
 use actfn_plot::HeatCell;
 use actfn_report::{Block, Table, figure, paragraph};
 use actfn_stats::{
-    AsoSettings, Decision, Method, almost_stochastic_order, decide, difference_power,
-    equivalence_power, holm, mann_whitney, probability_of_improvement, runs_for_power, tost, welch,
+    AsoSettings, Decision, Method, PairDecision, PairTest, almost_stochastic_order, decide_pairs,
+    difference_power, equivalence_power, probability_of_improvement, runs_for_power,
 };
 
 use super::Analysis;
-use super::tables::{Group, decision_text, interval, mean, mixture, number, trained};
+use super::tables::{Group, decision_text, interval, mixture, number, trained};
 use crate::Result;
 
 /// Power a planning figure aims at.
 const POWER: f64 = 0.8;
 
-/// The test a pair's difference is judged by.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Test {
-    /// Welch's t test: both groups' runs all trained, or none did.
-    Welch,
-    /// Mann-Whitney's U: a group is a mixture, where a t test's normal mean does not hold.
-    Rank,
-}
-
-/// A pair of groups `(i, j)`, `i < j`, and what the comparison says of `i - j`.
-pub(super) struct Pair {
-    pub i: usize,
-    pub j: usize,
-    test: Test,
-    /// The test's own p-value; none where no test can judge the pair (one run a side, no
-    /// spread).
-    raw_p: Option<f64>,
-    /// The difference of the means, in points.
-    pub difference: Option<f64>,
-    /// The test's p-value, corrected by Holm over every pair of the set (1 without a test).
-    pub holm_p: f64,
-    /// TOST's p against the margin, corrected by Holm over every pair of the set (1 where it
-    /// cannot be made).
-    tost_p: f64,
-    pub decision: Decision,
-}
-
-/// Every pair of `groups`, in order, tested and decided.
-pub(super) fn pairs(groups: &[Group], analysis: &Analysis) -> Vec<Pair> {
-    let mut pairs = Vec::new();
-    for i in 0..groups.len() {
-        for j in i + 1..groups.len() {
-            let (a, b) = (&groups[i].test, &groups[j].test);
-            let test = if mixture(a) || mixture(b) {
-                Test::Rank
-            } else {
-                Test::Welch
-            };
-            let welch = welch(a, b);
-            let raw_p = match test {
-                Test::Welch => welch.map(|w| w.p),
-                Test::Rank => mann_whitney(a, b).map(|m| m.p),
-            };
-            pairs.push(Pair {
-                i,
-                j,
-                test,
-                raw_p,
-                difference: welch
-                    .map(|w| w.difference)
-                    .or_else(|| Some(mean(a)? - mean(b)?)),
-                holm_p: raw_p.unwrap_or(1.0),
-                tost_p: tost(a, b, analysis.margin).map_or(1.0, |t| t.p),
-                decision: Decision::Undecided,
-            });
-        }
-    }
-    // The differences and the equivalences are each a family of as many claims as pairs: each
-    // is corrected by Holm.
-    let corrected = |raw: Vec<f64>| {
-        let n = raw.len();
-        holm(&raw).unwrap_or_else(|| vec![1.0; n])
-    };
-    let holm_p = corrected(pairs.iter().map(|p| p.holm_p).collect());
-    let tost_p = corrected(pairs.iter().map(|p| p.tost_p).collect());
-    for (pair, (h, t)) in pairs.iter_mut().zip(holm_p.into_iter().zip(tost_p)) {
-        pair.holm_p = h;
-        pair.tost_p = t;
-        if pair.raw_p.is_some() {
-            pair.decision = decide(h, Some(t), 0.05);
-        }
-    }
-    pairs
+/// Every pair of `groups`, in order, tested and decided at 0.05 by the statistics crate.
+pub(super) fn pairs(groups: &[Group], analysis: &Analysis) -> Vec<PairDecision> {
+    let samples: Vec<&[f64]> = groups.iter().map(|g| g.test.as_slice()).collect();
+    decide_pairs(&samples, analysis.margin, 0.05, mixture)
 }
 
 /// Runs per group at which an undecided Welch pair would be decided with 80% power if the
@@ -166,7 +97,7 @@ pub(super) fn pair_blocks(
                     ""
                 },
                 p.holm_p,
-                if p.test == Test::Rank {
+                if p.test == PairTest::Rank {
                     ", rank test"
                 } else {
                     ""
@@ -176,7 +107,7 @@ pub(super) fn pair_blocks(
             _ => undecided += 1,
         }
         let runs = match (p.decision, p.test, p.difference) {
-            (Decision::Undecided, Test::Welch, Some(d)) => {
+            (Decision::Undecided, PairTest::Welch, Some(d)) => {
                 runs_to_decide(a, b, d, pairs.len(), analysis.margin)
             }
             _ => "-".into(),
@@ -187,7 +118,11 @@ pub(super) fn pair_blocks(
             format!(
                 "{:.3}{}",
                 p.holm_p,
-                if p.test == Test::Rank { " (rank)" } else { "" }
+                if p.test == PairTest::Rank {
+                    " (rank)"
+                } else {
+                    ""
+                }
             ),
             format!("{:.3}", p.tost_p),
             decision_text(p.decision, m),
@@ -236,7 +171,7 @@ pub(super) fn pair_blocks(
 /// The pairs as a matrix of differences, row minus column.
 fn heatmap(
     groups: &[Group],
-    pairs: &[Pair],
+    pairs: &[PairDecision],
     analysis: &Analysis,
     figures: &Path,
     stem: &str,
