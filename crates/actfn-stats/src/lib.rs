@@ -77,12 +77,12 @@ pub use effect::{Decision, Hedges, Tost, decide, hedges_g, iqm, probability_of_i
 pub use ks::{KsTest, ks_uniform};
 pub use noise::{TestNoise, test_noise};
 pub use paired::{PairedImages, mcnemar_exact, paired_images};
-pub use pairs::{PairDecision, PairTest, decide_pairs};
+pub use pairs::{PairDecision, PairTest, decide_pairs, decide_pairs_among};
 pub use power::{MOST_RUNS, difference_power, equivalence_power, runs_for_power};
 pub use profile::{Profile, performance_profile, share_above};
 pub use rank::{EXACT_PAIRS, MannWhitney, mann_whitney};
 pub use reml::{Component, Reml, reml_components};
-pub use sequential::{SequentialPlan, Spending};
+pub use sequential::{SequentialPlan, Spending, decide_look};
 pub use student::t_quantile;
 
 /// A two-sided interval.

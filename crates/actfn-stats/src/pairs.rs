@@ -49,50 +49,67 @@ pub fn decide_pairs(
     alpha: f64,
     mixture: impl Fn(&[f64]) -> bool,
 ) -> Vec<PairDecision> {
+    let all: Vec<(usize, usize)> = (0..samples.len())
+        .flat_map(|i| (i + 1..samples.len()).map(move |j| (i, j)))
+        .collect();
+    decide_pairs_among(samples, &all, margin, alpha, mixture)
+}
+
+/// [`decide_pairs`] for the given pairs of `samples` only (indices `i < j` into it), Holm's
+/// correction over them: the pairs a sequential comparison has left open. A pair with an index
+/// outside `samples` is left out.
+pub fn decide_pairs_among(
+    samples: &[&[f64]],
+    pairs: &[(usize, usize)],
+    margin: f64,
+    alpha: f64,
+    mixture: impl Fn(&[f64]) -> bool,
+) -> Vec<PairDecision> {
     let mean = |x: &[f64]| (!x.is_empty()).then(|| x.iter().sum::<f64>() / x.len() as f64);
-    let mut pairs = Vec::new();
-    for i in 0..samples.len() {
-        for j in i + 1..samples.len() {
-            let (a, b) = (samples[i], samples[j]);
-            let test = if mixture(a) || mixture(b) {
-                PairTest::Rank
-            } else {
-                PairTest::Welch
-            };
-            let welch = welch(a, b);
-            let raw_p = match test {
-                PairTest::Welch => welch.map(|w| w.p),
-                PairTest::Rank => mann_whitney(a, b).map(|m| m.p),
-            };
-            pairs.push(PairDecision {
-                i,
-                j,
-                test,
-                raw_p,
-                difference: welch
-                    .map(|w| w.difference)
-                    .or_else(|| Some(mean(a)? - mean(b)?)),
-                holm_p: raw_p.unwrap_or(1.0),
-                tost_p: tost(a, b, margin).map_or(1.0, |t| t.p),
-                decision: Decision::Undecided,
-            });
-        }
+    let mut decided = Vec::new();
+    for &(i, j) in pairs {
+        // A pair outside the samples is none of theirs: left out.
+        let (Some(&a), Some(&b)) = (samples.get(i), samples.get(j)) else {
+            continue;
+        };
+        let test = if mixture(a) || mixture(b) {
+            PairTest::Rank
+        } else {
+            PairTest::Welch
+        };
+        let welch = welch(a, b);
+        let raw_p = match test {
+            PairTest::Welch => welch.map(|w| w.p),
+            PairTest::Rank => mann_whitney(a, b).map(|m| m.p),
+        };
+        decided.push(PairDecision {
+            i,
+            j,
+            test,
+            raw_p,
+            difference: welch
+                .map(|w| w.difference)
+                .or_else(|| Some(mean(a)? - mean(b)?)),
+            holm_p: raw_p.unwrap_or(1.0),
+            tost_p: tost(a, b, margin).map_or(1.0, |t| t.p),
+            decision: Decision::Undecided,
+        });
     }
     // The differences and the equivalences are each a family of as many claims as pairs.
     let corrected = |raw: Vec<f64>| {
         let n = raw.len();
         holm(&raw).unwrap_or_else(|| vec![1.0; n])
     };
-    let holm_p = corrected(pairs.iter().map(|p| p.holm_p).collect());
-    let tost_p = corrected(pairs.iter().map(|p| p.tost_p).collect());
-    for (pair, (h, t)) in pairs.iter_mut().zip(holm_p.into_iter().zip(tost_p)) {
+    let holm_p = corrected(decided.iter().map(|p| p.holm_p).collect());
+    let tost_p = corrected(decided.iter().map(|p| p.tost_p).collect());
+    for (pair, (h, t)) in decided.iter_mut().zip(holm_p.into_iter().zip(tost_p)) {
         pair.holm_p = h;
         pair.tost_p = t;
         if pair.raw_p.is_some() {
             pair.decision = decide(h, Some(t), alpha);
         }
     }
-    pairs
+    decided
 }
 
 #[cfg(test)]

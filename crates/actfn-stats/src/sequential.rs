@@ -5,9 +5,12 @@
 //! by Bonferroni's inequality over the looks the chance of any false decision, at any look,
 //! stays at or below it. This is conservative next to the exact group-sequential boundaries,
 //! which also count on the looks' correlation, and needs no numerical integration; the
-//! simulation of the sequential sweep measures what it costs.
+//! simulation of the sequential sweep measures what it costs. [`decide_look`] decides the pairs
+//! still open at a look with the fixed-size report's code, at the look's level.
 
 use statrs::distribution::{ContinuousCDF, Normal};
+
+use crate::{PairDecision, decide_pairs_among};
 
 /// The shape of the spending over the looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,9 +69,105 @@ impl SequentialPlan {
     }
 }
 
+/// The decisions at look `look` (from 1) of `plan` on the pairs still `open`:
+/// [`decide_pairs_among`] at the look's level, Holm's correction over the open pairs. `None`
+/// for a look outside the plan.
+pub fn decide_look(
+    samples: &[&[f64]],
+    open: &[(usize, usize)],
+    plan: &SequentialPlan,
+    look: usize,
+    margin: f64,
+    mixture: impl Fn(&[f64]) -> bool,
+) -> Option<Vec<PairDecision>> {
+    let level = plan.level(look)?;
+    Some(decide_pairs_among(samples, open, margin, level, mixture))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Decision;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::Distribution;
+
+    /// One simulated sequential experiment: groups of runs drawn from normals of `means` and
+    /// spread 0.3, a pilot of 5 runs each, 5 more for every group in an open pair after each
+    /// look, at most `plan.looks` looks; the decisions made, with the pairs'.
+    fn experiment(plan: &SequentialPlan, means: &[f64], rng: &mut ChaCha8Rng) -> Vec<PairDecision> {
+        let mut draw = |mean: f64, n: usize| -> Vec<f64> {
+            let normal = rand_distr::Normal::new(mean, 0.3).unwrap();
+            (0..n).map(|_| normal.sample(rng)).collect()
+        };
+        let mut samples: Vec<Vec<f64>> = means.iter().map(|&m| draw(m, 5)).collect();
+        let mut open: Vec<(usize, usize)> = (0..means.len())
+            .flat_map(|i| (i + 1..means.len()).map(move |j| (i, j)))
+            .collect();
+        let mut decided = Vec::new();
+        for look in 1..=plan.looks {
+            let views: Vec<&[f64]> = samples.iter().map(Vec::as_slice).collect();
+            for p in decide_look(&views, &open, plan, look, 0.3, |_| false).unwrap() {
+                if p.decision != Decision::Undecided {
+                    open.retain(|&pair| pair != (p.i, p.j));
+                    decided.push(p);
+                }
+            }
+            if open.is_empty() {
+                break;
+            }
+            for g in 0..means.len() {
+                if open.iter().any(|&(i, j)| i == g || j == g) {
+                    let more = draw(means[g], 5);
+                    samples[g].extend(more);
+                }
+            }
+        }
+        decided
+    }
+
+    /// Under the null (four groups of one distribution), the chance of any false "different"
+    /// over all the looks stays at or below 5% (2,000 experiments: the bound plus three Monte
+    /// Carlo standard errors); with a true difference of 0.5 points against a margin of 0.3,
+    /// the chance of a false "equal" does too; and a difference of 0.5 points with a spread of
+    /// 0.3 is found in most experiments.
+    #[test]
+    fn false_decisions_stay_within_the_level_over_the_looks() {
+        let plan = SequentialPlan {
+            alpha: 0.05,
+            looks: 4,
+            spending: Spending::OBrienFleming,
+        };
+        let experiments = 2000;
+        let bound = 0.05 + 3.0 * (0.05_f64 * 0.95 / experiments as f64).sqrt();
+        let mut rng = ChaCha8Rng::seed_from_u64(32);
+        let share = |count: usize| count as f64 / experiments as f64;
+        let mut false_different = 0;
+        for _ in 0..experiments {
+            let decided = experiment(&plan, &[88.5; 4], &mut rng);
+            false_different +=
+                usize::from(decided.iter().any(|p| p.decision == Decision::Different));
+        }
+        assert!(
+            share(false_different) <= bound,
+            "{}",
+            share(false_different)
+        );
+        let (mut false_equal, mut found) = (0, 0);
+        for _ in 0..experiments {
+            let decided = experiment(&plan, &[88.0, 88.5], &mut rng);
+            false_equal += usize::from(decided.iter().any(|p| p.decision == Decision::Equivalent));
+            found += usize::from(decided.iter().any(|p| p.decision == Decision::Different));
+        }
+        eprintln!(
+            "false different {:.4}, false equal {:.4}, found {:.4} (bound {bound:.4})",
+            share(false_different),
+            share(false_equal),
+            share(found)
+        );
+        assert!(share(false_equal) <= bound, "{}", share(false_equal));
+        assert!(share(found) > 0.8, "{}", share(found));
+    }
 
     #[test]
     fn the_looks_levels_sum_to_the_overall_level() {
