@@ -8,31 +8,11 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{assert_success, wait_while_running, xtask};
+use common::{assert_success, small_search, wait_while_running, xtask};
 
-/// Three unary operations and one binary give nine core units, some of them one function.
+/// The small search, with two halving stages.
 fn search(out: &Path) -> Command {
-    let mut command = xtask();
-    command
-        .args([
-            "search",
-            "--unary",
-            "x,tanh(x),relu(x)",
-            "--binary",
-            "U + V",
-        ])
-        .args(["--stages", "1024x1,2048x1", "--finalists", "2"])
-        .args([
-            "--against",
-            "relu",
-            "--final-seeds",
-            "2",
-            "--final-stage",
-            "1024x1",
-        ])
-        .args(["--jobs", "2", "--out"])
-        .arg(out);
-    command
+    small_search("1024x1,2048x1", out)
 }
 
 /// The finished runs' summaries of a stage, by run folder.

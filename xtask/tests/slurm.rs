@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{assert_success, runs_without_time, xtask};
+use common::{assert_success, runs_without_time, small_search, xtask};
 
 /// `SLURM_CONF`, or the local cluster's config; panics with the fix when neither is there.
 fn slurm_conf() -> PathBuf {
@@ -466,25 +466,7 @@ fn seed_lists_too_long_are_refused_before_they_are_built() {
 #[ignore = "needs a local Slurm (scripts/slurm-local.sh start) and the Fashion-MNIST files; .ci/run runs it"]
 fn a_search_runs_stage_by_stage_as_job_arrays() {
     let search = |out: &Path, emit: bool| {
-        let mut command = xtask();
-        command
-            .args([
-                "search",
-                "--unary",
-                "x,tanh(x),relu(x)",
-                "--binary",
-                "U + V",
-            ])
-            .args([
-                "--stages",
-                "1024x1",
-                "--finalists",
-                "2",
-                "--against",
-                "relu",
-            ])
-            .args(["--final-seeds", "2", "--final-stage", "1024x1", "--out"])
-            .arg(out);
+        let mut command = small_search("1024x1", out);
         if emit {
             command.args(["--emit", "slurm", "--time", "20", "--mem", "1G"]);
         }

@@ -105,3 +105,22 @@ pub fn wait_while_running(child: &mut std::process::Child, what: &str, ready: im
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// A small search into `out`: three unary operations and one binary (nine core units, some of
+/// them one function), the halving `stages`, 2 finalists against ReLU over 2 seeds at 1024
+/// images x 1 epoch.
+pub fn small_search(stages: &str, out: &Path) -> Command {
+    let mut command = xtask();
+    command
+        .args([
+            "search",
+            "--unary",
+            "x,tanh(x),relu(x)",
+            "--binary",
+            "U + V",
+        ])
+        .args(["--stages", stages, "--finalists", "2", "--against", "relu"])
+        .args(["--final-seeds", "2", "--final-stage", "1024x1", "--out"])
+        .arg(out);
+    command
+}
