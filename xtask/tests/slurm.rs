@@ -497,3 +497,67 @@ fn a_search_runs_stage_by_stage_as_job_arrays() {
     };
     assert_eq!(page(cluster.path()), page(local.path()));
 }
+
+#[test]
+#[ignore = "needs a local Slurm (scripts/slurm-local.sh start) and the Fashion-MNIST files; .ci/run runs it"]
+fn a_sequential_look_emits_only_the_runs_it_still_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let pilot = common::sequential_pilot(dir.path());
+    let out = dir.path().join("sequential");
+    let emit = || {
+        let output = common::sequential_sweep(&out, &pilot)
+            .args(["--emit", "slurm", "--time", "20", "--mem", "1G"])
+            .env("SLURM_CONF", slurm_conf())
+            .output()
+            .unwrap();
+        assert_success(&output);
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    // The pilot is reused and decides Sigmoid's comparisons: the second look is ReLU and Tanh
+    // over seeds 5 and 6, four runs.
+    let first = emit();
+    assert!(first.contains("# 4 tasks"), "{first}");
+    let look = out.join("look-2");
+    let tasks = std::fs::read_to_string(look.join("tasks.tsv")).unwrap();
+    assert!(!tasks.contains("sigmoid"), "{tasks}");
+    // One of them trained here: the array holds the three left.
+    let task = xtask()
+        .args(["sweep", "task", "--dir"])
+        .arg(&look)
+        .args(["--index", "0"])
+        .output()
+        .unwrap();
+    assert_success(&task);
+    let second = emit();
+    assert!(second.contains("# 3 tasks"), "{second}");
+    let script = std::fs::read_to_string(look.join("sweep.sbatch")).unwrap();
+    assert!(script.contains("--array=1-3"), "{script}");
+
+    // Submit each look's array until the sweep ends (at most the two looks left).
+    for _ in 0..2 {
+        let submitted = slurm("sbatch")
+            .arg("--parsable")
+            .arg(
+                std::fs::read_dir(&out)
+                    .unwrap()
+                    .map(|e| e.unwrap().path().join("sweep.sbatch"))
+                    .filter(|p| p.is_file())
+                    .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+                    .unwrap(),
+            )
+            .output()
+            .unwrap();
+        assert_success(&submitted);
+        wait(String::from_utf8_lossy(&submitted.stdout).trim());
+        emit();
+        if out.join("report.md").is_file() {
+            break;
+        }
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let section = common::sequential_section(&report);
+    assert!(
+        section.contains("| ReLU vs Sigmoid | **different** | 1 | 5 / 5 |"),
+        "{section}"
+    );
+}

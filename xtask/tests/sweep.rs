@@ -512,3 +512,89 @@ fn a_task_ends_with_the_sweep_that_started_it() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn a_killed_sequential_sweep_repeats_no_run_and_ends_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let pilot = common::sequential_pilot(dir.path());
+    let whole = dir.path().join("whole");
+    let output = common::sequential_sweep(&whole, &pilot).output().unwrap();
+    assert_success(&output);
+    let report = std::fs::read_to_string(whole.join("report.md")).unwrap();
+    let section = common::sequential_section(&report);
+    // The pilot was reused; Sigmoid's comparisons were decided on it, and the second look
+    // trained ReLU and Tanh alone.
+    assert!(
+        section.contains("| ReLU vs Sigmoid | **different** | 1 | 5 / 5 |"),
+        "{section}"
+    );
+    assert!(
+        section.contains("| 2 | 5-6 | 0.0157 | ReLU, Tanh |  |"),
+        "{section}"
+    );
+    assert!(
+        !whole.join("look-1").exists(),
+        "the pilot was trained again"
+    );
+
+    // Killed once a run of the second look has finished.
+    let killed = dir.path().join("killed");
+    let look = killed.join("look-2");
+    let finished = |look: &Path| -> Vec<String> {
+        let mut found: Vec<String> = std::fs::read_dir(look.join("runs"))
+            .map(|runs| {
+                runs.filter_map(|run| {
+                    let run = run.unwrap().path();
+                    let summary = std::fs::read_dir(&run)
+                        .unwrap()
+                        .map(|e| e.unwrap().path().join("summary.json"))
+                        .find(|s| s.is_file())?;
+                    Some(std::fs::read_to_string(summary).unwrap())
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    };
+    let mut child = common::sequential_sweep(&killed, &pilot)
+        .stdout(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    wait_while_running(&mut child, "a run of the second look finished", || {
+        !finished(&look).is_empty()
+    });
+    send("-KILL", &format!("-{}", child.id()));
+    child.wait().unwrap();
+    let before = finished(&look);
+    assert!(
+        !killed.join("report.md").exists(),
+        "the kill came after the end"
+    );
+
+    let rerun = common::sequential_sweep(&killed, &pilot).output().unwrap();
+    assert_success(&rerun);
+    let after = finished(&look);
+    for run in &before {
+        assert!(
+            after.contains(run),
+            "a finished run was trained again: {run}"
+        );
+    }
+    let resumed = std::fs::read_to_string(killed.join("report.md")).unwrap();
+    assert_eq!(common::sequential_section(&resumed), section);
+    // `sweep report` on the folder says the same.
+    let reported = xtask()
+        .args(["sweep", "report", "--dir"])
+        .arg(&killed)
+        .output()
+        .unwrap();
+    assert_success(&reported);
+    assert!(
+        String::from_utf8_lossy(&reported.stdout).contains("different at look 1 (5 / 5 runs)"),
+        "{}",
+        common::text(&reported)
+    );
+}

@@ -78,7 +78,10 @@ pub use ks::{KsTest, ks_uniform};
 pub use noise::{TestNoise, test_noise};
 pub use paired::{PairedImages, mcnemar_exact, paired_images};
 pub use pairs::{PairDecision, PairTest, decide_pairs, decide_pairs_among};
-pub use power::{MOST_RUNS, difference_power, equivalence_power, runs_for_power};
+pub use power::{
+    MOST_RUNS, bootstrap_power, difference_power, equivalence_power, rank_runs_for_power,
+    runs_for_power, runs_for_power_within,
+};
 pub use profile::{Profile, performance_profile, share_above};
 pub use rank::{EXACT_PAIRS, MannWhitney, mann_whitney};
 pub use reml::{Component, Reml, reml_components};

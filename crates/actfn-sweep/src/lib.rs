@@ -56,8 +56,10 @@ mod folder;
 mod grid;
 mod local;
 pub mod peer;
+pub mod plan;
 pub mod report;
 pub mod schedule;
+pub mod sequential;
 mod settings;
 pub mod slurm;
 mod status;
@@ -73,6 +75,41 @@ pub use settings::{
 };
 pub use status::{FinishedRun, RunStatus};
 pub use task::run_task;
+
+/// Runs made up for the tests of what reads runs.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::report::RunRow;
+    use crate::{FinishedRun, RunSpec, SweepSettings};
+
+    /// A deterministic spread of about 0.17 points around 0, by seed.
+    pub fn noise(seed: u64) -> f64 {
+        [0.1, -0.2, 0.05, 0.25, -0.15, 0.0, 0.2, -0.1, -0.25, 0.15][seed as usize % 10]
+    }
+
+    /// The finished runs of `sweep`, as a runs.csv would give them, each with the test
+    /// accuracy `percent` gives it, trained in 100 s.
+    pub fn finished_runs(
+        sweep: &SweepSettings,
+        percent: impl Fn(&RunSpec) -> f64,
+    ) -> Vec<FinishedRun> {
+        sweep
+            .runs()
+            .unwrap()
+            .iter()
+            .map(|spec| {
+                RunRow {
+                    test_acc: percent(spec) / 100.0,
+                    threads: 1,
+                    seconds: 100.0,
+                    ..RunRow::settings(spec, &spec.train_config(sweep))
+                }
+                .finished_run()
+                .unwrap()
+            })
+            .collect()
+    }
+}
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

@@ -291,33 +291,19 @@ fn train_stage(
     settings: &SweepSettings,
     args: &SearchArgs,
 ) -> anyhow::Result<Option<Vec<Standing>>> {
-    let task = task()?;
-    match args.emit {
-        None => {
-            dir.prepare(settings)?;
-            crate::sweep::run_here(dir, args.jobs, task, None)?;
-        }
-        Some(crate::sweep::Emit::Slurm) => {
-            let slurm = args.slurm.settings();
-            actfn_sweep::slurm::preflight(dir, settings, &slurm, &task)?;
-            dir.prepare(settings)?;
-            let left = actfn_sweep::pending(dir, settings, &mut |line| say!("{line}"))?;
-            if !left.is_empty() {
-                match actfn_sweep::slurm::emit(dir, &slurm, &task)? {
-                    Some(command) => say!(
-                        "Job array of {} written; submit it with:\n  {command}\nthen run this \
-                         search command again when it has finished: it goes on from there",
-                        dir.root.display()
-                    ),
-                    None => say!(
-                        "Every run of {} left is running; run this search command again when \
-                         they have finished",
-                        dir.root.display()
-                    ),
-                }
-                return Ok(None);
-            }
-        }
+    let trained = crate::sweep::train_or_emit(
+        dir,
+        settings,
+        &crate::sweep::Training {
+            jobs: args.jobs,
+            emit: args.emit,
+            slurm: args.slurm.settings(),
+            task: task()?,
+        },
+        "search",
+    )?;
+    if !trained {
+        return Ok(None);
     }
     let statuses = dir.statuses(settings)?;
     let mut standings = Vec::new();

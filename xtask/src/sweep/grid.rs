@@ -21,11 +21,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAMES", value_parser = crate::train::parse_act_list)]
     acts: Option<crate::train::ActList>,
     #[command(flatten)]
-    non_finite: crate::train::NonFiniteArgs,
+    pub(super) non_finite: crate::train::NonFiniteArgs,
     /// Seeds of the initial weights and batch order: a count from 0 (`10`), a list (`0,3,7`;
     /// one seed: `7,`) or a range (`0-9`).
     #[arg(long, default_value = "10", value_parser = seed_list)]
-    seeds: Seeds,
+    pub(super) seeds: Seeds,
     /// Seeds of the train/validation split, as --seeds [default: the study's split, 42].
     #[arg(long, value_parser = seed_list)]
     split_seeds: Option<Seeds>,
@@ -103,6 +103,8 @@ pub struct RunArgs {
     pub(super) slurm: slurm::SlurmArgs,
     #[command(flatten)]
     pub(super) outputs: crate::train::OutputArgs,
+    #[command(flatten)]
+    pub(super) sequential: super::sequential::SequentialArgs,
 }
 
 /// What `--emit` writes.
@@ -114,7 +116,7 @@ pub enum Emit {
 
 /// A list of seeds, as one argument.
 #[derive(Debug, Clone)]
-struct Seeds(Vec<u64>);
+pub(super) struct Seeds(Vec<u64>);
 
 fn seed_list(text: &str) -> Result<Seeds, String> {
     parse_seeds(text).map(Seeds)

@@ -3,10 +3,16 @@
 //! does, run here as child processes or written as a Slurm job array; and its report.
 //!
 //! - `grid`: the grid's flags; `slurm`: the job array's; `report`: `sweep report`;
+//! - `plan`: `sweep plan`, the seeds each comparison needs;
+//! - `simulate`: `sweep simulate`, the sequential design's error rates by simulation;
+//! - `sequential`: `--until-decided`, seeds added until each comparison is decided;
 //! - `task`: one run (`sweep task`), in a child process of the local sweep or a Slurm task.
 
 mod grid;
+mod plan;
 mod report;
+mod sequential;
+mod simulate;
 mod slurm;
 mod task;
 
@@ -38,6 +44,10 @@ enum SweepAction {
     Task(task::TaskArgs),
     /// Build runs.csv and the report from the finished runs; list the others.
     Report(report::ReportArgs),
+    /// How many seeds each comparison needs for 80% power, and what they would cost.
+    Plan(plan::PlanArgs),
+    /// The sequential design's error rates, power and cost on runs drawn from a page's.
+    Simulate(simulate::SimulateArgs),
 }
 
 impl SweepArgs {
@@ -64,6 +74,8 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     match &args.action {
         Some(SweepAction::Task(task)) => task::run(task),
         Some(SweepAction::Report(report)) => report::run(report),
+        Some(SweepAction::Plan(plan)) => plan::run(plan),
+        Some(SweepAction::Simulate(simulate)) => simulate::run(simulate),
         None => run_local(&args.run),
     }
 }
@@ -95,6 +107,12 @@ fn fits_in_memory(settings: &SweepSettings) -> anyhow::Result<()> {
 /// The local sweep: every run that has not finished, as child processes, then the report. With
 /// `--emit slurm`, the job array instead.
 fn run_local(args: &RunArgs) -> anyhow::Result<()> {
+    if args.sequential.until_decided {
+        if args.peer.is_some() {
+            bail!("--peer is not for a sequential sweep: run the peer's sweep apart");
+        }
+        return sequential::run(args, &args.sequential);
+    }
     let dir = SweepDir::new(&args.folder());
     let settings = args.settings()?;
     // Whatever would refuse the sweep refuses it before its folder is written.
@@ -123,6 +141,51 @@ fn run_local(args: &RunArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     run_here(&dir, args.jobs, task, args.peer.as_deref())
+}
+
+/// How the stages of a longer command (a search's stages, a sequential sweep's looks) are
+/// trained: here, `jobs` at a time, or as a job array.
+pub(crate) struct Training {
+    pub jobs: usize,
+    pub emit: Option<Emit>,
+    pub slurm: actfn_sweep::slurm::SlurmSettings,
+    pub task: TaskCommand,
+}
+
+/// Trains what has not finished of the sweep `settings` in `dir` (prepared here), and returns
+/// true; with `--emit slurm` and runs left, writes their job array instead, says how to go on
+/// (run the same `command` again when it has finished) and returns false.
+pub(crate) fn train_or_emit(
+    dir: &SweepDir,
+    settings: &SweepSettings,
+    training: &Training,
+    command: &str,
+) -> anyhow::Result<bool> {
+    let task = training.task.clone();
+    if training.emit.is_none() {
+        dir.prepare(settings)?;
+        run_here(dir, training.jobs, task, None)?;
+        return Ok(true);
+    }
+    actfn_sweep::slurm::preflight(dir, settings, &training.slurm, &task)?;
+    dir.prepare(settings)?;
+    let left = actfn_sweep::pending(dir, settings, &mut |line| say!("{line}"))?;
+    if left.is_empty() {
+        return Ok(true);
+    }
+    match actfn_sweep::slurm::emit(dir, &training.slurm, &task)? {
+        Some(submit) => say!(
+            "Job array of {} written; submit it with:\n  {submit}\nthen run this {command} \
+             command again when it has finished: it goes on from there",
+            dir.root.display()
+        ),
+        None => say!(
+            "Every run of {} left is running; run this {command} command again when they have \
+             finished",
+            dir.root.display()
+        ),
+    }
+    Ok(false)
 }
 
 /// Runs every run of the prepared sweep in `dir` that has not finished, `jobs` at a time, each

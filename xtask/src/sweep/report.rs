@@ -35,7 +35,7 @@ pub struct ReportArgs {
 }
 
 /// A margin in points: positive and finite.
-fn positive_points(text: &str) -> Result<f64, String> {
+pub(super) fn positive_points(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(m) if m.is_finite() && m > 0.0 => Ok(m),
         _ => Err(format!(
@@ -53,7 +53,24 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
             Some(path) => Preface::read_findings(path)?,
             None => Vec::new(),
         },
+        ..Preface::default()
     };
+    // A sequential sweep's folder is reported as one: its looks, its reused runs, its design
+    // (its margin is the design's).
+    if let [dir] = args.dir.as_slice()
+        && actfn_sweep::sequential::SequentialDir::is_sequential(dir)
+    {
+        if !args.runs_csv.is_empty() {
+            anyhow::bail!(
+                "{} is a sequential sweep, reported with the runs its design reuses: give it \
+                 alone, without --runs-csv",
+                dir.display()
+            );
+        }
+        let out = args.out.clone().unwrap_or_else(|| dir.clone());
+        let sequential = actfn_sweep::sequential::SequentialDir::new(dir);
+        return super::sequential::report(&sequential, &out, &preface);
+    }
     let mut inputs = report::gather(&args.dir)?;
     if !args.runs_csv.is_empty() {
         inputs.extend(report::Inputs::from_runs_csv(&args.runs_csv)?)?;

@@ -124,3 +124,58 @@ pub fn small_search(stages: &str, out: &Path) -> Command {
         .arg(out);
     command
 }
+
+/// The pilot of a small sequential sweep, as a results page's runs.csv in `dir` would give it:
+/// ReLU, Tanh and Sigmoid over seeds 0 to 4 at 1024 images x 1 epoch, ReLU near 88%, Tanh half
+/// a point above, Sigmoid at chance. On it Sigmoid's comparisons are decided at the first look
+/// and ReLU vs Tanh is not, so the next look trains ReLU and Tanh alone.
+pub fn sequential_pilot(dir: &Path) -> std::path::PathBuf {
+    let mut csv = String::from(
+        "index,id,act,seed,split_seed,hidden,patience,init,max_epochs,batch_size,optimizer,lr,\
+         momentum,subset,device,threads,epochs_run,best_epoch,best_val_acc,test_acc,\
+         stopped_early,seconds,host\n",
+    );
+    let noise = [0.1, -0.2, 0.05, 0.25, -0.15];
+    for (index, (seed, act)) in (0..5)
+        .flat_map(|seed| ["relu", "tanh", "sigmoid"].map(|act| (seed, act)))
+        .enumerate()
+    {
+        let percent = match act {
+            "relu" => 88.0 + noise[seed],
+            "tanh" => 88.5 + noise[seed],
+            _ => 10.0,
+        };
+        csv.push_str(&format!(
+            "{index},{act}-h512x256x256x128-p7-split42-seed{seed},{act},{seed},42,\
+             512x256x256x128,7,pytorch,1,256,sgd,0.01,0.9,1024,cpu,1,1,1,0.8,{:.4},false,1.0,\
+             test\n",
+            percent / 100.0
+        ));
+    }
+    let path = dir.join("pilot.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+/// A small sequential sweep into `out` from the pilot in `reuse`: ReLU, Tanh and Sigmoid at
+/// 1024 images x 1 epoch, 2 seeds a look up to 9 (three looks).
+pub fn sequential_sweep(out: &Path, reuse: &Path) -> Command {
+    let mut command = xtask();
+    command
+        .args(["sweep", "--until-decided", "--acts", "relu,tanh,sigmoid"])
+        .args(["--subset", "1024", "--epochs", "1", "--threads", "1"])
+        .args(["--batch", "2", "--max-seeds", "9", "--reuse"])
+        .arg(reuse)
+        .arg("--out")
+        .arg(out);
+    command
+}
+
+/// The sequential section of a report: from its heading to the settings that follow it.
+pub fn sequential_section(report: &str) -> String {
+    let start = report.find("## Seeds until decided").expect(report);
+    let end = report[start..]
+        .find("\nGrid: ")
+        .map_or(report.len(), |e| start + e);
+    report[start..end].to_string()
+}

@@ -94,7 +94,7 @@ fn sgd_key() -> String {
 
 impl RunRow {
     /// A row with the settings of `spec` and `config`; the results are the caller's to fill.
-    fn settings(spec: &RunSpec, config: &TrainConfig) -> Self {
+    pub(crate) fn settings(spec: &RunSpec, config: &TrainConfig) -> Self {
         Self {
             index: spec.index,
             id: spec.id(),

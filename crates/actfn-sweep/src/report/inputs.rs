@@ -126,7 +126,7 @@ pub fn gather(dirs: &[PathBuf]) -> Result<Inputs> {
 
 /// A group of the report: its key, its statistics' inputs and its runs.
 #[derive(Clone)]
-pub(super) struct GroupRuns<'a> {
+pub(crate) struct GroupRuns<'a> {
     pub key: GroupKey,
     pub group: Group,
     pub runs: Vec<&'a FinishedRun>,
@@ -134,7 +134,7 @@ pub(super) struct GroupRuns<'a> {
 
 /// The finished runs in groups (runs that differ only in their seeds), in the order the sweeps
 /// list the activations, each labelled by what differs between groups.
-pub(super) fn groups(inputs: &Inputs) -> Vec<GroupRuns<'_>> {
+pub(crate) fn groups(inputs: &Inputs) -> Vec<GroupRuns<'_>> {
     let mut keyed: Vec<(GroupKey, Vec<&FinishedRun>)> = Vec::new();
     for run in &inputs.finished {
         let key = key_of(&run.spec, &run.record.summary.train_config);

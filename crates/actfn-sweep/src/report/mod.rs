@@ -28,10 +28,12 @@ pub use self::csv::{PEER_RUNS, PREDICTIONS, RunRow, read_runs_csv, runs_csv};
 pub use groups::{GroupKey, Setting, key_of};
 pub use inputs::{Inputs, PeerRun, Unfinished, gather};
 pub use tables::{Group, TRAINED_ABOVE, description_table};
+pub(crate) use tables::{decision_text, mixture};
 
 use crate::Result;
 use crate::error::file_error;
-use inputs::{GroupRuns, groups};
+pub(crate) use inputs::{GroupRuns, groups};
+pub(crate) use pairs::{POWER, runs_to_decide};
 
 /// What a person says of a report, at its top: a title and the findings in a few paragraphs.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +42,8 @@ pub struct Preface {
     pub title: Option<String>,
     /// The findings' paragraphs (Markdown's `code` and **bold**), put first under "Findings".
     pub findings: Vec<String>,
+    /// Sections that come next, before the report's own (a sequential sweep's decisions).
+    pub sections: Vec<Block>,
 }
 
 impl Preface {
@@ -137,6 +141,7 @@ pub fn write(
         doc.extend([heading("Findings")]);
         doc.extend(preface.findings.iter().cloned().map(Block::Paragraph));
     }
+    doc.extend(preface.sections.iter().cloned());
     doc.extend(figures::settings_blocks(inputs));
     if groups.is_empty() {
         doc.extend([paragraph("No run has finished yet.")]);

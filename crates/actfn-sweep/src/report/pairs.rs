@@ -18,7 +18,7 @@ use super::tables::{Group, decision_text, interval, mixture, number, trained};
 use crate::Result;
 
 /// Power a planning figure aims at.
-const POWER: f64 = 0.8;
+pub(crate) const POWER: f64 = 0.8;
 
 /// Every pair of `groups`, in order, tested and decided at 0.05 by the statistics crate.
 pub(super) fn pairs(groups: &[Group], analysis: &Analysis) -> Vec<PairDecision> {
@@ -26,17 +26,22 @@ pub(super) fn pairs(groups: &[Group], analysis: &Analysis) -> Vec<PairDecision> 
     decide_pairs(&samples, analysis.margin, 0.05, mixture)
 }
 
-/// Runs per group at which an undecided Welch pair would be decided with 80% power if the
-/// observed difference and spread were the truth: a difference at Holm's strictest level
-/// (alpha over the set's pairs), or equivalence within the margin, whichever needs fewer.
-fn runs_to_decide(a: &Group, b: &Group, difference: f64, pairs: usize, margin: f64) -> String {
+/// Runs per group at which an undecided Welch pair of samples `a` and `b` would be decided
+/// with 80% power if the observed difference and spread were the truth: a difference at Holm's
+/// strictest level (alpha over the set's `pairs`), or equivalence within the margin, whichever
+/// needs fewer. `None` without a spread to go by; `Some(None)` past
+/// [`actfn_stats::MOST_RUNS`].
+pub(crate) fn runs_to_decide(
+    a: &[f64],
+    b: &[f64],
+    difference: f64,
+    pairs: usize,
+    margin: f64,
+) -> Option<Option<usize>> {
     let var = |x: &[f64]| actfn_stats::describe(x).and_then(|d| d.sd).map(|s| s * s);
-    let (Some(va), Some(vb)) = (var(&a.test), var(&b.test)) else {
-        return "-".into();
-    };
-    let sd = ((va + vb) / 2.0).sqrt();
+    let sd = ((var(a)? + var(b)?) / 2.0).sqrt();
     if sd == 0.0 {
-        return "-".into();
+        return None;
     }
     let alpha = 0.05 / pairs as f64;
     let different = runs_for_power(|n| difference_power(difference, sd, n, alpha), POWER);
@@ -44,11 +49,7 @@ fn runs_to_decide(a: &Group, b: &Group, difference: f64, pairs: usize, margin: f
         |n| equivalence_power(difference, sd, margin, n, 0.05),
         POWER,
     );
-    match (different, equal) {
-        (Some(d), Some(e)) => d.min(e).to_string(),
-        (Some(n), None) | (None, Some(n)) => n.to_string(),
-        (None, None) => format!("> {}", actfn_stats::MOST_RUNS),
-    }
+    Some(different.into_iter().chain(equal).min())
 }
 
 /// The table of one set's pairs, the heatmap of their differences (written into `figures` as
@@ -108,7 +109,11 @@ pub(super) fn pair_blocks(
         }
         let runs = match (p.decision, p.test, p.difference) {
             (Decision::Undecided, PairTest::Welch, Some(d)) => {
-                runs_to_decide(a, b, d, pairs.len(), analysis.margin)
+                match runs_to_decide(&a.test, &b.test, d, pairs.len(), analysis.margin) {
+                    Some(Some(n)) => n.to_string(),
+                    Some(None) => format!("> {}", actfn_stats::MOST_RUNS),
+                    None => "-".into(),
+                }
             }
             _ => "-".into(),
         };

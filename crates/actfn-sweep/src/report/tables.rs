@@ -62,7 +62,7 @@ pub(super) fn trained(test: &[f64]) -> usize {
 
 /// The runs of `test` that trained (above [`TRAINED_ABOVE`]) and not all did: a mixture of
 /// chance and trained runs, whose mean is no run's and whose t interval can straddle chance.
-pub(super) fn mixture(test: &[f64]) -> bool {
+pub(crate) fn mixture(test: &[f64]) -> bool {
     (1..test.len()).contains(&trained(test))
 }
 
@@ -211,7 +211,7 @@ pub fn peer_table(pairs: &[(&Group, &Group)], margin: f64) -> Table {
 }
 
 /// How a table says a decision: **different**, equal within the margin, or undecided.
-pub(super) fn decision_text(decision: actfn_stats::Decision, margin: f64) -> String {
+pub(crate) fn decision_text(decision: actfn_stats::Decision, margin: f64) -> String {
     match decision {
         actfn_stats::Decision::Different => "**different**".into(),
         actfn_stats::Decision::Equivalent => format!("equal within ±{margin}"),
