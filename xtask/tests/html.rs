@@ -279,7 +279,7 @@ fn a_sweeps_report_is_one_page_a_browser_shows_whole() {
 #[ignore = "needs chromium (apt-get install chromium); .ci/run runs it"]
 fn the_committed_results_pages_read_whole_at_1280_px() {
     let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results");
-    for page in ["study", "functions", "splits", "lr"] {
+    for page in ["study", "functions", "splits", "lr", "sequential"] {
         let out = results.join(page);
         let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
         // The heatmap of the pairwise decisions and the performance profiles are on every page.

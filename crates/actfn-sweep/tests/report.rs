@@ -68,7 +68,7 @@ fn intervals(cell: &str) -> Vec<(f64, f64)> {
 }
 
 /// The committed results pages, by folder under `docs/results/`.
-const PAGES: [&str; 4] = ["study", "functions", "splits", "lr"];
+const PAGES: [&str; 5] = ["study", "functions", "splits", "lr", "sequential"];
 
 #[test]
 fn committed_results_pages_regenerate_from_their_runs_csv() {
@@ -443,4 +443,41 @@ fn groups_are_compared_on_the_same_test_images_when_their_runs_kept_predictions(
     std::fs::write(out.path().join(PREDICTIONS), &kept).unwrap();
     report_md(&bare, out.path());
     assert!(!out.path().join(PREDICTIONS).exists());
+}
+
+/// The sequential page's decisions (`cargo xtask sweep --until-decided` on the study's six from
+/// their committed 10 seeds) replay from its runs.csv: every run given as reused, the design's
+/// defaults decide every comparison at the same look on the same runs.
+#[test]
+fn the_sequential_pages_decisions_replay_from_its_runs_csv() {
+    use actfn_report::Block;
+    use actfn_sweep::sequential::{
+        Next, SequentialDir, SequentialSettings, progress, sequential_blocks,
+    };
+    let folder = results("sequential");
+    let runs = Inputs::from_runs_csv(&[folder.join("runs.csv")])
+        .unwrap()
+        .finished;
+    let settings = SequentialSettings::default();
+    let empty = tempfile::tempdir().unwrap();
+    let replayed = progress(&SequentialDir::new(empty.path()), &settings, &runs).unwrap();
+    assert!(
+        matches!(replayed.next, Next::Done(_)),
+        "{:?}",
+        replayed.next
+    );
+    assert_eq!(replayed.trained, 0);
+    let blocks = sequential_blocks(&settings, &replayed, empty.path()).unwrap();
+    let comparisons = blocks
+        .iter()
+        .find_map(|b| match b {
+            Block::Table(t) if t.header[0] == "Pair" => Some(t.markdown()),
+            _ => None,
+        })
+        .unwrap();
+    let committed = std::fs::read_to_string(folder.join("report.md")).unwrap();
+    assert!(
+        committed.contains(comparisons.trim_end()),
+        "{comparisons}\nis not in the committed page"
+    );
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use actfn_plot::Series;
 use actfn_report::{Block, Table, figure, heading, paragraph};
-use actfn_stats::Decision;
+use actfn_stats::{Decision, PairTest};
 
 use super::{End, Next, Progress, SequentialSettings};
 use crate::Result;
@@ -82,7 +82,10 @@ pub fn sequential_blocks(
             format!("{} / {}", c.runs.0, c.runs.1),
             last.and_then(|d| d.difference)
                 .map_or("".into(), |d| format!("{d:+.2}")),
-            last.map_or("".into(), |d| p(d.holm_p)),
+            last.map_or("".into(), |d| match d.test {
+                PairTest::Rank => format!("{} (rank test)", p(d.holm_p)),
+                _ => p(d.holm_p),
+            }),
             last.map_or("".into(), |d| p(d.tost_p)),
             c.level.map_or("".into(), p),
         ]);
@@ -91,7 +94,8 @@ pub fn sequential_blocks(
         paragraph(
             "Per comparison: the decision, the look that made it (open: none yet), the runs of \
              each function it was made on (or so far), the difference of the means, the tests' \
-             p-values corrected by Holm over the pairs open at that look, and that look's level.",
+             p-values (Welch's, or the rank test where marked) corrected by Holm over the pairs \
+             open at that look, and that look's level.",
         ),
         Block::Table(comparisons),
     ]);
