@@ -179,6 +179,18 @@ impl ActList {
         }
         Ok(list.0.clone())
     }
+
+    /// The one function of `list` (a flag that names one, such as `--against`).
+    pub fn one(
+        list: &ActList,
+        flag: &str,
+        non_finite: NonFiniteArgs,
+    ) -> anyhow::Result<Activation> {
+        match Self::activations(Some(list), non_finite)?[..] {
+            [one] => Ok(one),
+            _ => anyhow::bail!("{flag} takes one function, e.g. {flag} relu"),
+        }
+    }
 }
 
 /// `text` split at the commas outside parentheses: `relu,max(x, 0.1*x)` is two names.

@@ -598,3 +598,46 @@ fn a_killed_sequential_sweep_repeats_no_run_and_ends_as_an_uninterrupted_one() {
         common::text(&reported)
     );
 }
+
+#[test]
+fn a_sequential_design_that_cannot_run_is_one_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sequential");
+    for (flags, needle) in [
+        (&["--pilot", "1"][..], "--pilot 1 is too few"),
+        (
+            &["--against", "gelu"][..],
+            "--against gelu is not one of the functions compared",
+        ),
+        (
+            &["--budget-runs", "20"][..],
+            "--budget-runs 20 is less than the pilot's 30 runs",
+        ),
+        (
+            &["--max-seeds", "3"][..],
+            "--max-seeds 3 must be from the pilot's 5",
+        ),
+        (&["--patience", "7,50"][..], "give one value of --patience"),
+        (
+            &["--reuse", "no-such.csv"][..],
+            "--reuse no-such.csv: cannot read it",
+        ),
+    ] {
+        let output = xtask()
+            .args(["sweep", "--until-decided", "--out"])
+            .arg(&out)
+            .args(flags)
+            .output()
+            .unwrap();
+        common::assert_refused(&output, needle);
+        assert!(!out.exists(), "{flags:?} wrote {}", out.display());
+    }
+    // The seeds are the looks': a seed list with --until-decided is refused by the parser.
+    let output = xtask()
+        .args(["sweep", "--until-decided", "--seeds", "5", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", common::text(&output));
+    assert!(!out.exists());
+}

@@ -85,17 +85,7 @@ impl SweepDir {
         let runs = settings.runs()?;
         actfn_model::parse_device(&settings.device)?;
         if self.settings_file().is_file() {
-            let saved = self.read_settings()?;
-            let difference = actfn_train::first_difference(&saved, settings)
-                .map_err(|e| Error::Settings(e.to_string()))?;
-            if let Some(difference) = difference {
-                return Err(Error::Settings(format!(
-                    "{} was created with other settings ({difference}); use those settings to \
-                     continue it, or another --name or --out for a new sweep",
-                    self.settings_file().display()
-                )));
-            }
-            return Ok(());
+            return same_settings(&self.settings_file(), &self.read_settings()?, settings);
         }
         let runs_dir = self.root.join("runs");
         std::fs::create_dir_all(&runs_dir)
@@ -147,6 +137,21 @@ impl SweepDir {
             serde_json::to_string_pretty(&all).map_err(|e| Error::Settings(e.to_string()))?;
         actfn_io::atomic_write(&self.sessions_file(), json.as_bytes())?;
         Ok(())
+    }
+}
+
+/// Nothing when `now` are the settings `saved` in `file`, else the error that names the first
+/// that differs and how to go on.
+pub(crate) fn same_settings<T: Serialize>(file: &Path, saved: &T, now: &T) -> Result<()> {
+    let difference =
+        actfn_train::first_difference(saved, now).map_err(|e| Error::Settings(e.to_string()))?;
+    match difference {
+        None => Ok(()),
+        Some(difference) => Err(Error::Settings(format!(
+            "{} was created with other settings ({difference}); use those settings to continue \
+             it, or another --name or --out for a new sweep",
+            file.display()
+        ))),
     }
 }
 

@@ -48,14 +48,11 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<()> {
     if inputs.finished.is_empty() {
         anyhow::bail!("no run has finished in the folders given: nothing to plan from");
     }
-    let against = match &args.against {
-        Some(list) => match crate::train::ActList::activations(Some(list), Default::default())?[..]
-        {
-            [one] => Some(one),
-            _ => anyhow::bail!("--against takes one function, e.g. --against relu"),
-        },
-        None => None,
-    };
+    let against = args
+        .against
+        .as_ref()
+        .map(|list| crate::train::ActList::one(list, "--against", Default::default()))
+        .transpose()?;
     let settings = PlanSettings {
         power: args.power,
         margin: args.margin,

@@ -54,14 +54,11 @@ impl SequentialArgs {
     /// The design these flags and the grid's give.
     fn settings(&self, run: &RunArgs) -> anyhow::Result<SequentialSettings> {
         let mut sweep = run.settings()?;
-        let against = match &self.against {
-            Some(list) => match crate::train::ActList::activations(Some(list), run.non_finite)?[..]
-            {
-                [one] => Some(one),
-                _ => anyhow::bail!("--against takes one function, e.g. --against relu"),
-            },
-            None => None,
-        };
+        let against = self
+            .against
+            .as_ref()
+            .map(|list| crate::train::ActList::one(list, "--against", run.non_finite))
+            .transpose()?;
         let reuse = self
             .reuse
             .iter()

@@ -325,15 +325,7 @@ impl SequentialDir {
             // The budget decides only when to stop: a rerun may raise it to go on.
             let budget_changed = saved.budget_runs != settings.budget_runs;
             saved.budget_runs = settings.budget_runs;
-            let difference = actfn_train::first_difference(&saved, settings)
-                .map_err(|e| Error::Settings(e.to_string()))?;
-            if let Some(difference) = difference {
-                return Err(Error::Settings(format!(
-                    "{} was created with other settings ({difference}); use those settings to \
-                     continue it, or another --name or --out for a new sweep",
-                    self.settings_file().display()
-                )));
-            }
+            crate::folder::same_settings(&self.settings_file(), &saved, settings)?;
             if !budget_changed {
                 return Ok(());
             }
@@ -416,6 +408,30 @@ mod tests {
         two_patiences.sweep.axes.patience = vec![7, 50];
         refused(two_patiences, "--patience");
         assert!(SequentialSettings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn a_rerun_may_change_the_budget_but_nothing_else() {
+        let folder = tempfile::tempdir().unwrap();
+        let dir = SequentialDir::new(folder.path());
+        let settings = SequentialSettings {
+            budget_runs: Some(40),
+            ..SequentialSettings::default()
+        };
+        dir.prepare(&settings).unwrap();
+        let more = SequentialSettings {
+            budget_runs: Some(80),
+            ..settings
+        };
+        dir.prepare(&more).unwrap();
+        assert_eq!(dir.read_settings().unwrap(), more);
+        let other = SequentialSettings {
+            margin: 0.5,
+            ..more.clone()
+        };
+        let error = dir.prepare(&other).unwrap_err().to_string();
+        assert!(error.contains("margin: saved 0.3, now 0.5"), "{error}");
+        assert_eq!(dir.read_settings().unwrap(), more);
     }
 
     #[test]
