@@ -41,9 +41,9 @@ pub fn sequential_blocks(
             "A sequential design: a pilot of {} seeds a function, then {} more at each look to \
              the functions in a comparison still open, at most {} looks ({} seeds a function). \
              The family-wise level {} is spent over the looks by Lan-DeMets' {} function, each \
-             look's share its level (in order: {}), by Bonferroni's inequality over the looks \
-             the chance of any false decision at any look at most {}; at each look the pairs \
-             still open are corrected by Holm. A pair is **different** by the test of a \
+             look's share its level (in order: {}): by Bonferroni's inequality over the looks \
+             the chance of any false \"different\" at any look is at most {}, and so is that of \
+             any false \"equal\"; at each look the pairs still open are corrected by Holm. A pair is **different** by the test of a \
              difference (Welch's, or Mann-Whitney's where a function's runs are a mixture of \
              chance and trained runs), equal by TOST within ±{} points, else undecided. The \
              later sections are the fixed-size report of the same runs: their decisions assume \
