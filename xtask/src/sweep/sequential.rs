@@ -53,7 +53,6 @@ pub struct SequentialArgs {
 impl SequentialArgs {
     /// The design these flags and the grid's give.
     fn settings(&self, run: &RunArgs) -> anyhow::Result<SequentialSettings> {
-        let mut sweep = run.settings()?;
         let against = self
             .against
             .as_ref()
@@ -68,6 +67,7 @@ impl SequentialArgs {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut settings = SequentialSettings {
+            sweep: run.settings()?,
             pilot: self.pilot,
             batch: self.batch,
             max_seeds: self.max_seeds,
@@ -78,10 +78,8 @@ impl SequentialArgs {
             reuse,
             ..SequentialSettings::default()
         };
-        // The looks give the seeds.
-        sweep.axes.seed = Vec::new();
-        settings.sweep = sweep;
-        settings.sweep = settings.look_sweep(1, settings.groups().to_vec());
+        // The looks give the seeds: the recorded sweep has the pilot's.
+        settings.sweep.axes.seed = settings.seeds_of_look(1).collect();
         settings.validate()?;
         Ok(settings)
     }

@@ -59,11 +59,6 @@ impl Decider {
         self.open.is_empty()
     }
 
-    /// The looks made.
-    pub fn looks(&self) -> usize {
-        self.looks
-    }
-
     /// The level of the next look.
     pub fn next_level(&self) -> Option<f64> {
         self.plan.level(self.looks + 1)
