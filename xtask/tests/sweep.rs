@@ -629,7 +629,7 @@ fn a_sequential_design_that_cannot_run_is_one_error_and_writes_nothing() {
             .args(flags)
             .output()
             .unwrap();
-        common::assert_refused(&output, needle);
+        assert_refused(&output, needle);
         assert!(!out.exists(), "{flags:?} wrote {}", out.display());
     }
     // The seeds are the looks': a seed list with --until-decided is refused by the parser.
