@@ -38,15 +38,34 @@ fn summaries(stage: &Path) -> Vec<(String, String)> {
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn a_small_search_runs_and_resumes_after_a_kill() {
     let whole = tempfile::tempdir().unwrap();
-    let output = search(whole.path()).output().unwrap();
+    let page_dir = whole.path().join("page");
+    let findings = whole.path().join("findings.txt");
+    std::fs::write(&findings, "A finding,\nin two lines.\n\nAnother.\n").unwrap();
+    let output = search(whole.path())
+        .arg("--page")
+        .arg(&page_dir)
+        .args(["--title", "A small search"])
+        .arg("--findings")
+        .arg(&findings)
+        .output()
+        .unwrap();
     assert_success(&output);
-    let page = std::fs::read_to_string(whole.path().join("search.md")).unwrap();
+    let page = std::fs::read_to_string(page_dir.join("report.md")).unwrap();
     assert!(
-        page.contains("## Stage 0: 1024 images x 1 epochs"),
+        page.starts_with("# A small search\n\n## Findings\n\nA finding, in two lines.\n\nAnother."),
         "{page}"
     );
-    assert!(page.contains("## Final comparison"), "{page}");
+    assert!(
+        page.contains("## Stage 0: 1024 images x 1 epochs, "),
+        "{page}"
+    );
+    assert!(
+        page.contains("## Final comparison: 1024 images x 1 epochs x 2 seeds"),
+        "{page}"
+    );
     assert!(page.contains("| log10 grad first/last | "), "{page}");
+    assert!(page.contains("![Stage 0: 1024 images x 1 epochs"), "{page}");
+    assert!(page_dir.join("figures").join("mechanism_0.svg").is_file());
     // `x + x` and `relu(x) + relu(x)` are 2 x and 2 relu(x); `tanh(x) + x` is `x + tanh(x)`.
     assert!(page.contains("behaves as"), "{page}");
     let candidates = page
@@ -54,6 +73,14 @@ fn a_small_search_runs_and_resumes_after_a_kill() {
         .filter(|l| l.starts_with("| ") && l.contains("f-"))
         .count();
     assert!(candidates >= 4, "{page}");
+    // After the search's sections, the final comparison's statistics: its runs and pairs.
+    assert!(page.contains("## Pairwise comparisons"), "{page}");
+    let runs = std::fs::read_to_string(page_dir.join("runs.csv")).unwrap();
+    assert_eq!(runs.lines().count(), 1 + 3 * 2, "{runs}");
+    let standings = std::fs::read_to_string(page_dir.join("standings.csv")).unwrap();
+    let rows = actfn_search::read_standings(&standings).unwrap();
+    assert!(rows.iter().any(|s| s.stage == "0") && rows.iter().any(|s| s.stage == "final"));
+    assert!(page_dir.join("candidates.json").is_file());
     assert!(whole.path().join("final").join("report.md").is_file());
 
     // Killed once a run of the first stage has finished.
@@ -75,7 +102,7 @@ fn a_small_search_runs_and_resumes_after_a_kill() {
     child.wait().unwrap();
     let before = summaries(&stage);
     assert!(
-        !killed.path().join("search.md").exists(),
+        !killed.path().join("standings.csv").exists(),
         "the kill came after the end"
     );
 
@@ -85,12 +112,11 @@ fn a_small_search_runs_and_resumes_after_a_kill() {
     for finished in &before {
         assert!(after.contains(finished), "{} was trained again", finished.0);
     }
-    let resumed = std::fs::read_to_string(killed.path().join("search.md")).unwrap();
-    let without_folder = |text: &str, dir: &Path| text.replace(&dir.display().to_string(), "DIR");
-    assert_eq!(
-        without_folder(&resumed, killed.path()),
-        without_folder(&page, whole.path())
-    );
+    // The same standings (accuracies and measurements, bit for bit) as the uninterrupted
+    // search's, and its report in the search folder.
+    let resumed = std::fs::read_to_string(killed.path().join("standings.csv")).unwrap();
+    assert_eq!(resumed, standings);
+    assert!(killed.path().join("report.html").is_file());
 }
 
 #[test]
@@ -111,4 +137,22 @@ fn a_space_without_a_candidate_is_one_error_and_writes_nothing() {
         common::text(&output)
     );
     assert!(!out.exists());
+}
+
+#[test]
+fn findings_that_do_not_read_are_one_error_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("search");
+    let output = small_search("1024x1", &out)
+        .arg("--findings")
+        .arg(dir.path().join("no-such-findings.txt"))
+        .output()
+        .unwrap();
+    common::assert_refused(&output, "no-such-findings.txt");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cannot read the findings"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!out.exists(), "the search folder was created");
 }

@@ -5,17 +5,23 @@
 //!
 //! API boundary: [`Space`] (core units and formulas), [`screen`] with [`Screened`],
 //! [`Candidate`] and [`Skipped`], [`promote`] and [`survivors`], [`normal_moments`], and the
-//! mechanism study's [`associations`] and [`cross_validated_ranking`].
+//! mechanism study's [`associations`] and [`cross_validated_ranking`], over a stage's
+//! [`Standing`]s ([`mechanism`]), which `standings.csv` holds ([`standings_csv`],
+//! [`read_standings`]).
 
 mod halving;
 mod mechanism;
 mod screen;
 mod space;
+mod standing;
 
 pub use halving::{promote, survivors};
-pub use mechanism::{Association, Measurement, Prediction, associations, cross_validated_ranking};
+pub use mechanism::{
+    Association, Measurement, PERMUTATIONS, Prediction, associations, cross_validated_ranking,
+};
 pub use screen::{Candidate, Screened, Skipped, normal_moments, screen};
 pub use space::Space;
+pub use standing::{MEASUREMENTS, Standing, mechanism, read_standings, standings_csv};
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

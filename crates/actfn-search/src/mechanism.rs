@@ -73,26 +73,28 @@ pub struct Prediction {
     pub held_out_rho: f64,
     /// The measurement each fold chose, with `-` where a smaller value predicts better.
     pub chosen: Vec<String>,
+    /// The permutation test of "the ranking predicts better than none": the share of
+    /// [`PERMUTATIONS`] shufflings of the accuracies (and the observed one) whose whole
+    /// procedure, the choice of measurement included, reaches `held_out_rho`.
+    pub p_value: f64,
 }
 
-/// [`Prediction`] over `folds` folds drawn by the ChaCha generator seeded with `seed`; `None`
-/// when no fold could be scored (fewer than 3 functions per fold).
-pub fn cross_validated_ranking(
+/// Shufflings of the accuracies in [`Prediction::p_value`]'s test.
+pub const PERMUTATIONS: usize = 999;
+
+/// The held-out correlations of the folds of `order` and the measurement each chose.
+fn held_out(
     measurements: &[Measurement],
     accuracy: &[f64],
+    order: &[usize],
     folds: usize,
-    seed: u64,
-) -> Option<Prediction> {
-    let n = accuracy.len();
-    let folds = folds.min(n / 3).max(1);
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+) -> (Vec<f64>, Vec<String>) {
     let (mut scores, mut chosen) = (Vec::new(), Vec::new());
+    let pick = |indices: &[usize], values: &[f64]| -> Vec<f64> {
+        indices.iter().map(|&i| values[i]).collect()
+    };
     for fold in 0..folds {
         let held: Vec<usize> = order.iter().copied().skip(fold).step_by(folds).collect();
-        let pick = |indices: &[usize], values: &[f64]| -> Vec<f64> {
-            indices.iter().map(|&i| values[i]).collect()
-        };
         let train: Vec<usize> = order
             .iter()
             .copied()
@@ -114,10 +116,42 @@ pub fn cross_validated_ranking(
             chosen.push(format!("{}{}", if sign < 0.0 { "-" } else { "" }, m.name));
         }
     }
-    (!scores.is_empty()).then(|| Prediction {
+    (scores, chosen)
+}
+
+/// [`Prediction`] over `folds` folds drawn by the ChaCha generator seeded with `seed` (which
+/// then draws the permutation test's shufflings); `None` when no fold could be scored (fewer
+/// than 3 functions per fold).
+pub fn cross_validated_ranking(
+    measurements: &[Measurement],
+    accuracy: &[f64],
+    folds: usize,
+    seed: u64,
+) -> Option<Prediction> {
+    let n = accuracy.len();
+    let folds = folds.min(n / 3).max(1);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rng);
+    let mean = |scores: &[f64]| scores.iter().sum::<f64>() / scores.len() as f64;
+    let (scores, chosen) = held_out(measurements, accuracy, &order, folds);
+    if scores.is_empty() {
+        return None;
+    }
+    let observed = mean(&scores);
+    let mut shuffled = accuracy.to_vec();
+    let reached = (0..PERMUTATIONS)
+        .filter(|_| {
+            shuffled.shuffle(&mut rng);
+            let (scores, _) = held_out(measurements, &shuffled, &order, folds);
+            !scores.is_empty() && mean(&scores) >= observed
+        })
+        .count();
+    Some(Prediction {
         folds: scores.len(),
-        held_out_rho: scores.iter().sum::<f64>() / scores.len() as f64,
+        held_out_rho: observed,
         chosen,
+        p_value: (1 + reached) as f64 / (1 + PERMUTATIONS) as f64,
     })
 }
 
@@ -155,6 +189,8 @@ mod tests {
         let prediction = cross_validated_ranking(&measurements, &accuracy, 5, 0).unwrap();
         assert_eq!(prediction.folds, 5);
         assert!(prediction.held_out_rho > 0.9, "{prediction:?}");
+        // No shuffling of the accuracies predicts as well: the smallest p the test can give.
+        assert_eq!(prediction.p_value, 1.0 / (1 + PERMUTATIONS) as f64);
         assert!(prediction.chosen.iter().all(|c| c == "-driver"));
         // A measurement missing for some functions is compared where it exists.
         let mut partial = measurements[0].clone();
@@ -163,5 +199,24 @@ mod tests {
             associations(&[partial], &accuracy, &Bootstrap::default())[0].n,
             n - 1
         );
+    }
+
+    /// Measurements unrelated to accuracy: the ranking's held-out skill is what chance gives,
+    /// and the permutation test does not call it better than none.
+    #[test]
+    fn a_ranking_by_noise_is_not_called_predictive() {
+        let n = 40;
+        let accuracy: Vec<f64> = (0..n).map(|i| ((i * 7919) % 97) as f64).collect();
+        let measurements: Vec<Measurement> = (0..4)
+            .map(|k| Measurement {
+                name: format!("noise {k}"),
+                values: (0..n)
+                    .map(|i| ((i * (31 + 10 * k) + 3 * k) % 53) as f64)
+                    .collect(),
+            })
+            .collect();
+        let prediction = cross_validated_ranking(&measurements, &accuracy, 5, 0).unwrap();
+        assert!(prediction.p_value > 0.05, "{prediction:?}");
+        assert!(prediction.held_out_rho < 0.5, "{prediction:?}");
     }
 }

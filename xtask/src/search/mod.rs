@@ -3,18 +3,16 @@
 //! first stage, the better half trained longer in the next, and so on; the finalists are then
 //! compared with built-ins under the study's full protocol over many seeds, with the sweep's
 //! statistics. Every stage is a sweep folder under `searches/NAME/`, so a search resumes where
-//! it stopped, stage by stage and run by run. `page` writes `search.md`.
+//! it stopped, stage by stage and run by run. At the end the search's report (`page`'s
+//! sections, then the final comparison's statistics) goes into the search folder or `--page`.
 
 mod page;
 
 use std::path::PathBuf;
 
 use actfn_activations::{Activation, NonFinitePolicy};
-use actfn_search::{
-    Association, Candidate, Measurement, Prediction, Space, associations, cross_validated_ranking,
-    promote, screen, survivors,
-};
-use actfn_stats::Bootstrap;
+use actfn_search::{Candidate, Space, Standing, promote, screen, standings_csv, survivors};
+use actfn_sweep::report::{Analysis, Preface};
 use actfn_sweep::{RunStatus, SweepDir, SweepSettings};
 use actfn_train::NetworkState;
 use anyhow::Context;
@@ -76,6 +74,16 @@ pub struct SearchArgs {
     emit: Option<crate::sweep::Emit>,
     #[command(flatten)]
     slurm: crate::sweep::SlurmArgs,
+    /// Where the search's report goes (a results page's folder) [default: the search folder].
+    #[arg(long, value_name = "DIR")]
+    page: Option<PathBuf>,
+    /// The report's title [default: "Search: activation functions by successive halving"].
+    #[arg(long)]
+    title: Option<String>,
+    /// A text file with the findings (paragraphs split by blank lines; Markdown's `code` and
+    /// **bold**), put first in the report under "Findings".
+    #[arg(long, value_name = "FILE")]
+    findings: Option<PathBuf>,
 }
 
 /// A stage's training: images (`None`: all) and epochs.
@@ -122,28 +130,19 @@ fn formula_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// One function's result in a stage: its accuracies and its measurements, each the mean over
-/// its runs (NaN where none finished or none recorded it).
-struct Standing {
-    act: Activation,
-    best_val_acc: f64,
-    test_acc: f64,
-    /// The initial network's measurements (epoch 0 of the runs' dynamics), in the order of
-    /// [`MEASUREMENTS`]' first four, then the function's E f(Z) and Var f(Z).
-    measurements: [f64; 6],
-}
-
-/// The measurements the mechanism study relates to accuracy.
-const MEASUREMENTS: [&str; 6] = [
-    "log10 grad first/last",
-    "dead share",
-    "last layer mean",
-    "last layer std",
-    "E f(Z)",
-    "Var f(Z)",
-];
-
 pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
+    // Read before anything is written: a findings file that does not read changes nothing.
+    let preface =
+        Preface {
+            title: Some(args.title.clone().unwrap_or_else(|| {
+                "Search: activation functions by successive halving".to_string()
+            })),
+            findings: match &args.findings {
+                Some(path) => Preface::read_findings(path)?,
+                None => Vec::new(),
+            },
+            ..Preface::default()
+        };
     let root = args
         .out
         .clone()
@@ -187,7 +186,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
     actfn_io::atomic_write(
-        &root.join("candidates.json"),
+        &root.join(CANDIDATES),
         serde_json::to_string_pretty(&screened)?.as_bytes(),
     )?;
 
@@ -209,12 +208,12 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             stage.subset.map_or("all".to_string(), |n| n.to_string()),
             stage.epochs
         );
-        let Some(standings) = train_stage(&dir, &settings, args)? else {
+        let Some(standings) = train_stage(&dir, &settings, args, &k.to_string())? else {
             return Ok(());
         };
         let scores: Vec<(String, f64)> = standings
             .iter()
-            .map(|s| (s.act.key().to_string(), s.best_val_acc))
+            .map(|s| (s.label.clone(), s.best_val_acc))
             .collect();
         let promoted = promote(&scores, keep);
         candidates = promoted
@@ -243,18 +242,65 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         against.len(),
         args.final_seeds
     );
-    let Some(finals) = train_stage(&final_dir, &settings, args)? else {
+    let Some(finals) = train_stage(&final_dir, &settings, args, "final")? else {
         return Ok(());
     };
 
-    let page = root.join("search.md");
-    actfn_io::atomic_write(
-        &page,
-        page::search_page(&screened, &stages, &finals, &final_dir.root).as_bytes(),
-    )?;
-    say!("Search page: {}", page.display());
+    let out = args.page.clone().unwrap_or_else(|| root.clone());
+    let figures = out.join("figures");
+    std::fs::create_dir_all(&figures)
+        .with_context(|| format!("cannot create {}", figures.display()))?;
+    let all: Vec<Standing> = stages
+        .iter()
+        .flat_map(|(_, s)| s.iter())
+        .chain(&finals)
+        .cloned()
+        .collect();
+    actfn_io::atomic_write(&out.join(STANDINGS), standings_csv(&all)?.as_bytes())?;
+    if out != root {
+        actfn_io::atomic_write(
+            &out.join(CANDIDATES),
+            serde_json::to_string_pretty(&screened)?.as_bytes(),
+        )?;
+    }
+    let mut results: Vec<page::StageResult> = stages
+        .iter()
+        .enumerate()
+        .map(|(k, (stage, standings))| page::StageResult {
+            name: format!("stage {k}"),
+            heading: page::stage_heading(k, stage, standings.len()),
+            standings,
+            by_test: false,
+        })
+        .collect();
+    results.push(page::StageResult {
+        name: "final".into(),
+        heading: format!(
+            "Final comparison: {} images x {} epochs x {} seeds",
+            args.final_stage
+                .subset
+                .map_or("all".to_string(), |n| n.to_string()),
+            args.final_stage.epochs,
+            args.final_seeds
+        ),
+        standings: &finals,
+        by_test: true,
+    });
+    let preface = Preface {
+        sections: page::search_blocks(&screened, &results, &figures)?,
+        ..preface
+    };
+    let inputs = actfn_sweep::report::gather(std::slice::from_ref(&final_dir.root))?;
+    let report = actfn_sweep::report::write(&inputs, &out, &preface, &Analysis::default())?;
+    say!("Search report: {}", report.display());
     Ok(())
 }
+
+/// Every stage's standings, beside the report.
+const STANDINGS: &str = "standings.csv";
+
+/// The screened candidates and the skipped formulas with their reasons.
+const CANDIDATES: &str = "candidates.json";
 
 /// The candidates as activation functions (each passed the safety check in the screen).
 fn formulas_of(candidates: &[Candidate]) -> anyhow::Result<Vec<Activation>> {
@@ -290,6 +336,7 @@ fn train_stage(
     dir: &SweepDir,
     settings: &SweepSettings,
     args: &SearchArgs,
+    stage: &str,
 ) -> anyhow::Result<Option<Vec<Standing>>> {
     let trained = crate::sweep::train_or_emit(
         dir,
@@ -326,17 +373,18 @@ fn train_stage(
         let initial = |r: &actfn_sweep::FinishedRun| NetworkState::at(&r.record.dynamics, 0);
         let (normal_mean, normal_variance) = normal_moments_of(act);
         standings.push(Standing {
-            act,
+            stage: stage.to_string(),
+            function: act.name().to_string(),
+            label: act.key().to_string(),
+            runs: runs.len(),
             best_val_acc: mean(&|r| Some(r.record.summary.best_val_acc)),
             test_acc: mean(&|r| Some(r.record.summary.test_acc)),
-            measurements: [
-                mean(&|r| initial(r).gradient_ratio_log10),
-                mean(&|r| initial(r).dead_share),
-                mean(&|r| initial(r).last_mean),
-                mean(&|r| initial(r).last_std),
-                normal_mean,
-                normal_variance,
-            ],
+            gradient_ratio_log10: mean(&|r| initial(r).gradient_ratio_log10),
+            dead_share: mean(&|r| initial(r).dead_share),
+            last_mean: mean(&|r| initial(r).last_mean),
+            last_std: mean(&|r| initial(r).last_std),
+            normal_mean,
+            normal_variance,
         });
     }
     Ok(Some(standings))
@@ -350,24 +398,4 @@ fn normal_moments_of(act: Activation) -> (f64, f64) {
         builtin => actfn_activations::parse(&format!("{}(x)", builtin.key())).ok(),
     };
     expr.map_or((f64::NAN, f64::NAN), |e| actfn_search::normal_moments(&e))
-}
-
-/// The mechanism study over `standings`: each measurement against `accuracy`.
-fn mechanism(
-    standings: &[Standing],
-    accuracy: fn(&Standing) -> f64,
-) -> (Vec<Association>, Option<Prediction>) {
-    let measurements: Vec<Measurement> = MEASUREMENTS
-        .iter()
-        .enumerate()
-        .map(|(k, name)| Measurement {
-            name: name.to_string(),
-            values: standings.iter().map(|s| s.measurements[k]).collect(),
-        })
-        .collect();
-    let accuracies: Vec<f64> = standings.iter().map(accuracy).collect();
-    (
-        associations(&measurements, &accuracies, &Bootstrap::default()),
-        cross_validated_ranking(&measurements, &accuracies, 5, 0),
-    )
 }

@@ -1,12 +1,20 @@
-//! `search.md`: the screen, each stage's leaderboard with the candidates' measurements and the
-//! mechanism study, the final comparison, and the skipped formulas.
+//! The search's sections of its report, put before the final comparison's statistics: the
+//! screen, each stage's leaderboard with the measurements of the initial network, the
+//! mechanism study (a table over the stages and a figure per stage), and the skipped formulas.
 
-use std::fmt::Write as _;
 use std::path::Path;
 
-use actfn_search::{Screened, promote};
+use actfn_plot::{PointSet, ScatterPanel, scatter_grid};
+use actfn_report::{Block, Table, figure, heading, paragraph};
+use actfn_search::{MEASUREMENTS, Screened, Standing, mechanism, promote};
 
-use super::{MEASUREMENTS, Stage, Standing, mechanism};
+use super::Stage;
+
+/// Rows of a stage's leaderboard on the page; `standings.csv` has them all.
+const LEADERBOARD_ROWS: usize = 15;
+
+/// Rows of the skipped formulas on the page; `candidates.json` has them all.
+const SKIPPED_ROWS: usize = 30;
 
 /// A number, or `-` for NaN; `-0.000` as `0.000`.
 fn number(v: f64, digits: usize) -> String {
@@ -21,126 +29,257 @@ fn number(v: f64, digits: usize) -> String {
     format!("{v:.digits$}")
 }
 
-/// The leaderboard of `standings`, best validation accuracy first.
-fn leaderboard(md: &mut String, standings: &[Standing]) {
-    md.push_str("| rank | function | label |");
-    for name in MEASUREMENTS {
-        let _ = write!(md, " {name} |");
+/// Each accuracy in percent.
+fn percent(v: f64) -> String {
+    number(100.0 * v, 2)
+}
+
+/// One stage of the search and its standings; the final comparison has no [`Stage`] of the
+/// halving.
+pub(super) struct StageResult<'a> {
+    /// Short: `stage 0`, `final`.
+    pub name: String,
+    /// The section's heading: the name with the stage's training.
+    pub heading: String,
+    pub standings: &'a [Standing],
+    /// What the stage ranks by: best validation accuracy in the halving, test accuracy in the
+    /// final comparison (its candidates are chosen already).
+    pub by_test: bool,
+}
+
+impl StageResult<'_> {
+    fn accuracy(&self) -> fn(&Standing) -> f64 {
+        if self.by_test {
+            |s| s.test_acc
+        } else {
+            |s| s.best_val_acc
+        }
     }
-    md.push_str(" best val acc | test acc |\n|---:|---|---|");
-    md.push_str(&"---:|".repeat(MEASUREMENTS.len() + 2));
-    md.push('\n');
-    let scores: Vec<(usize, f64)> = standings
+
+    fn accuracy_name(&self) -> &'static str {
+        if self.by_test {
+            "test accuracy"
+        } else {
+            "best validation accuracy"
+        }
+    }
+}
+
+/// A halving stage's heading.
+pub(super) fn stage_heading(k: usize, stage: &Stage, functions: usize) -> String {
+    format!(
+        "Stage {k}: {} images x {} epochs, {functions} functions",
+        stage.subset.map_or("all".to_string(), |n| n.to_string()),
+        stage.epochs
+    )
+}
+
+/// The leaderboard of a stage: its best [`LEADERBOARD_ROWS`] by the stage's accuracy.
+fn leaderboard(stage: &StageResult) -> Table {
+    let mut header = vec!["rank", "function", "label", "runs"];
+    header.extend(MEASUREMENTS);
+    header.extend(["best val acc (%)", "test acc (%)"]);
+    let mut table = Table::numeric(&header);
+    table.align[1] = actfn_report::Align::Left;
+    table.align[2] = actfn_report::Align::Left;
+    let accuracy = stage.accuracy();
+    let scores: Vec<(usize, f64)> = stage
+        .standings
         .iter()
         .enumerate()
-        .map(|(i, s)| (i, s.best_val_acc))
+        .map(|(i, s)| (i, accuracy(s)))
         .collect();
-    for (rank, i) in promote(&scores, scores.len()).into_iter().enumerate() {
-        let s = &standings[i];
-        let _ = write!(
-            md,
-            "| {} | `{}` | {} |",
-            rank + 1,
-            s.act.name(),
-            s.act.key()
-        );
-        for &m in &s.measurements {
-            let _ = write!(md, " {} |", number(m, 3));
-        }
-        let _ = writeln!(
-            md,
-            " {}% | {}% |",
-            number(100.0 * s.best_val_acc, 2),
-            number(100.0 * s.test_acc, 2)
-        );
+    for (rank, i) in promote(&scores, LEADERBOARD_ROWS).into_iter().enumerate() {
+        let s = &stage.standings[i];
+        let mut row = vec![
+            (rank + 1).to_string(),
+            format!("`{}`", s.function),
+            s.label.clone(),
+            s.runs.to_string(),
+        ];
+        row.extend(s.measurements().iter().map(|&m| number(m, 3)));
+        row.extend([percent(s.best_val_acc), percent(s.test_acc)]);
+        table.row(row);
     }
+    table
 }
 
-/// The mechanism study of `standings` against `accuracy`, named `what`.
-fn mechanism_table(
-    md: &mut String,
-    standings: &[Standing],
-    accuracy: fn(&Standing) -> f64,
-    what: &str,
-) {
-    let (found, prediction) = mechanism(standings, accuracy);
-    let _ = writeln!(
-        md,
-        "\nWhich measurement orders the functions as their {what} does: Spearman's rank \
-         correlation with its 95% bootstrap interval (the functions resampled); an interval that \
-         holds 0 says nothing either way.\n\n| measurement | functions | Spearman ρ [95% CI] |\n|---|---:|---|"
-    );
-    for a in &found {
-        let rho = match (a.rho, a.interval) {
-            (Some(rho), Some(i)) => format!("{rho:.2} [{:.2}, {:.2}]", i.lo, i.hi),
-            (Some(rho), None) => format!("{rho:.2} (no interval: resamples without spread)"),
-            _ => "-".into(),
-        };
-        let _ = writeln!(md, "| {} | {} | {rho} |", a.measurement, a.n);
-    }
-    match prediction {
-        Some(p) => {
-            let _ = writeln!(
-                md,
-                "\nRanked by the single measurement that correlates most on the other folds \
-                 ({} folds; chosen: {}), held-out functions correlate with their {what} at \
-                 ρ = {:.2} on average; the trivial ranking (none) has 0.",
-                p.folds,
-                p.chosen.join(", "),
-                p.held_out_rho
-            );
-        }
-        None => md.push_str("\nToo few functions for a cross-validated ranking.\n"),
-    }
-}
-
-/// The search's page.
-pub(super) fn search_page(
+/// The search's sections: the screen, the mechanism table over every stage, then per stage its
+/// leaderboard and its figure of accuracy against each measurement, and the skipped formulas.
+/// The figures go into `figures`.
+pub(super) fn search_blocks(
     screened: &Screened,
-    stages: &[(Stage, Vec<Standing>)],
-    finals: &[Standing],
-    final_dir: &Path,
-) -> String {
-    let mut md = String::from("# Search\n\n");
-    let _ = writeln!(
-        md,
-        "{} candidates passed the screen; {} formulas were skipped{}. Measurements of the \
-         initial network are epoch 0 of each run's dynamics (the gradient on the first batch, \
-         the probe images' activations); E f(Z) and Var f(Z) are the function's own under a \
-         standard normal input.\n",
-        screened.kept.len(),
-        screened.skipped.len(),
-        match screened.not_drawn {
-            0 => String::new(),
-            n => format!(" and {n} candidates were not drawn for the budget"),
+    stages: &[StageResult],
+    figures: &Path,
+) -> anyhow::Result<Vec<Block>> {
+    let mut blocks = vec![
+        heading("Search"),
+        paragraph(format!(
+            "{} candidates passed the screen (finite values and derivatives on a grid from -1e4 \
+             to 1e4, in f32 and f64; one candidate per behaviour on a probe grid); {} formulas \
+             were skipped{}. Each stage trains its functions once (seed 0) on its images and \
+             epochs; the better half by best validation accuracy goes on, and the last stage's \
+             best are the finalists, compared with the built-ins under the final protocol over \
+             several seeds. The measurements of the initial network are epoch 0 of each run's \
+             dynamics: log10 of the first layer's gradient norm over the last's on the first \
+             batch, the share of hidden units no probe image activates, the last hidden layer's \
+             mean and standard deviation on the probe images; E f(Z) and Var f(Z) are the \
+             function's own under a standard normal input (AQuaSurF's statistic). Every \
+             stage's standings are in `standings.csv`, every candidate and skipped formula in \
+             `candidates.json`.",
+            screened.kept.len(),
+            screened.skipped.len(),
+            match screened.not_drawn {
+                0 => String::new(),
+                n => format!(" and {n} candidates were not drawn for the budget"),
+            }
+        )),
+        heading("Mechanism: do measurements at initialization order the functions?"),
+        paragraph(format!(
+            "Per stage, Spearman's rank correlation of each measurement with the stage's \
+             accuracy (best validation accuracy in the halving stages, test accuracy in the \
+             final comparison), with its 95% BCa bootstrap interval (the functions resampled, \
+             10,000 times): an interval that holds 0 says nothing either way; none where \
+             the resamples' correlations are undefined (a measurement mostly tied). Below, the \
+             cross-validated ranking: in each of 5 folds, the single measurement (and sign) \
+             that correlates most on the other folds ranks the held-out functions; the mean \
+             held-out correlation is that ranking's skill, where ranking by nothing has 0. Its p \
+             is a permutation test of \"better than ranking by nothing\": the share of {} \
+             shufflings of the accuracies, each put through the whole procedure (the choice of \
+             measurement included), that reach the observed skill (and the observed one).",
+            actfn_search::PERMUTATIONS
+        )),
+    ];
+    let mut header = vec!["measurement".to_string()];
+    header.extend(
+        stages
+            .iter()
+            .map(|s| format!("{} (n = {})", s.name, s.standings.len())),
+    );
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut table = Table::numeric(&header);
+    let mut ranking = Table::numeric(&[
+        "stage",
+        "folds",
+        "chosen in each fold",
+        "held-out ρ",
+        "p (permutation)",
+    ]);
+    let found: Vec<_> = stages
+        .iter()
+        .map(|s| mechanism(s.standings, s.accuracy()))
+        .collect();
+    for (k, name) in MEASUREMENTS.iter().enumerate() {
+        let mut row = vec![name.to_string()];
+        for (associations, _) in &found {
+            let a = &associations[k];
+            row.push(match (a.rho, a.interval) {
+                (Some(rho), Some(i)) => format!("{rho:.2} [{:.2}, {:.2}]", i.lo, i.hi),
+                (Some(rho), None) => format!("{rho:.2} (no interval)"),
+                _ => "-".into(),
+            });
         }
-    );
-    for (k, (stage, standings)) in stages.iter().enumerate() {
-        let _ = writeln!(
-            md,
-            "## Stage {k}: {} images x {} epochs\n",
-            stage.subset.map_or("all".to_string(), |n| n.to_string()),
-            stage.epochs
-        );
-        leaderboard(&mut md, standings);
-        mechanism_table(
-            &mut md,
-            standings,
-            |s| s.best_val_acc,
-            "best validation accuracy",
-        );
-        md.push('\n');
+        table.row(row);
     }
-    md.push_str("## Final comparison\n\nThe finalists and the built-ins, mean over seeds:\n\n");
-    leaderboard(&mut md, finals);
-    mechanism_table(&mut md, finals, |s| s.test_acc, "test accuracy");
-    let _ = writeln!(
-        md,
-        "\nTheir comparison with the sweep's statistics: {}.\n\n## Skipped\n\n| formula | reason |\n|---|---|",
-        final_dir.join("report.md").display()
-    );
-    for s in &screened.skipped {
-        let _ = writeln!(md, "| `{}` | {} |", s.formula, s.reason);
+    for (stage, (_, prediction)) in stages.iter().zip(&found) {
+        ranking.row(match prediction {
+            Some(p) => vec![
+                stage.name.clone(),
+                p.folds.to_string(),
+                p.chosen.join(", "),
+                format!("{:.2}", p.held_out_rho),
+                format!("{:.3}", p.p_value),
+            ],
+            None => vec![
+                stage.name.clone(),
+                "-".into(),
+                "too few functions".into(),
+                "-".into(),
+                "-".into(),
+            ],
+        });
     }
-    md
+    blocks.extend([Block::Table(table), Block::Table(ranking)]);
+
+    for (k, stage) in stages.iter().enumerate() {
+        blocks.push(heading(stage.heading.clone()));
+        blocks.push(paragraph(format!(
+            "The best {} of {} functions by {}.",
+            LEADERBOARD_ROWS.min(stage.standings.len()),
+            stage.standings.len(),
+            stage.accuracy_name()
+        )));
+        blocks.push(Block::Table(leaderboard(stage)));
+        let accuracy = stage.accuracy();
+        let built_in = |s: &&Standing| !s.label.starts_with("f-");
+        let points = |keep: &dyn Fn(&&Standing) -> bool, m: usize| -> Vec<(f64, f64)> {
+            stage
+                .standings
+                .iter()
+                .filter(keep)
+                .map(|s| (s.measurements()[m], 100.0 * accuracy(s)))
+                .collect()
+        };
+        let panels: Vec<ScatterPanel> = MEASUREMENTS
+            .iter()
+            .enumerate()
+            .map(|(m, name)| ScatterPanel {
+                title: name.to_string(),
+                sets: [
+                    ("candidates", points(&|s| !built_in(s), m)),
+                    ("built-ins", points(&built_in, m)),
+                ]
+                .into_iter()
+                .filter(|(_, points)| !points.is_empty())
+                .map(|(label, points)| PointSet {
+                    label: label.into(),
+                    points,
+                })
+                .collect(),
+            })
+            .collect();
+        let stem = format!("mechanism_{k}");
+        let title = format!("{}: accuracy against the initial network", stage.heading);
+        scatter_grid(
+            &panels,
+            3,
+            &title,
+            &format!("{} (%)", stage.accuracy_name()),
+            &figures.join(&stem),
+        )?;
+        blocks.push(figure(
+            stem,
+            title,
+            format!(
+                "One point per function: its {} against each measurement of its initial \
+                 network (and of the function under a standard normal input).",
+                stage.accuracy_name()
+            ),
+        ));
+    }
+
+    if !screened.skipped.is_empty() {
+        let mut skipped = Table::text(&["formula", "reason"]);
+        for s in screened.skipped.iter().take(SKIPPED_ROWS) {
+            skipped.row(vec![format!("`{}`", s.formula), s.reason.clone()]);
+        }
+        blocks.extend([
+            heading("Skipped"),
+            paragraph(format!(
+                "{} of the {} skipped formulas; `candidates.json` has them all.",
+                SKIPPED_ROWS.min(screened.skipped.len()),
+                screened.skipped.len()
+            )),
+            Block::Table(skipped),
+        ]);
+    }
+    blocks.extend([
+        heading("Final comparison: statistics"),
+        paragraph(
+            "The rest of this report is the sweep's report of the final comparison's runs: the \
+             finalists and the built-ins, each over the final seeds, with the intervals and the \
+             pairwise decisions of every sweep.",
+        ),
+    ]);
+    Ok(blocks)
 }
