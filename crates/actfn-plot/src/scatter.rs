@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::spread::padded_range;
 use crate::style::{Figure, PALETTE, font, panels, save, styled_chart};
 use crate::{Error, Result};
 
@@ -29,17 +30,6 @@ pub struct ScatterPanel {
     pub sets: Vec<PointSet>,
 }
 
-/// The range of `values` with 5% room on each side; `None` without a finite value.
-fn padded(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    let (lo, hi) = values
-        .filter(|v| v.is_finite())
-        .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
-    (lo <= hi).then(|| {
-        let pad = ((hi - lo) * 0.05).max(1e-6 * (1.0 + hi.abs()));
-        (lo - pad, hi + pad)
-    })
-}
-
 struct ScatterGrid<'a> {
     panels: &'a [ScatterPanel],
     title: &'a str,
@@ -55,13 +45,12 @@ impl Figure for ScatterGrid<'_> {
     ) -> std::result::Result<(), String> {
         let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
         // One y range for every panel: the same function sits at the same height in each.
-        let y = padded(
+        let y = padded_range(
             self.panels
                 .iter()
                 .flat_map(|p| p.sets.iter().flat_map(|s| s.points.iter().filter(finite)))
                 .map(|p| p.1),
-        )
-        .unwrap_or((0.0, 1.0));
+        );
         let areas = panels(root, self.title, 40, self.rows, self.cols)?;
         for (area, panel) in areas.iter().zip(self.panels) {
             let points = || {
@@ -70,7 +59,7 @@ impl Figure for ScatterGrid<'_> {
                     .iter()
                     .flat_map(|s| s.points.iter().filter(finite))
             };
-            let x = padded(points().map(|p| p.0)).unwrap_or((0.0, 1.0));
+            let x = padded_range(points().map(|p| p.0));
             let mut chart =
                 styled_chart(area, &panel.title, x.0..x.1, y.0..y.1, ("", self.y_label))?;
             for (k, set) in panel.sets.iter().enumerate() {

@@ -87,7 +87,7 @@ impl Figure for StripChart<'_> {
 }
 
 /// The y range of `values` with 5% room, or `(0, 1)` when there are none.
-fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+pub(crate) fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
