@@ -93,6 +93,16 @@ pub struct Stage {
     epochs: usize,
 }
 
+/// `10000 images x 1 epochs`, `all images x 50 epochs`.
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.subset {
+            Some(n) => write!(f, "{n} images x {} epochs", self.epochs),
+            None => write!(f, "all images x {} epochs", self.epochs),
+        }
+    }
+}
+
 /// The halving stages, as one argument.
 #[derive(Debug, Clone)]
 pub struct Stages(Vec<Stage>);
@@ -132,17 +142,14 @@ fn formula_list(text: &str) -> Vec<String> {
 
 pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     // Read before anything is written: a findings file that does not read changes nothing.
-    let preface =
-        Preface {
-            title: Some(args.title.clone().unwrap_or_else(|| {
-                "Search: activation functions by successive halving".to_string()
-            })),
-            findings: match &args.findings {
-                Some(path) => Preface::read_findings(path)?,
-                None => Vec::new(),
-            },
-            ..Preface::default()
-        };
+    let preface = Preface {
+        title: Some(args.title.clone().unwrap_or_else(|| TITLE.into())),
+        findings: match &args.findings {
+            Some(path) => Preface::read_findings(path)?,
+            None => Vec::new(),
+        },
+        ..Preface::default()
+    };
     let root = args
         .out
         .clone()
@@ -203,10 +210,8 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         let dir = SweepDir::new(&root.join(format!("stage-{k}")));
         let settings = settings(acts, *stage, 1)?;
         say!(
-            "Stage {k}: {} candidates, {} images x {} epochs; the best {keep} go on",
-            candidates.len(),
-            stage.subset.map_or("all".to_string(), |n| n.to_string()),
-            stage.epochs
+            "Stage {k}: {} candidates, {stage}; the best {keep} go on",
+            candidates.len()
         );
         let Some(standings) = train_stage(&dir, &settings, args, &k.to_string())? else {
             return Ok(());
@@ -276,12 +281,8 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     results.push(page::StageResult {
         name: "final".into(),
         heading: format!(
-            "Final comparison: {} images x {} epochs x {} seeds",
-            args.final_stage
-                .subset
-                .map_or("all".to_string(), |n| n.to_string()),
-            args.final_stage.epochs,
-            args.final_seeds
+            "Final comparison: {} x {} seeds",
+            args.final_stage, args.final_seeds
         ),
         standings: &finals,
         by_test: true,
@@ -295,6 +296,9 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     say!("Search report: {}", report.display());
     Ok(())
 }
+
+/// The report's title without `--title`.
+const TITLE: &str = "Search: activation functions by successive halving";
 
 /// Every stage's standings, beside the report.
 const STANDINGS: &str = "standings.csv";

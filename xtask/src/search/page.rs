@@ -67,11 +67,7 @@ impl StageResult<'_> {
 
 /// A halving stage's heading.
 pub(super) fn stage_heading(k: usize, stage: &Stage, functions: usize) -> String {
-    format!(
-        "Stage {k}: {} images x {} epochs, {functions} functions",
-        stage.subset.map_or("all".to_string(), |n| n.to_string()),
-        stage.epochs
-    )
+    format!("Stage {k}: {stage}, {functions} functions")
 }
 
 /// The leaderboard of a stage: its best [`LEADERBOARD_ROWS`] by the stage's accuracy.
