@@ -21,7 +21,7 @@ pub use mechanism::{
 };
 pub use screen::{Candidate, Screened, Skipped, normal_moments, screen};
 pub use space::Space;
-pub use standing::{MEASUREMENTS, Standing, mechanism, read_standings, standings_csv};
+pub use standing::{MEASUREMENTS, Standing, mechanism, read_standings, standings_csv, training};
 
 /// The README's example, compiled and run as a doctest.
 #[doc = include_str!("../README.md")]

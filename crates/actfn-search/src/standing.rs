@@ -25,6 +25,10 @@ pub const MEASUREMENTS: [&str; 6] = [
 pub struct Standing {
     /// The stage: `0`, `1`, ... or `final`.
     pub stage: String,
+    /// The stage's training images (none: all of the training split).
+    pub images: Option<usize>,
+    /// The stage's most epochs.
+    pub epochs: usize,
     /// The function's name: the formula, or the built-in's name.
     pub function: String,
     /// Its key, which its runs are filed under (`f-9d17a84506a9`, `relu`).
@@ -47,6 +51,14 @@ pub struct Standing {
     pub normal_mean: f64,
     /// Var f(Z).
     pub normal_variance: f64,
+}
+
+/// A stage's training as the pages say it: `10000 images x 1 epochs`, `all images x 50 epochs`.
+pub fn training(images: Option<usize>, epochs: usize) -> String {
+    match images {
+        Some(n) => format!("{n} images x {epochs} epochs"),
+        None => format!("all images x {epochs} epochs"),
+    }
 }
 
 impl Standing {
@@ -111,6 +123,8 @@ mod tests {
     fn standing(k: usize) -> Standing {
         Standing {
             stage: "0".into(),
+            images: (k % 2 == 0).then_some(1024),
+            epochs: 1,
             function: format!("x * sigmoid({k} * x)"),
             label: format!("f-{k}"),
             runs: 1,
@@ -129,11 +143,11 @@ mod tests {
     fn standings_round_trip_through_their_csv_with_commas_and_nans() {
         let standings: Vec<Standing> = (0..12).map(standing).collect();
         let text = standings_csv(&standings).unwrap();
-        assert!(text.starts_with("stage,function,label,runs,best_val_acc"));
+        assert!(text.starts_with("stage,images,epochs,function,label,runs,best_val_acc"));
         let back = read_standings(&text).unwrap();
         assert_eq!(back.len(), 12);
         for (a, b) in standings.iter().zip(&back) {
-            assert_eq!(a.function, b.function);
+            assert_eq!((&a.function, a.images), (&b.function, b.images));
             for (x, y) in a.measurements().iter().zip(b.measurements()) {
                 assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()));
             }

@@ -96,10 +96,7 @@ pub struct Stage {
 /// `10000 images x 1 epochs`, `all images x 50 epochs`.
 impl std::fmt::Display for Stage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.subset {
-            Some(n) => write!(f, "{n} images x {} epochs", self.epochs),
-            None => write!(f, "all images x {} epochs", self.epochs),
-        }
+        f.write_str(&actfn_search::training(self.subset, self.epochs))
     }
 }
 
@@ -198,7 +195,8 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     )?;
 
     let mut candidates = screened.kept.clone();
-    let mut stages = Vec::new();
+    // Every stage's standings, the final comparison's last.
+    let mut all: Vec<Standing> = Vec::new();
     for (k, stage) in args.stages.0.iter().enumerate() {
         let last = k + 1 == args.stages.0.len();
         let keep = if last {
@@ -213,7 +211,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             "Stage {k}: {} candidates, {stage}; the best {keep} go on",
             candidates.len()
         );
-        let Some(standings) = train_stage(&dir, &settings, args, &k.to_string())? else {
+        let Some(standings) = train_stage(&dir, &settings, args, &k.to_string(), stage)? else {
             return Ok(());
         };
         let scores: Vec<(String, f64)> = standings
@@ -226,7 +224,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             .filter_map(|label| candidates.iter().find(|c| &c.label == label))
             .cloned()
             .collect();
-        stages.push((*stage, standings));
+        all.extend(standings);
         if candidates.len() <= args.finalists {
             break;
         }
@@ -247,7 +245,8 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
         against.len(),
         args.final_seeds
     );
-    let Some(finals) = train_stage(&final_dir, &settings, args, "final")? else {
+    let Some(finals) = train_stage(&final_dir, &settings, args, page::FINAL, &args.final_stage)?
+    else {
         return Ok(());
     };
 
@@ -255,12 +254,7 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     let figures = out.join("figures");
     std::fs::create_dir_all(&figures)
         .with_context(|| format!("cannot create {}", figures.display()))?;
-    let all: Vec<Standing> = stages
-        .iter()
-        .flat_map(|(_, s)| s.iter())
-        .chain(&finals)
-        .cloned()
-        .collect();
+    all.extend(finals);
     actfn_io::atomic_write(&out.join(STANDINGS), standings_csv(&all)?.as_bytes())?;
     if out != root {
         actfn_io::atomic_write(
@@ -268,27 +262,8 @@ pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&screened)?.as_bytes(),
         )?;
     }
-    let mut results: Vec<page::StageResult> = stages
-        .iter()
-        .enumerate()
-        .map(|(k, (stage, standings))| page::StageResult {
-            name: format!("stage {k}"),
-            heading: page::stage_heading(k, stage, standings.len()),
-            standings,
-            by_test: false,
-        })
-        .collect();
-    results.push(page::StageResult {
-        name: "final".into(),
-        heading: format!(
-            "Final comparison: {} x {} seeds",
-            args.final_stage, args.final_seeds
-        ),
-        standings: &finals,
-        by_test: true,
-    });
     let preface = Preface {
-        sections: page::search_blocks(&screened, &results, &figures)?,
+        sections: page::search_blocks(&screened, &all, &figures)?,
         ..preface
     };
     let inputs = actfn_sweep::report::gather(std::slice::from_ref(&final_dir.root))?;
@@ -340,7 +315,8 @@ fn train_stage(
     dir: &SweepDir,
     settings: &SweepSettings,
     args: &SearchArgs,
-    stage: &str,
+    name: &str,
+    stage: &Stage,
 ) -> anyhow::Result<Option<Vec<Standing>>> {
     let trained = crate::sweep::train_or_emit(
         dir,
@@ -377,7 +353,9 @@ fn train_stage(
         let initial = |r: &actfn_sweep::FinishedRun| NetworkState::at(&r.record.dynamics, 0);
         let (normal_mean, normal_variance) = normal_moments_of(act);
         standings.push(Standing {
-            stage: stage.to_string(),
+            stage: name.to_string(),
+            images: stage.subset,
+            epochs: stage.epochs,
             function: act.name().to_string(),
             label: act.key().to_string(),
             runs: runs.len(),

@@ -8,8 +8,6 @@ use actfn_plot::{PointSet, ScatterPanel, scatter_grid};
 use actfn_report::{Block, Table, figure, heading, paragraph};
 use actfn_search::{MEASUREMENTS, Screened, Standing, mechanism, promote};
 
-use super::Stage;
-
 /// Rows of a stage's leaderboard on the page; `standings.csv` has them all.
 const LEADERBOARD_ROWS: usize = 15;
 
@@ -34,17 +32,16 @@ fn percent(v: f64) -> String {
     number(100.0 * v, 2)
 }
 
-/// One stage of the search and its standings; the final comparison has no [`Stage`] of the
-/// halving.
-pub(super) struct StageResult<'a> {
+/// One stage of the search and its standings, or the final comparison.
+struct StageResult<'a> {
     /// Short: `stage 0`, `final`.
-    pub name: String,
+    name: String,
     /// The section's heading: the name with the stage's training.
-    pub heading: String,
-    pub standings: &'a [Standing],
+    heading: String,
+    standings: &'a [Standing],
     /// What the stage ranks by: best validation accuracy in the halving, test accuracy in the
     /// final comparison (its candidates are chosen already).
-    pub by_test: bool,
+    by_test: bool,
 }
 
 impl StageResult<'_> {
@@ -65,10 +62,39 @@ impl StageResult<'_> {
     }
 }
 
-/// A halving stage's heading.
-pub(super) fn stage_heading(k: usize, stage: &Stage, functions: usize) -> String {
-    format!("Stage {k}: {stage}, {functions} functions")
+/// The stages of `standings`, each a run of standings with the same stage, in order.
+fn stages_of(standings: &[Standing]) -> Vec<StageResult<'_>> {
+    standings
+        .chunk_by(|a, b| a.stage == b.stage)
+        .map(|chunk| {
+            let first = &chunk[0];
+            let training = actfn_search::training(first.images, first.epochs);
+            if first.stage == FINAL {
+                let seeds = chunk.iter().map(|s| s.runs).max().unwrap_or(0);
+                StageResult {
+                    name: FINAL.into(),
+                    heading: format!("Final comparison: {training} x {seeds} seeds"),
+                    standings: chunk,
+                    by_test: true,
+                }
+            } else {
+                StageResult {
+                    name: format!("stage {}", first.stage),
+                    heading: format!(
+                        "Stage {}: {training}, {} functions",
+                        first.stage,
+                        chunk.len()
+                    ),
+                    standings: chunk,
+                    by_test: false,
+                }
+            }
+        })
+        .collect()
 }
+
+/// The final comparison's name in `standings.csv`.
+pub(super) const FINAL: &str = "final";
 
 /// The leaderboard of a stage: its best [`LEADERBOARD_ROWS`] by the stage's accuracy.
 fn leaderboard(stage: &StageResult) -> Table {
@@ -100,14 +126,16 @@ fn leaderboard(stage: &StageResult) -> Table {
     table
 }
 
-/// The search's sections: the screen, the mechanism table over every stage, then per stage its
-/// leaderboard and its figure of accuracy against each measurement, and the skipped formulas.
-/// The figures go into `figures`.
+/// The search's sections from its standings (every stage's, the final comparison's last): the
+/// screen, the mechanism table over every stage, then per stage its leaderboard and its figure
+/// of accuracy against each measurement, and the skipped formulas. The figures go into
+/// `figures`.
 pub(super) fn search_blocks(
     screened: &Screened,
-    stages: &[StageResult],
+    standings: &[Standing],
     figures: &Path,
 ) -> anyhow::Result<Vec<Block>> {
+    let stages = stages_of(standings);
     let mut blocks = vec![
         heading("Search"),
         paragraph(format!(
