@@ -460,8 +460,8 @@ fn seed_lists_too_long_are_refused_before_they_are_built() {
 }
 
 /// A search on a cluster: each run of the command writes the next stage's job array (only
-/// when the last one has finished) and the last writes the search's page; its standings are
-/// the local search's.
+/// when the last one has finished) and the last writes the search's report; its standings
+/// (accuracies and measurements, byte for byte) are the local search's.
 #[test]
 #[ignore = "needs a local Slurm (scripts/slurm-local.sh start) and the Fashion-MNIST files; .ci/run runs it"]
 fn a_search_runs_stage_by_stage_as_job_arrays() {
@@ -480,7 +480,7 @@ fn a_search_runs_stage_by_stage_as_job_arrays() {
     for stage in ["stage-0", "final"] {
         let said = search(cluster.path(), true);
         assert!(said.contains("sbatch "), "{said}");
-        assert!(!cluster.path().join("search.md").exists());
+        assert!(!cluster.path().join("standings.csv").exists());
         let output = slurm("sbatch")
             .arg("--parsable")
             .arg(cluster.path().join(stage).join("sweep.sbatch"))
@@ -490,12 +490,9 @@ fn a_search_runs_stage_by_stage_as_job_arrays() {
         wait(String::from_utf8_lossy(&output.stdout).trim());
     }
     search(cluster.path(), true);
-    let page = |dir: &Path| {
-        std::fs::read_to_string(dir.join("search.md"))
-            .unwrap()
-            .replace(&dir.display().to_string(), "DIR")
-    };
-    assert_eq!(page(cluster.path()), page(local.path()));
+    let standings = |dir: &Path| std::fs::read_to_string(dir.join("standings.csv")).unwrap();
+    assert_eq!(standings(cluster.path()), standings(local.path()));
+    assert!(cluster.path().join("report.html").is_file());
 }
 
 #[test]
