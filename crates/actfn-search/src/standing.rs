@@ -123,7 +123,7 @@ mod tests {
     fn standing(k: usize) -> Standing {
         Standing {
             stage: "0".into(),
-            images: (k % 2 == 0).then_some(1024),
+            images: k.is_multiple_of(2).then_some(1024),
             epochs: 1,
             function: format!("x * sigmoid({k} * x)"),
             label: format!("f-{k}"),
