@@ -162,8 +162,8 @@ pub(super) fn search_blocks(
         paragraph(format!(
             "Per stage, Spearman's rank correlation of each measurement with the stage's \
              accuracy (best validation accuracy in the halving stages, test accuracy in the \
-             final comparison), with its 95% BCa bootstrap interval (the functions resampled, \
-             10,000 times): an interval that holds 0 says nothing either way; none where \
+             final comparison), with its 95% BCa bootstrap interval (the functions resampled \
+             {} times): an interval that holds 0 says nothing either way; none where \
              the resamples' correlations are undefined (a measurement mostly tied). Below, the \
              cross-validated ranking: in each of 5 folds, the single measurement (and sign) \
              that correlates most on the other folds ranks the held-out functions; the mean \
@@ -171,6 +171,7 @@ pub(super) fn search_blocks(
              is a permutation test of \"better than ranking by nothing\": the share of {} \
              shufflings of the accuracies, each put through the whole procedure (the choice of \
              measurement included), that reach the observed skill (and the observed one).",
+            actfn_stats::Bootstrap::default().reps,
             actfn_search::PERMUTATIONS
         )),
     ];
