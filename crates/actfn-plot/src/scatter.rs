@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::spread::padded_range;
-use crate::style::{Figure, PALETTE, font, panels, save, styled_chart};
+use crate::style::{Figure, PALETTE, draw_legend, panels, save, styled_chart};
 use crate::{Error, Result};
 
 /// One kind of point of a [`scatter_grid`] (candidates, built-ins), drawn in its own colour
@@ -76,14 +76,7 @@ impl Figure for ScatterGrid<'_> {
                     .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
             }
             if panel.sets.len() > 1 {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::LowerRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(RGBColor(0xCC, 0xCC, 0xCC))
-                    .label_font(font(11.0))
-                    .draw()
-                    .map_err(|e| e.to_string())?;
+                draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
             }
         }
         Ok(())

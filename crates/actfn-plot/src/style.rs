@@ -245,6 +245,14 @@ pub(crate) fn draw_lines<'a, 'p, DB: DrawingBackend + 'a>(
                 PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
             });
     }
+    draw_legend(chart, position)
+}
+
+/// The legend of the series drawn on `chart` so far, at `position`, in the figures' style.
+pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    position: SeriesLabelPosition,
+) -> std::result::Result<(), String> {
     chart
         .configure_series_labels()
         .position(position)
