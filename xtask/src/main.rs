@@ -64,7 +64,7 @@ enum Command {
     Formula(formula::FormulaArgs),
     /// Search for activation functions: candidate formulas screened, trained by successive
     /// halving, the finalists compared with built-ins over many seeds.
-    Search(search::SearchArgs),
+    Search(Box<search::SearchArgs>),
 }
 
 /// Settings every command that computes shares.

@@ -83,6 +83,42 @@ fn a_small_search_runs_and_resumes_after_a_kill() {
     assert!(page_dir.join("candidates.json").is_file());
     assert!(whole.path().join("final").join("report.md").is_file());
 
+    // The page's own files (standings, candidates, runs.csv) write its report again, without
+    // the search's folder: the search's sections and the statistics' tables as they were.
+    let regenerated = whole.path().join("regenerated");
+    let output = xtask()
+        .args(["search", "report", "--page"])
+        .arg(&page_dir)
+        .arg("--out")
+        .arg(&regenerated)
+        .args(["--title", "A small search"])
+        .arg("--findings")
+        .arg(&findings)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let again = std::fs::read_to_string(regenerated.join("report.md")).unwrap();
+    let sections = |text: &str| {
+        let start = text.find("## Search").unwrap();
+        let end = text.find("## Final comparison: statistics").unwrap();
+        text[start..end].to_string()
+    };
+    assert_eq!(sections(&again), sections(&page));
+    let pairs = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("| ") && l.contains(" vs "))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert!(!pairs(&page).is_empty());
+    assert_eq!(pairs(&again), pairs(&page));
+    assert!(
+        regenerated
+            .join("figures")
+            .join("mechanism_0.svg")
+            .is_file()
+    );
+
     // Killed once a run of the first stage has finished.
     let killed = tempfile::tempdir().unwrap();
     let stage = killed.path().join("stage-0");
@@ -135,6 +171,26 @@ fn a_space_without_a_candidate_is_one_error_and_writes_nothing() {
         String::from_utf8_lossy(&output.stderr).contains("exp(x) overflows at x = 88.72284"),
         "{}",
         common::text(&output)
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_page_without_its_standings_is_one_error_that_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = xtask()
+        .args(["search", "report", "--page"])
+        .arg(dir.path())
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    common::assert_refused(&output, "standings.csv");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("cargo xtask search --page DIR"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
     );
     assert!(!out.exists());
 }
