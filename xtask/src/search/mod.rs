@@ -3,18 +3,16 @@
 //! first stage, the better half trained longer in the next, and so on; the finalists are then
 //! compared with built-ins under the study's full protocol over many seeds, with the sweep's
 //! statistics. Every stage is a sweep folder under `searches/NAME/`, so a search resumes where
-//! it stopped, stage by stage and run by run. At the end the search's report (`page`'s
+//! it stopped, stage by stage and run by run. At the end its report (`report`: `page`'s
 //! sections, then the final comparison's statistics) goes into the search folder or `--page`.
 
 mod page;
+mod report;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use actfn_activations::{Activation, NonFinitePolicy};
-use actfn_search::{
-    Candidate, Screened, Space, Standing, promote, read_standings, screen, standings_csv, survivors,
-};
-use actfn_sweep::report::{Analysis, Preface};
+use actfn_search::{Candidate, Space, Standing, promote, screen, survivors};
 use actfn_sweep::{RunStatus, SweepDir, SweepSettings};
 use actfn_train::NetworkState;
 use anyhow::Context;
@@ -36,47 +34,7 @@ pub struct SearchArgs {
 enum SearchAction {
     /// Write a search's report again from a results page's own files (standings.csv,
     /// candidates.json, runs.csv), without the search's folder.
-    Report(ReportArgs),
-}
-
-/// Arguments of `cargo xtask search report`.
-#[derive(Args, Debug)]
-struct ReportArgs {
-    /// The page's folder, as `cargo xtask search --page DIR` wrote it.
-    #[arg(long, value_name = "DIR")]
-    page: PathBuf,
-    /// Where the report goes [default: the page's folder].
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    #[command(flatten)]
-    text: PageText,
-}
-
-/// The report's own words: its title and findings.
-#[derive(Args, Debug)]
-struct PageText {
-    /// The report's title [default: "Search: activation functions by successive halving"].
-    #[arg(long)]
-    title: Option<String>,
-    /// A text file with the findings (paragraphs split by blank lines; Markdown's `code` and
-    /// **bold**), put first in the report under "Findings".
-    #[arg(long, value_name = "FILE")]
-    findings: Option<PathBuf>,
-}
-
-impl PageText {
-    /// The report's preface without its sections; the findings file is read here, before
-    /// anything is written.
-    fn preface(&self) -> anyhow::Result<Preface> {
-        Ok(Preface {
-            title: Some(self.title.clone().unwrap_or_else(|| TITLE.into())),
-            findings: match &self.findings {
-                Some(path) => Preface::read_findings(path)?,
-                None => Vec::new(),
-            },
-            ..Preface::default()
-        })
-    }
+    Report(report::ReportArgs),
 }
 
 /// Arguments of a search.
@@ -137,7 +95,7 @@ struct RunArgs {
     #[arg(long, value_name = "DIR")]
     page: Option<PathBuf>,
     #[command(flatten)]
-    text: PageText,
+    text: report::PageText,
 }
 
 /// A stage's training: images (`None`: all) and epochs.
@@ -193,41 +151,9 @@ fn formula_list(text: &str) -> Vec<String> {
 
 pub fn run(args: &SearchArgs) -> anyhow::Result<()> {
     match &args.action {
-        Some(SearchAction::Report(args)) => report(args),
+        Some(SearchAction::Report(args)) => report::report(args),
         None => search(&args.run),
     }
-}
-
-/// `cargo xtask search report`: the page's report from its own files.
-fn report(args: &ReportArgs) -> anyhow::Result<()> {
-    let preface = args.text.preface()?;
-    let read = |name: &str| {
-        actfn_io::read_text_at_most(&args.page.join(name), PAGE_FILE_BYTES).map_err(|e| {
-            anyhow::anyhow!(
-                "{e}: a search page's folder has {name}, as `cargo xtask search --page DIR` \
-                 writes it"
-            )
-        })
-    };
-    let not = |name: &str, what: &str, e: &dyn std::fmt::Display| {
-        anyhow::anyhow!(
-            "{} is not a search's {what} ({e}); write the page again with `cargo xtask search \
-             --page DIR`",
-            args.page.join(name).display()
-        )
-    };
-    let standings =
-        read_standings(&read(STANDINGS)?).map_err(|e| not(STANDINGS, "standings", &e))?;
-    if standings.is_empty() {
-        return Err(not(STANDINGS, "standings", &"it has no row"));
-    }
-    let screened: Screened =
-        serde_json::from_str(&read(CANDIDATES)?).map_err(|e| not(CANDIDATES, "candidates", &e))?;
-    let inputs = actfn_sweep::report::Inputs::from_runs_csv(&[args.page.join("runs.csv")])?;
-    let out = args.out.as_ref().unwrap_or(&args.page);
-    let report = write_report(&screened, &standings, &inputs, out, preface)?;
-    say!("Search report: {}", report.display());
-    Ok(())
 }
 
 /// A search: its stages trained (what is not finished), then its report.
@@ -277,7 +203,7 @@ fn search(args: &RunArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
     actfn_io::atomic_write(
-        &root.join(CANDIDATES),
+        &root.join(report::CANDIDATES),
         serde_json::to_string_pretty(&screened)?.as_bytes(),
     )?;
 
@@ -340,53 +266,10 @@ fn search(args: &RunArgs) -> anyhow::Result<()> {
     all.extend(finals);
     let inputs = actfn_sweep::report::gather(std::slice::from_ref(&final_dir.root))?;
     let out = args.page.as_ref().unwrap_or(&root);
-    let report = write_report(&screened, &all, &inputs, out, preface)?;
+    let report = report::write_report(&screened, &all, &inputs, out, preface)?;
     say!("Search report: {}", report.display());
     Ok(())
 }
-
-/// Writes the search's report into `out`: `standings.csv` and `candidates.json`, then the
-/// search's sections and the final comparison's sweep report of `inputs` (its runs). Returns
-/// the HTML report's path.
-fn write_report(
-    screened: &Screened,
-    standings: &[Standing],
-    inputs: &actfn_sweep::report::Inputs,
-    out: &Path,
-    preface: Preface,
-) -> anyhow::Result<PathBuf> {
-    let figures = out.join("figures");
-    std::fs::create_dir_all(&figures)
-        .with_context(|| format!("cannot create {}", figures.display()))?;
-    actfn_io::atomic_write(&out.join(STANDINGS), standings_csv(standings)?.as_bytes())?;
-    actfn_io::atomic_write(
-        &out.join(CANDIDATES),
-        serde_json::to_string_pretty(screened)?.as_bytes(),
-    )?;
-    let preface = Preface {
-        sections: page::search_blocks(screened, standings, &figures)?,
-        ..preface
-    };
-    Ok(actfn_sweep::report::write(
-        inputs,
-        out,
-        &preface,
-        &Analysis::default(),
-    )?)
-}
-
-/// The most bytes a page's standings or candidates may have (a search of a million functions
-/// has fewer).
-const PAGE_FILE_BYTES: u64 = 64 << 20;
-
-/// The report's title without `--title`.
-const TITLE: &str = "Search: activation functions by successive halving";
-
-/// Every stage's standings, beside the report.
-const STANDINGS: &str = "standings.csv";
-
-/// The screened candidates and the skipped formulas with their reasons.
-const CANDIDATES: &str = "candidates.json";
 
 /// The candidates as activation functions (each passed the safety check in the screen).
 fn formulas_of(candidates: &[Candidate]) -> anyhow::Result<Vec<Activation>> {
