@@ -148,13 +148,10 @@ pub fn write(
     } else {
         let plain: Vec<Group> = groups.iter().map(|g| g.group.clone()).collect();
         let tunings = tuning::tunings(&groups);
-        // Where rates were tuned, the figures of one point or panel per group show each
-        // function at its chosen rate (the tuning section draws every rate).
-        let shown: Vec<GroupRuns> = if tunings.is_empty() {
-            groups.clone()
-        } else {
-            tunings.iter().map(|t| t.chosen().clone()).collect()
-        };
+        let shown: Vec<GroupRuns> = tuning::shown(&groups, &tunings)
+            .into_iter()
+            .cloned()
+            .collect();
         let shown_plain: Vec<Group> = shown.iter().map(|g| g.group.clone()).collect();
         doc.extend([
             heading("Test accuracy per activation"),

@@ -24,20 +24,24 @@ pub(super) struct ComparisonSet<'g, 'r> {
 
 /// The sets of groups whose pairs are compared. Where functions were trained at several
 /// learning rates: per optimizer (and architecture), each function at its rate chosen on
-/// validation, and the functions at the study's SGD lr 0.01 where they ran it. Otherwise the
-/// groups of each architecture and patience (groups that differ in initialization or protocol
-/// are compared too, each labelled by it).
+/// validation, the functions at the study's SGD lr 0.01 where they ran it, and those trained
+/// at one other rate only. Otherwise the groups of each architecture and patience (groups that
+/// differ in initialization or protocol are compared too, each labelled by it).
 pub(super) fn comparison_sets<'g, 'r>(groups: &'g [GroupRuns<'r>]) -> Vec<ComparisonSet<'g, 'r>> {
     let tunings = tuning::tunings(groups);
     if tunings.is_empty() {
         return architecture_sets(groups, "");
     }
+    let tuned = |g: &GroupRuns| tunings.iter().any(|t| t.holds(g));
     // One set per setting the rates were tuned under (optimizer, architecture, patience).
-    let mut tuned: Vec<(&Setting, ComparisonSet)> = Vec::new();
+    let mut chosen: Vec<(&Setting, ComparisonSet)> = Vec::new();
     for t in &tunings {
-        match tuned.iter_mut().find(|(setting, _)| **setting == t.setting) {
+        match chosen
+            .iter_mut()
+            .find(|(setting, _)| **setting == t.setting)
+        {
             Some((_, set)) => set.groups.push(t.chosen()),
-            None => tuned.push((
+            None => chosen.push((
                 &t.setting,
                 ComparisonSet {
                     name: format!(
@@ -52,12 +56,18 @@ pub(super) fn comparison_sets<'g, 'r>(groups: &'g [GroupRuns<'r>]) -> Vec<Compar
             )),
         }
     }
-    let mut sets: Vec<ComparisonSet> = tuned.into_iter().map(|(_, set)| set).collect();
-    // Beside them, the functions trained as the study trains.
+    let mut sets: Vec<ComparisonSet> = chosen.into_iter().map(|(_, set)| set).collect();
+    // Beside them, the functions trained as the study trains, and those trained at one other
+    // rate (each labelled by it).
     let study = protocol(&actfn_train::TrainConfig::default());
+    let at_study = |g: &GroupRuns| g.key.setting.protocol == study;
     sets.extend(architecture_sets(
-        groups.iter().filter(|g| g.key.setting.protocol == study),
+        groups.iter().filter(|g| at_study(g)),
         "SGD at lr 0.01, the study's rate; ",
+    ));
+    sets.extend(architecture_sets(
+        groups.iter().filter(|g| !at_study(g) && !tuned(g)),
+        "",
     ));
     sets
 }

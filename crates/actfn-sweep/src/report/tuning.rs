@@ -34,6 +34,11 @@ impl<'g, 'r> Tuning<'g, 'r> {
         self.curve[self.selected].1
     }
 
+    /// Whether `group` is one of this tuning's rates.
+    pub fn holds(&self, group: &GroupRuns) -> bool {
+        self.curve.iter().any(|(_, g)| std::ptr::eq(*g, group))
+    }
+
     /// The optimizer's name, `SGD` or `Adam`.
     pub fn optimizer(&self) -> &str {
         protocol_value(&self.setting, "optimizer").unwrap_or("SGD")
@@ -96,6 +101,23 @@ pub(super) fn tunings<'g, 'r>(groups: &'g [GroupRuns<'r>]) -> Vec<Tuning<'g, 'r>
         t.selected = best;
     }
     tunings
+}
+
+/// `groups` in order without those at a rate that was not chosen: what the figures of one point
+/// or panel per group show (the tuning section draws every rate).
+pub(super) fn shown<'g, 'r>(
+    groups: &'g [GroupRuns<'r>],
+    tunings: &[Tuning<'g, 'r>],
+) -> Vec<&'g GroupRuns<'r>> {
+    groups
+        .iter()
+        .filter(|g| {
+            tunings
+                .iter()
+                .find(|t| t.holds(g))
+                .is_none_or(|t| std::ptr::eq(t.chosen(), *g))
+        })
+        .collect()
 }
 
 /// The mean test accuracy over log10(rate), by the trapezoid rule, divided by the range of
@@ -366,6 +388,37 @@ mod tests {
             row.best_val_acc = 0.95;
         }
         assert_eq!(chosen(&moved)[0], ("relu".to_string(), 0.1));
+    }
+
+    #[test]
+    fn functions_trained_at_one_rate_are_shown_and_compared_beside_the_tuned() {
+        // ReLU and Tanh tuned over three rates; ELU and GELU each trained at one rate, 0.03.
+        let mut rows = rows();
+        for act in ["elu", "gelu"] {
+            rows.extend((0..3u64).map(|seed| row(act, seed, 0.03, 0.88, 0.87)));
+        }
+        let inputs = Inputs {
+            finished: rows.iter().map(|r| r.finished_run().unwrap()).collect(),
+            ..Inputs::default()
+        };
+        let groups = super::super::inputs::groups(&inputs);
+        let tunings = tunings(&groups);
+        let labels = |shown: &[&GroupRuns]| -> Vec<String> {
+            shown.iter().map(|g| g.group.label.clone()).collect()
+        };
+        let shown = shown(&groups, &tunings);
+        // ReLU at 0.01 and Tanh at 0.1 (their chosen rates), and both functions of one rate.
+        assert_eq!(shown.len(), 4, "{:?}", labels(&shown));
+        assert!(std::ptr::eq(shown[0], tunings[0].chosen()));
+        let sets = super::super::sections::comparison_sets(&groups);
+        let names: Vec<&str> = sets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(names[0].starts_with("SGD, each function at its rate chosen"));
+        assert!(names[1].starts_with("SGD at lr 0.01, the study's rate"));
+        // The set of the untuned: ELU against GELU, at their one rate.
+        let untuned = labels(&sets[2].groups);
+        assert_eq!(untuned.len(), 2, "{untuned:?}");
+        assert!(untuned.iter().all(|l| l.contains("0.03")), "{untuned:?}");
     }
 
     #[test]
