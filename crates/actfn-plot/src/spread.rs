@@ -1,18 +1,20 @@
 //! Figures of many runs: every run's value with the mean and its interval per group (a strip
-//! chart), and mean curves with a band per group.
+//! chart, one row per group), and mean curves with a band per group.
 
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::style::{Figure, PALETTE, XAxis, draw_lines, save, styled_chart, styled_chart_with};
+use crate::style::{
+    DISPLAY_WIDTH, Figure, PALETTE, YAxis, draw_lines, save, styled_chart, styled_chart_with,
+};
 use crate::{Error, Result};
 
 /// One group of a [`strip_chart`]: its values, their mean and the mean's interval.
 #[derive(Debug, Clone)]
 pub struct PointGroup {
-    /// The group's name on the x axis.
+    /// The group's name beside its row.
     pub label: String,
     /// One value per run.
     pub values: Vec<f64>,
@@ -24,13 +26,14 @@ pub struct PointGroup {
 
 struct StripChart<'a> {
     groups: &'a [PointGroup],
+    /// The groups' labels from the bottom row up: the first group is drawn on top.
     labels: Vec<String>,
     title: &'a str,
-    y_label: &'a str,
-    y: (f64, f64),
+    value_label: &'a str,
+    x: (f64, f64),
 }
 
-/// A small deterministic spread of the points of one group around its x position, so that equal
+/// A small deterministic spread of the points of one group around its row, so that equal
 /// values stay visible: the golden-ratio sequence, in `[-0.18, 0.18]`.
 fn jitter(i: usize) -> f64 {
     ((i as f64 * 0.618_033_988_75).fract() - 0.5) * 0.36
@@ -41,35 +44,35 @@ impl Figure for StripChart<'_> {
         &self,
         root: &DrawingArea<DB, Shift>,
     ) -> std::result::Result<(), String> {
-        let n = self.groups.len() as f64;
+        let n = self.groups.len();
         let mut chart = styled_chart_with(
             root,
             self.title,
-            -0.5..n - 0.5,
-            self.y.0..self.y.1,
-            ("", self.y_label),
-            XAxis::Categories(&self.labels),
+            self.x.0..self.x.1,
+            -0.5..n as f64 - 0.5,
+            (self.value_label, ""),
+            YAxis::Categories(&self.labels),
         )?;
         for (g, group) in self.groups.iter().enumerate() {
-            let x = g as f64;
+            let y = (n - 1 - g) as f64;
             let color = PALETTE[g % PALETTE.len()];
             let points = group
                 .values
                 .iter()
                 .enumerate()
-                .map(|(i, &v)| Circle::new((x + jitter(i), v), 3, color.mix(0.7).filled()));
+                .map(|(i, &v)| Circle::new((v, y + jitter(i)), 3, color.mix(0.7).filled()));
             chart.draw_series(points).map_err(|e| e.to_string())?;
             let black = RGBColor(0x22, 0x22, 0x22);
             if let Some((lo, hi)) = group.interval {
                 chart
                     .draw_series([
-                        PathElement::new(vec![(x, lo), (x, hi)], black.stroke_width(2)),
+                        PathElement::new(vec![(lo, y), (hi, y)], black.stroke_width(2)),
                         PathElement::new(
-                            vec![(x - 0.08, lo), (x + 0.08, lo)],
+                            vec![(lo, y - 0.12), (lo, y + 0.12)],
                             black.stroke_width(2),
                         ),
                         PathElement::new(
-                            vec![(x - 0.08, hi), (x + 0.08, hi)],
+                            vec![(hi, y - 0.12), (hi, y + 0.12)],
                             black.stroke_width(2),
                         ),
                     ])
@@ -77,7 +80,7 @@ impl Figure for StripChart<'_> {
             }
             chart
                 .draw_series([PathElement::new(
-                    vec![(x - 0.25, group.mean), (x + 0.25, group.mean)],
+                    vec![(group.mean, y - 0.3), (group.mean, y + 0.3)],
                     black.stroke_width(3),
                 )])
                 .map_err(|e| e.to_string())?;
@@ -98,12 +101,13 @@ pub(crate) fn padded_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// Every run's value as a point per group, with the group's mean (a bar) and its interval
-/// (whiskers): test accuracy per activation over seeds.
+/// Every run's value as a point per group, one row per group (the first on top) with the
+/// group's mean (a bar) and its interval (whiskers): test accuracy per activation over seeds.
+/// Rows, so that any number of groups with labels of any length read.
 pub fn strip_chart(
     groups: &[PointGroup],
     title: &str,
-    y_label: &str,
+    value_label: &str,
     stem: &Path,
 ) -> Result<Vec<PathBuf>> {
     if groups.is_empty() || groups.iter().any(|g| g.values.is_empty()) {
@@ -111,20 +115,20 @@ pub fn strip_chart(
             "strip chart {title:?} needs groups with at least one value each"
         )));
     }
-    let y = padded_range(groups.iter().flat_map(|g| {
+    let x = padded_range(groups.iter().flat_map(|g| {
         let ends = g.interval.map_or([g.mean, g.mean], |(lo, hi)| [lo, hi]);
         g.values.iter().copied().chain(ends)
     }));
-    let width = (160 + 70 * groups.len() as u32).max(480);
+    let height = (90 + 30 * groups.len() as u32).max(240);
     save(
         stem,
-        (width, 460),
+        (DISPLAY_WIDTH, height),
         &StripChart {
             groups,
-            labels: groups.iter().map(|g| g.label.clone()).collect(),
+            labels: groups.iter().rev().map(|g| g.label.clone()).collect(),
             title,
-            y_label,
-            y,
+            value_label,
+            x,
         },
     )
 }
@@ -320,5 +324,57 @@ mod tests {
             .is_err()
         );
         assert!(strip_chart(&[], "t", "", &dir.path().join("none")).is_err());
+    }
+
+    /// The `<text>` elements of an SVG whose content is `needle`: their x and y.
+    fn text_at(svg: &str, needle: &str) -> Vec<(f64, f64)> {
+        svg.split("<text ")
+            .skip(1)
+            .filter(|t| {
+                t.split_once('>')
+                    .is_some_and(|(_, body)| body.trim().starts_with(needle))
+            })
+            .map(|t| {
+                let number = |name: &str| -> f64 {
+                    let from = t.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                    t[from..from + t[from..].find('"').unwrap()]
+                        .parse()
+                        .unwrap()
+                };
+                (number("x"), number("y"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn many_groups_with_long_labels_take_one_row_each_first_on_top() {
+        let dir = tempfile::tempdir().unwrap();
+        let groups: Vec<PointGroup> = (0..40)
+            .map(|i| PointGroup {
+                label: format!("Group {i:02}, hidden 256-256-256-256-256-256-256-256, lr 0.03"),
+                values: vec![88.0 + i as f64 * 0.01, 88.2],
+                mean: 88.1,
+                interval: Some((87.9, 88.3)),
+            })
+            .collect();
+        let files = strip_chart(&groups, "Test accuracy", "%", &dir.path().join("many")).unwrap();
+        let svg = std::fs::read_to_string(&files[0]).unwrap();
+        let rows: Vec<(f64, f64)> = (0..40)
+            .map(|i| {
+                let at = text_at(&svg, &format!("Group {i:02},"));
+                assert_eq!(at.len(), 1, "group {i}: {at:?}");
+                at[0]
+            })
+            .collect();
+        // Top to bottom in order, at least a line of text apart, and every label's right end
+        // leaves room for its text on the left of the panel.
+        for pair in rows.windows(2) {
+            assert!(pair[1].1 - pair[0].1 >= 14.0, "{pair:?}");
+        }
+        let width = super::super::style::tick_text_width(&groups[0].label) as f64;
+        assert!(
+            rows.iter().all(|(x, _)| *x >= width * 0.9),
+            "{rows:?} {width}"
+        );
     }
 }

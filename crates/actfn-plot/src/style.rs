@@ -152,8 +152,8 @@ pub(crate) type Chart<'a, DB> = ChartContext<
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 
-/// What the x axis shows.
-pub(crate) enum XAxis<'a> {
+/// What the y axis shows.
+pub(crate) enum YAxis<'a> {
     /// Numbers, with about five ticks.
     Numbers,
     /// One category per whole number from 0: a tick and its name at each.
@@ -169,24 +169,31 @@ pub(crate) fn styled_chart<'a, DB: DrawingBackend>(
     y: std::ops::Range<f64>,
     labels: (&str, &str),
 ) -> std::result::Result<Chart<'a, DB>, String> {
-    styled_chart_with(area, title, x, y, labels, XAxis::Numbers)
+    styled_chart_with(area, title, x, y, labels, YAxis::Numbers)
 }
 
-/// [`styled_chart`] with the x axis's kind.
+/// The width, in CSS pixels at the ticks' 11 px, that DejaVu Sans gives `text`, about: its digits
+/// are 0.64 em wide, its letters and hyphens on average less.
+pub(crate) fn tick_text_width(text: &str) -> u32 {
+    (text.chars().count() as f64 * 11.0 * 0.6).ceil() as u32
+}
+
+/// [`styled_chart`] with the y axis's kind.
 pub(crate) fn styled_chart_with<'a, DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     x: std::ops::Range<f64>,
     y: std::ops::Range<f64>,
     (x_label, y_label): (&str, &str),
-    x_axis: XAxis,
+    y_axis: YAxis,
 ) -> std::result::Result<Chart<'a, DB>, String> {
     /// How a tick's value becomes its label.
     type Labeler<'l> = Box<dyn Fn(&f64) -> String + 'l>;
-    let numeric = tick_label(x.end - x.start);
-    let (x_ticks, x_count): (Labeler, usize) = match x_axis {
-        XAxis::Numbers => (Box::new(numeric), 5),
-        XAxis::Categories(names) => (
+    let x_ticks = tick_label(x.end - x.start);
+    let numbers_room = if y_label.is_empty() { 48 } else { 60 };
+    let (y_ticks, y_count, y_room): (Labeler, usize, u32) = match y_axis {
+        YAxis::Numbers => (Box::new(tick_label(y.end - y.start)), 5, numbers_room),
+        YAxis::Categories(names) => (
             Box::new(move |v: &f64| {
                 let i = v.round();
                 if (v - i).abs() < 1e-6 && i >= 0.0 {
@@ -196,15 +203,15 @@ pub(crate) fn styled_chart_with<'a, DB: DrawingBackend>(
                 }
             }),
             // Ticks at every whole number of the range (plotters picks "nice" values).
-            (x.end - x.start).round().max(1.0) as usize + 1,
+            (y.end - y.start).round().max(1.0) as usize + 1,
+            names.iter().map(|n| tick_text_width(n)).max().unwrap_or(0) + 16,
         ),
     };
-    let y_ticks = tick_label(y.end - y.start);
     let mut chart = ChartBuilder::on(area)
         .caption(title, font(15.0))
         .margin(room(6))
         .x_label_area_size(room(if x_label.is_empty() { 22 } else { 36 }))
-        .y_label_area_size(room(if y_label.is_empty() { 48 } else { 60 }))
+        .y_label_area_size(room(y_room))
         .build_cartesian_2d(x, y)
         .map_err(|e| e.to_string())?;
     chart
@@ -216,10 +223,10 @@ pub(crate) fn styled_chart_with<'a, DB: DrawingBackend>(
         .bold_line_style(WHITE)
         .light_line_style(WHITE.mix(0.0))
         .axis_style(WHITE)
-        .x_labels(x_count)
-        .y_labels(5)
-        .x_label_formatter(&|v| x_ticks(v))
-        .y_label_formatter(&y_ticks)
+        .x_labels(5)
+        .y_labels(y_count)
+        .x_label_formatter(&x_ticks)
+        .y_label_formatter(&|v| y_ticks(v))
         .label_style(font(11.0))
         .x_desc(x_label)
         .y_desc(y_label)
