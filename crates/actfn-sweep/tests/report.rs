@@ -152,6 +152,37 @@ fn a_pages_runs_add_to_other_runs_but_a_run_given_twice_is_refused() {
 }
 
 #[test]
+fn figures_of_a_curve_per_group_are_drawn_for_at_most_sixteen_groups() {
+    // The learning-rate page shows 12 groups (each function at its chosen rate, two
+    // optimizers); with the functions page's eight groups beyond the study's six (SELU with
+    // two initializations), 20.
+    let lr = Inputs::from_runs_csv(&[results("lr").join("runs.csv")]).unwrap();
+    let mut functions = Inputs::from_runs_csv(&[results("functions").join("runs.csv")]).unwrap();
+    let six = ["sigmoid", "tanh", "relu", "leakyrelu", "elu", "swish"];
+    functions
+        .finished
+        .retain(|r| !six.contains(&r.spec.act.key()));
+    let mut both = lr.clone();
+    both.extend(functions).unwrap();
+    for (inputs, drawn) in [(lr, true), (both, false)] {
+        let out = tempfile::tempdir().unwrap();
+        let text = report_md(&inputs, out.path());
+        assert_eq!(
+            out.path().join("figures/profiles.svg").is_file(),
+            drawn,
+            "{text}"
+        );
+        assert_eq!(
+            text.contains("20 groups are more than the 16"),
+            !drawn,
+            "{text}"
+        );
+        // The strip chart has a row for every group either way.
+        assert!(out.path().join("figures/test_accuracy.svg").is_file());
+    }
+}
+
+#[test]
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn the_study_pages_comparison_on_the_same_images_regenerates_from_its_predictions() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

@@ -166,6 +166,10 @@ pub fn test_accuracy(figures: &Path, groups: &[Group], analysis: &Analysis) -> R
     )])
 }
 
+/// Groups a figure of one curve or panel per group draws at most: beyond it curves share
+/// colours and panels run on for pages.
+pub const MOST_DRAWN: usize = 16;
+
 /// Thresholds of a performance profile.
 const PROFILE_POINTS: usize = 80;
 

@@ -179,7 +179,10 @@ pub fn write(
             &shown_plain,
             analysis,
         )?);
-        doc.extend(figures::profiles(&figures_dir, &shown_plain, analysis)?);
+        let drawn = shown.len() <= figures::MOST_DRAWN;
+        if drawn {
+            doc.extend(figures::profiles(&figures_dir, &shown_plain, analysis)?);
+        }
         doc.extend(tuning::tuning_blocks(&tunings, analysis, &figures_dir)?);
         doc.extend(depth::depth_blocks(&groups, analysis, &figures_dir)?);
         doc.extend(sections::pairwise_blocks(&groups, analysis, &figures_dir)?);
@@ -191,7 +194,18 @@ pub fn write(
         doc.extend(sections::slope_blocks(&groups));
         doc.extend(sections::peer_blocks(inputs, &groups, analysis));
         doc.extend(sections::variance_blocks(&groups, analysis));
-        if inputs.finished.iter().all(|r| r.record.metrics.is_empty()) {
+        if !drawn {
+            doc.extend([
+                heading("Training dynamics"),
+                paragraph(format!(
+                    "{} groups are more than the {} that figures of one curve or panel per \
+                     group tell apart: the performance profiles, the validation curves and the \
+                     dynamics per layer are left out (the tables give every group).",
+                    shown.len(),
+                    figures::MOST_DRAWN
+                )),
+            ]);
+        } else if inputs.finished.iter().all(|r| r.record.metrics.is_empty()) {
             doc.extend([
                 heading("Training dynamics"),
                 paragraph(
@@ -201,8 +215,10 @@ pub fn write(
                 ),
             ]);
         }
-        doc.extend(figures::validation_bands(&figures_dir, &shown)?);
-        doc.extend(figures::dynamics(&figures_dir, &shown)?);
+        if drawn {
+            doc.extend(figures::validation_bands(&figures_dir, &shown)?);
+            doc.extend(figures::dynamics(&figures_dir, &shown)?);
+        }
     }
     doc.extend(sections::unfinished_blocks(&inputs.unfinished));
     Ok(doc.write(out)?)
