@@ -1,6 +1,10 @@
 //! Depth: for each function trained at several depths of one width, its test accuracy, its
 //! dead units at initialization and after training, and how the gradient shrinks from the last
-//! layer to the first at initialization, each against the number of hidden layers.
+//! layer to the first at initialization, each against the number of hidden layers: figures
+//! here, the tables behind the findings (the deepest against the shallowest, decided; the
+//! measures at initialization with their intervals) in `tables`.
+
+mod tables;
 
 use std::path::Path;
 
@@ -11,20 +15,24 @@ use actfn_train::NetworkState;
 
 use super::Analysis;
 use super::figures::{empty_band, push_mean};
-use super::groups::Setting;
+use super::groups::{GroupKey, Setting, Varies, label};
 use super::inputs::GroupRuns;
 use crate::{FinishedRun, Result};
 
 /// One function under one setting at several depths.
 struct Depths<'g, 'r> {
-    act: Activation,
+    /// The function and what else its groups share but their depth: `SELU lr 0.003
+    /// (lecun-normal)`.
+    label: String,
     /// The groups by number of hidden layers, shallowest first.
     curve: Vec<(usize, &'g GroupRuns<'r>)>,
 }
 
 /// The groups that differ only in their number of hidden layers, every layer of one width.
 fn depths<'g, 'r>(groups: &'g [GroupRuns<'r>]) -> Vec<Depths<'g, 'r>> {
-    let mut families: Vec<(Activation, Setting, Depths)> = Vec::new();
+    /// A function, its setting but for the depth, and its groups by depth.
+    type Family<'g, 'r> = (Activation, Setting, Vec<(usize, &'g GroupRuns<'r>)>);
+    let mut families: Vec<Family> = Vec::new();
     for g in groups {
         let hidden = &g.key.setting.hidden;
         let Some(&width) = hidden.first() else {
@@ -39,24 +47,33 @@ fn depths<'g, 'r>(groups: &'g [GroupRuns<'r>]) -> Vec<Depths<'g, 'r>> {
             .iter_mut()
             .find(|(act, s, _)| *act == g.key.act && *s == setting)
         {
-            Some((_, _, d)) => d.curve.push((hidden.len(), g)),
-            None => families.push((
-                g.key.act,
-                setting,
-                Depths {
-                    act: g.key.act,
-                    curve: vec![(hidden.len(), g)],
-                },
-            )),
+            Some((_, _, curve)) => curve.push((hidden.len(), g)),
+            None => families.push((g.key.act, setting, vec![(hidden.len(), g)])),
         }
     }
+    families.retain(|(_, _, curve)| curve.len() >= 2);
+    // Named by what differs between the families, depth aside.
+    let keys: Vec<GroupKey> = families
+        .iter()
+        .map(|(act, setting, _)| GroupKey {
+            act: *act,
+            setting: setting.clone(),
+        })
+        .collect();
+    let varies = Varies {
+        hidden: false,
+        ..Varies::of(&keys.iter().collect::<Vec<_>>())
+    };
     families
         .into_iter()
-        .map(|(_, _, mut d)| {
-            d.curve.sort_by_key(|(depth, _)| *depth);
-            d
+        .zip(&keys)
+        .map(|((_, _, mut curve), key)| {
+            curve.sort_by_key(|(depth, _)| *depth);
+            Depths {
+                label: label(key, &varies),
+                curve,
+            }
         })
-        .filter(|d| d.curve.len() >= 2)
         .collect()
 }
 
@@ -141,6 +158,7 @@ pub(super) fn depth_blocks(
              dynamics.csv) and runs read from a runs.csv have no value at initialization.",
         ),
     ];
+    blocks.extend(tables::accuracy_blocks(&families, analysis));
     for q in &QUANTITIES {
         let bands: Vec<Band> = families
             .iter()
@@ -158,13 +176,14 @@ pub(super) fn depth_blocks(
         )?;
         blocks.push(figure(q.stem, q.title, q.caption));
     }
+    blocks.extend(tables::initial_blocks(&families, analysis));
     Ok(blocks)
 }
 
 /// A function's mean of `value` at each depth with its BCa band; depths where no run has the
 /// value are left out, and a function with fewer than two is.
 fn band(d: &Depths, value: fn(&FinishedRun) -> Option<f64>, analysis: &Analysis) -> Option<Band> {
-    let mut band = empty_band(d.act.name().to_string());
+    let mut band = empty_band(d.label.clone());
     for (depth, g) in &d.curve {
         let values: Vec<f64> = g.runs.iter().filter_map(|r| value(r)).collect();
         push_mean(&mut band, *depth as f64, &values, analysis);
@@ -178,6 +197,19 @@ mod tests {
     use actfn_train::LayerDynamics;
 
     fn run(act: &str, hidden: usize, seed: u64, norms: &[f64], dead: &[f64]) -> FinishedRun {
+        run_at(0.01, act, hidden, seed, norms, dead)
+    }
+
+    /// A run of `hidden` layers of 64 at SGD rate `lr`, whose layers' weight-gradient norms are
+    /// `norms` and dead shares `dead` (initial, trained).
+    fn run_at(
+        lr: f64,
+        act: &str,
+        hidden: usize,
+        seed: u64,
+        norms: &[f64],
+        dead: &[f64],
+    ) -> FinishedRun {
         let row = super::super::RunRow {
             index: 0,
             id: String::new(),
@@ -190,7 +222,7 @@ mod tests {
             max_epochs: 50,
             batch_size: 256,
             optimizer: "sgd".into(),
-            lr: 0.01,
+            lr,
             momentum: Some(0.9),
             subset: None,
             device: "cpu".into(),
@@ -198,7 +230,8 @@ mod tests {
             epochs_run: 10,
             best_epoch: 3,
             best_val_acc: 0.8,
-            test_acc: 0.8,
+            // A point lower per hidden layer, a tenth of a point higher per seed.
+            test_acc: 0.9 - 0.01 * hidden as f64 + 0.001 * seed as f64,
             stopped_early: true,
             seconds: 1.0,
             host: "test".into(),
@@ -252,6 +285,39 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let blocks = depth_blocks(&groups, &Analysis::default(), dir.path()).unwrap();
         assert!(dir.path().join("depth_gradient_ratio.svg").is_file());
-        assert_eq!(blocks.len(), 2 + QUANTITIES.len());
+        // The intro, the accuracy table with its paragraph and sentence, the figures, and the
+        // initial network's two tables with their paragraph.
+        assert_eq!(blocks.len(), 2 + 3 + QUANTITIES.len() + 3);
+        let mut doc = actfn_report::Document::new("depth");
+        doc.extend(blocks);
+        let text = doc.markdown("figures");
+        // ReLU: 88.05% at 2 layers, 86.05% at 4, two points lower, decided.
+        assert!(
+            text.contains("| ReLU | 88.05 | 86.05 | -2.00 | 0.001 | 0.999 | **different** |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Lower at the deepest than at the shallowest: ReLU (-2.00 pt"),
+            "{text}"
+        );
+        // The gradient ratio is 0 (equal norms) and no unit is dead, at either depth: no
+        // spread, no interval.
+        assert!(text.contains("| activation: dead units (%) | 2 layers | 4 layers |"));
+        assert_eq!(text.matches("| ReLU | 0.00 | 0.00 |").count(), 2, "{text}");
+    }
+
+    #[test]
+    fn families_that_share_a_function_are_named_by_what_differs() {
+        let mut runs = Vec::new();
+        for (lr, depth) in [(0.01, 2), (0.01, 4), (0.1, 2), (0.1, 4)] {
+            runs.extend((0..2).map(|seed| run_at(lr, "relu", depth, seed, &[1.0; 5], &[0.0, 0.1])));
+        }
+        let inputs = super::super::Inputs {
+            finished: runs,
+            ..Default::default()
+        };
+        let groups = super::super::inputs::groups(&inputs);
+        let labels: Vec<String> = depths(&groups).into_iter().map(|d| d.label).collect();
+        assert_eq!(labels, ["ReLU lr 0.01", "ReLU lr 0.1"]);
     }
 }
