@@ -5,8 +5,7 @@
 //! - `tables`: the per-group tables; `pairs`: the pairwise decisions and their heatmap;
 //!   `images`: groups compared on the same test images; `tuning`: learning rates chosen on
 //!   validation; `depth`: measures against the number of layers, the deepest against the
-//!   shallowest; `sections`: the report's
-//!   other sections;
+//!   shallowest; `sections`: the report's other sections;
 //! - `inputs`: what the folders hold (`gather`) and the groups; `figures`: the figures and the
 //!   opening paragraphs; `csv`: `runs.csv`.
 
