@@ -279,12 +279,18 @@ fn a_sweeps_report_is_one_page_a_browser_shows_whole() {
 #[ignore = "needs chromium (apt-get install chromium); .ci/run runs it"]
 fn the_committed_results_pages_read_whole_at_1280_px() {
     let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results");
-    for page in ["study", "functions", "splits", "lr", "sequential"] {
+    for page in ["study", "functions", "splits", "lr", "sequential", "depth"] {
         let out = results.join(page);
         let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
-        // The heatmap of the pairwise decisions and the performance profiles are on every page.
+        // The heatmap of the pairwise decisions and the strip chart are on every page, the
+        // performance profiles on every page of at most 16 groups (the depth page shows 42).
         let figures = figure_stems(&markdown);
-        for stem in ["pairs", "profiles", "test_accuracy"] {
+        let stems: &[&str] = if page == "depth" {
+            &["pairs", "test_accuracy", "depth_gradient_ratio"]
+        } else {
+            &["pairs", "profiles", "test_accuracy"]
+        };
+        for stem in stems {
             assert!(figures.iter().any(|f| f == stem), "{page}: {figures:?}");
         }
         let texts = table_cells(&markdown, "## Test accuracy per activation", 5);

@@ -68,7 +68,7 @@ fn intervals(cell: &str) -> Vec<(f64, f64)> {
 }
 
 /// The committed results pages, by folder under `docs/results/`.
-const PAGES: [&str; 5] = ["study", "functions", "splits", "lr", "sequential"];
+const PAGES: [&str; 6] = ["study", "functions", "splits", "lr", "sequential", "depth"];
 
 #[test]
 fn committed_results_pages_regenerate_from_their_runs_csv() {
@@ -81,6 +81,7 @@ fn committed_results_pages_regenerate_from_their_runs_csv() {
         "| activation | splits x seeds |",
         "| activation | actfn: n, mean (%) |",
         "| activation | val at lr",
+        "| activation: test accuracy (%) |",
     ];
     for page in PAGES {
         let folder = results(page);
@@ -125,6 +126,18 @@ fn committed_results_pages_regenerate_from_their_runs_csv() {
                 checked.iter().any(|t| t.starts_with(statistics[4])),
                 "{page}"
             );
+        }
+        // The deepest network against the shallowest, and its sentence, word for word.
+        if page == "depth" {
+            assert!(
+                checked.iter().any(|t| t.starts_with(statistics[5])),
+                "{page}"
+            );
+            let said = ours
+                .lines()
+                .find(|l| l.starts_with("Lower at the deepest"))
+                .expect("the depth section's sentence");
+            assert!(committed.contains(said), "{page}: {said}");
         }
     }
 }
@@ -278,6 +291,14 @@ fn no_interval_in_the_committed_pages_leaves_the_range_its_quantity_can_take() {
                 if let Some(p) = column("P(A > B)") {
                     for (a, b) in intervals(&row[p]) {
                         assert!(0.0 <= a && a <= b && b <= 1.0, "{what}");
+                    }
+                }
+                // A share of units: every interval within 0 to 100%.
+                if heads[1] == "activation: dead units (%)" {
+                    for cell in &row[1..] {
+                        for (a, b) in intervals(cell) {
+                            assert!(0.0 <= a && a <= b && b <= 100.0, "{what}");
+                        }
                     }
                 }
                 for sd in ["split sd", "seed sd", "residual sd"] {
