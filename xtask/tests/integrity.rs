@@ -221,6 +221,49 @@ fn runs_are_reported_with_their_own_settings_never_relabelled_nor_counted_twice(
 
 #[test]
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn a_run_that_diverged_is_an_outcome_that_a_rerun_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let sw = dir.path().join("sw");
+    let diverging = || {
+        xtask()
+            .args(["sweep", "--acts", "relu", "--seeds", "1", "--epochs", "1"])
+            .args(["--subset", "2000", "--hidden", "32,16", "--threads", "1"])
+            .args(["--lr", "1e6", "--out"])
+            .arg(&sw)
+            .output()
+            .unwrap()
+    };
+    let output = diverging();
+    assert!(!output.status.success(), "{}", text(&output));
+    let said = text(&output);
+    assert!(
+        said.contains(
+            "1 runs diverged: relu-h32x16-p7-split42-seed0 (task 0) (error: training diverged"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("a rerun does not train them again"), "{said}");
+    // Run again: the diverged run is kept, not trained again, and the report says so.
+    let (folder, _) = run(&sw, "relu", 0);
+    let log = std::fs::read_to_string(folder.join("log.txt")).unwrap();
+    let again = diverging();
+    assert_success(&again);
+    assert!(
+        text(&again).contains("nothing to train"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(
+        std::fs::read_to_string(folder.join("log.txt")).unwrap(),
+        log,
+        "trained again"
+    );
+    let report = std::fs::read_to_string(sw.join("report.md")).unwrap();
+    assert!(report.contains("diverged, not trained again"), "{report}");
+}
+
+#[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn a_task_whose_log_cannot_be_written_still_tells_the_sweep_why_it_failed() {
     let dir = tempfile::tempdir().unwrap();
     let sw = dir.path().join("sw");

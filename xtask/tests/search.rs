@@ -156,6 +156,58 @@ fn a_small_search_runs_and_resumes_after_a_kill() {
 }
 
 #[test]
+#[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
+fn a_candidate_whose_training_diverges_is_ranked_last_and_the_search_goes_on() {
+    let out = tempfile::tempdir().unwrap();
+    // `100000 * x` passes the screen (finite on the grid) but its loss overflows in training.
+    let diverging = || {
+        xtask()
+            .args(["search", "--unary", "", "--binary", ""])
+            .args(["--formulas", "100000 * x,2 * tanh(x),x + tanh(x)"])
+            .args([
+                "--stages",
+                "1024x1",
+                "--finalists",
+                "2",
+                "--against",
+                "relu",
+            ])
+            .args(["--final-seeds", "1", "--final-stage", "1024x1", "--out"])
+            .arg(out.path())
+            .output()
+            .unwrap()
+    };
+    let output = diverging();
+    assert_success(&output);
+    let standings = std::fs::read_to_string(out.path().join("standings.csv")).unwrap();
+    let rows = actfn_search::read_standings(&standings).unwrap();
+    let overflow: Vec<_> = rows.iter().filter(|s| s.function == "100000 * x").collect();
+    // In the first stage only, with its one run diverged and no accuracy: not a finalist.
+    assert_eq!(overflow.len(), 1, "{standings}");
+    assert_eq!((overflow[0].runs, overflow[0].diverged), (0, 1));
+    assert!(overflow[0].best_val_acc.is_nan());
+    let finals = rows.iter().filter(|s| s.stage == "final").count();
+    assert_eq!(finals, 3, "two finalists and ReLU: {standings}");
+    let page = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert!(
+        page.contains("1 functions diverged in some run") && page.contains("`100000 * x` (1 of 1)"),
+        "{page}"
+    );
+    // Run again: nothing is trained again, the diverged run included, and the standings stay.
+    let again = diverging();
+    assert_success(&again);
+    assert!(
+        !common::text(&again).contains("FAILED"),
+        "{}",
+        common::text(&again)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("standings.csv")).unwrap(),
+        standings
+    );
+}
+
+#[test]
 fn a_space_without_a_candidate_is_one_error_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("search");

@@ -35,6 +35,8 @@ pub struct Standing {
     pub label: String,
     /// Its finished runs.
     pub runs: usize,
+    /// Its runs whose training diverged (a NaN or infinite loss): they have no accuracy.
+    pub diverged: usize,
     /// Mean best validation accuracy, in [0, 1].
     pub best_val_acc: f64,
     /// Mean test accuracy, in [0, 1].
@@ -128,6 +130,7 @@ mod tests {
             function: format!("x * sigmoid({k} * x)"),
             label: format!("f-{k}"),
             runs: 1,
+            diverged: 0,
             best_val_acc: 0.80 + 0.005 * k as f64,
             test_acc: 0.79 + 0.005 * k as f64,
             gradient_ratio_log10: -(k as f64) / 10.0,

@@ -24,6 +24,16 @@ pub enum Error {
     /// Runs of a local sweep that failed, each with the last line of its log.
     #[error("{} runs failed: {}; rerun the same command to retry them", .0.len(), .0.join("; "))]
     Failed(Vec<String>),
+    /// Runs of a local sweep whose training diverged (a NaN or infinite loss), each with the
+    /// last line of its log: outcomes, which a rerun keeps rather than trains again.
+    #[error(
+        "{} runs diverged: {}; they are kept as they are (a rerun does not train them again); \
+         to train at a smaller learning rate, run a sweep under another --name with a smaller \
+         --lr",
+        .0.len(),
+        .0.join("; ")
+    )]
+    Diverged(Vec<String>),
     /// Training or reading a run's records failed (boxed: it is the largest).
     #[error(transparent)]
     Train(Box<actfn_train::Error>),

@@ -30,7 +30,7 @@ pub fn pending(
                 run.id()
             ));
         }
-        if !matches!(status, RunStatus::Finished(_)) {
+        if !matches!(status, RunStatus::Finished(_) | RunStatus::Diverged(_)) {
             pending.push(run);
         }
     }
@@ -72,7 +72,8 @@ pub struct Local {
 /// Runs every run of the sweep in `dir` that has not finished (and the peer's, with
 /// [`Local::peer`]) as child processes, `local.jobs` at a time, records the session in
 /// `sessions.json` and writes the report into the folder; returns the HTML report's path, or
-/// [`Error::Failed`] (after the report) when runs failed. With nothing left to run and a report
+/// [`Error::Failed`] (after the report) when runs failed, else [`Error::Diverged`] when runs
+/// diverged (a rerun leaves those as they are). With nothing left to run and a report
 /// there, nothing is run or written. The folder must hold the settings ([`SweepDir::prepare`]).
 pub fn run_local(dir: &SweepDir, local: &Local, say: &dyn Fn(&str)) -> Result<PathBuf> {
     let settings = dir.read_settings()?;
@@ -89,7 +90,7 @@ pub fn run_local(dir: &SweepDir, local: &Local, say: &dyn Fn(&str)) -> Result<Pa
     let report = dir.root.join("report.html");
     if pending.is_empty() && peer_pending.is_empty() && report.is_file() {
         say(&format!(
-            "All {} runs of {} are finished; nothing to train. Report: {}",
+            "All {} runs of {} have ended (finished, or diverged); nothing to train. Report: {}",
             runs.len(),
             dir.root.display(),
             report.display()
@@ -152,14 +153,23 @@ pub fn run_local(dir: &SweepDir, local: &Local, say: &dyn Fn(&str)) -> Result<Pa
         &report::Analysis::default(),
     )?;
     say(&format!("Report: {}", report.display()));
-    let failed: Vec<String> = ended
-        .iter()
-        .filter(|e| !e.success)
-        .map(|e| format!("{} ({})", e.label, e.last_line.clone().unwrap_or_default()))
-        .collect();
-    if failed.is_empty() {
-        Ok(report)
-    } else {
+    // A run that diverged is an outcome, said apart from those that failed, which a rerun
+    // retries.
+    let (mut failed, mut diverged) = (Vec::new(), Vec::new());
+    for e in ended.iter().filter(|e| !e.success) {
+        let line = e.last_line.clone().unwrap_or_default();
+        let said = format!("{} ({line})", e.label);
+        if line.contains(actfn_train::DIVERGED) {
+            diverged.push(said);
+        } else {
+            failed.push(said);
+        }
+    }
+    if !failed.is_empty() {
         Err(Error::Failed(failed))
+    } else if !diverged.is_empty() {
+        Err(Error::Diverged(diverged))
+    } else {
+        Ok(report)
     }
 }

@@ -36,6 +36,9 @@ pub enum RunStatus {
     /// Started but not finished, and no task holds it: failed or killed. The last line of its
     /// log says which.
     Failed(Option<String>),
+    /// Its training diverged (a NaN or infinite loss; the last line of its log): an outcome,
+    /// which training it again with the same settings repeats, so no task trains it again.
+    Diverged(String),
     /// Never started.
     Missing,
 }
@@ -56,6 +59,7 @@ impl RunStatus {
                 "failed or interrupted: {}",
                 line.as_deref().unwrap_or("no log")
             ),
+            Self::Diverged(line) => format!("diverged, not trained again: {line}"),
             Self::Missing => "missing (never started)".into(),
         })
     }
@@ -101,7 +105,10 @@ impl SweepDir {
                 .filter_map(|p| Some((std::fs::metadata(p).ok()?.modified().ok()?, p)))
                 .max_by_key(|(time, _)| *time)
                 .map(|(_, p)| p);
-            RunStatus::Failed(newest.and_then(|p| last_line(p)))
+            match newest.and_then(|p| last_line(p)) {
+                Some(line) if line.contains(actfn_train::DIVERGED) => RunStatus::Diverged(line),
+                line => RunStatus::Failed(line),
+            }
         } else {
             RunStatus::Missing
         }

@@ -2,6 +2,10 @@
 
 use std::path::PathBuf;
 
+/// How the message of [`Error::Diverged`] starts: a run's log that ends with it says the run
+/// diverged, an outcome that training it again with the same settings repeats.
+pub const DIVERGED: &str = "training diverged";
+
 /// A failure while training or evaluating.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -9,10 +13,10 @@ pub enum Error {
     /// A setting out of range (`batch_size` 0, a negative learning rate, ...).
     #[error("invalid training setting: {0}")]
     InvalidSetting(String),
-    /// The loss became NaN or infinite.
+    /// The loss became NaN or infinite. Its message starts with [`DIVERGED`].
     #[error(
-        "training diverged: the loss is {loss} at epoch {epoch}, step {step}; the best checkpoint \
-         so far is kept. Try a smaller learning rate (--lr)"
+        "{DIVERGED}: the loss is {loss} at epoch {epoch}, step {step}; the best checkpoint so far \
+         is kept. Try a smaller learning rate (--lr)"
     )]
     Diverged {
         /// The epoch (from 1).

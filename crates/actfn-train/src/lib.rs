@@ -45,7 +45,7 @@ mod study;
 mod trainer;
 
 pub use early_stopping::{EarlyStopping, Verdict};
-pub use error::{Error, Result};
+pub use error::{DIVERGED, Error, Result};
 pub use evaluate::{StepResult, accuracy, predictions, train_step};
 pub use metrics::{
     EpochMetrics, LayerDynamics, NetworkState, RunSummary, read_dynamics_csv, read_metrics_csv,

@@ -227,8 +227,10 @@ fn search(args: &RunArgs) -> anyhow::Result<()> {
         let Some(standings) = train_stage(&dir, &settings, args, &k.to_string(), stage)? else {
             return Ok(());
         };
+        // A function without a score (every run diverged) has nothing to go on with.
         let scores: Vec<(String, f64)> = standings
             .iter()
+            .filter(|s| s.best_val_acc.is_finite())
             .map(|s| (s.label.clone(), s.best_val_acc))
             .collect();
         let promoted = promote(&scores, keep);
@@ -318,13 +320,32 @@ fn train_stage(
             task: task()?,
         },
         "search",
-    )?;
+    );
+    // A function whose training diverges has its result: it is ranked last.
+    let trained = match trained {
+        Err(e) => match e.downcast_ref::<actfn_sweep::Error>() {
+            Some(actfn_sweep::Error::Diverged(runs)) => {
+                say!(
+                    "{} runs diverged (a NaN or infinite loss); their functions have no \
+                     accuracy and are ranked last",
+                    runs.len()
+                );
+                true
+            }
+            _ => return Err(e),
+        },
+        Ok(trained) => trained,
+    };
     if !trained {
         return Ok(None);
     }
     let statuses = dir.statuses(settings)?;
     let mut standings = Vec::new();
     for &act in &settings.axes.act_fn {
+        let diverged = statuses
+            .iter()
+            .filter(|(spec, status)| spec.act == act && matches!(status, RunStatus::Diverged(_)))
+            .count();
         let runs: Vec<&actfn_sweep::FinishedRun> = statuses
             .iter()
             .filter_map(|(spec, status)| match status {
@@ -349,6 +370,7 @@ fn train_stage(
             function: act.name().to_string(),
             label: act.key().to_string(),
             runs: runs.len(),
+            diverged,
             best_val_acc: mean(&|r| Some(r.record.summary.best_val_acc)),
             test_acc: mean(&|r| Some(r.record.summary.test_acc)),
             gradient_ratio_log10: mean(&|r| initial(r).gradient_ratio_log10),

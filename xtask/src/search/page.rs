@@ -235,6 +235,28 @@ pub(super) fn search_blocks(
             stage.accuracy_name()
         )));
         blocks.push(Block::Table(leaderboard(stage)));
+        let diverged: Vec<String> = stage
+            .standings
+            .iter()
+            .filter(|s| s.diverged > 0)
+            .map(|s| {
+                format!(
+                    "`{}` ({} of {})",
+                    s.function,
+                    s.diverged,
+                    s.diverged + s.runs
+                )
+            })
+            .collect();
+        if !diverged.is_empty() {
+            blocks.push(paragraph(format!(
+                "{} functions diverged in some run (a NaN or infinite loss; the runs that did \
+                 have no accuracy, and a function without a finished run is ranked last and \
+                 left out of the mechanism study): {}.",
+                diverged.len(),
+                diverged.join(", ")
+            )));
+        }
         let accuracy = stage.accuracy();
         let built_in = |s: &&Standing| !s.label.starts_with("f-");
         let points = |keep: &dyn Fn(&&Standing) -> bool, m: usize| -> Vec<(f64, f64)> {
