@@ -354,8 +354,9 @@ pub(super) fn unfinished_blocks(unfinished: &[Unfinished]) -> Vec<Block> {
     vec![
         heading("Runs not finished"),
         paragraph(format!(
-            "{} runs are not in the statistics above. `cargo xtask sweep` continues them; on a \
-             cluster, `--emit slurm --only-missing` writes an array of just these.",
+            "{} runs are not in the statistics above. `cargo xtask sweep` continues them (those \
+             that diverged are outcomes, kept as they are); on a cluster, `--emit slurm \
+             --only-missing` writes an array of just those.",
             unfinished.len()
         )),
         Block::Table(table),
