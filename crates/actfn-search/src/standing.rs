@@ -130,7 +130,7 @@ mod tests {
             function: format!("x * sigmoid({k} * x)"),
             label: format!("f-{k}"),
             runs: 1,
-            diverged: 0,
+            diverged: k % 3,
             best_val_acc: 0.80 + 0.005 * k as f64,
             test_acc: 0.79 + 0.005 * k as f64,
             gradient_ratio_log10: -(k as f64) / 10.0,
@@ -146,11 +146,14 @@ mod tests {
     fn standings_round_trip_through_their_csv_with_commas_and_nans() {
         let standings: Vec<Standing> = (0..12).map(standing).collect();
         let text = standings_csv(&standings).unwrap();
-        assert!(text.starts_with("stage,images,epochs,function,label,runs,best_val_acc"));
+        assert!(text.starts_with("stage,images,epochs,function,label,runs,diverged,best_val_acc"));
         let back = read_standings(&text).unwrap();
         assert_eq!(back.len(), 12);
         for (a, b) in standings.iter().zip(&back) {
-            assert_eq!((&a.function, a.images), (&b.function, b.images));
+            assert_eq!(
+                (&a.function, a.images, a.diverged),
+                (&b.function, b.images, b.diverged)
+            );
             for (x, y) in a.measurements().iter().zip(b.measurements()) {
                 assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()));
             }
