@@ -243,6 +243,12 @@ fn a_run_that_diverged_is_an_outcome_that_a_rerun_keeps() {
         "{said}"
     );
     assert!(said.contains("a rerun does not train them again"), "{said}");
+    // Its progress line says it diverged, not that it failed.
+    assert!(
+        said.contains("[1/1] relu-h32x16-p7-split42-seed0 (task 0): error: training diverged"),
+        "{said}"
+    );
+    assert!(!said.contains("FAILED"), "{said}");
     // Run again: the diverged run is kept, not trained again, and the report says so.
     let (folder, _) = run(&sw, "relu", 0);
     let log = std::fs::read_to_string(folder.join("log.txt")).unwrap();

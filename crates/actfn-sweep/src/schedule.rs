@@ -152,14 +152,17 @@ pub fn run_all(
                         })
                         .flatten();
                     let done = ended.len() + 1;
+                    let said = reason.clone().unwrap_or_default();
+                    // A run that diverged is an outcome, not a failure a rerun retries.
                     let line = if status.success() {
                         format!("[{done}/{total}] {}: {}", job.label, (job.result)())
+                    } else if said.contains(actfn_train::DIVERGED) {
+                        format!("[{done}/{total}] {}: {said}", job.label)
                     } else {
                         format!(
-                            "[{done}/{total}] {}: FAILED ({status}); log {}: {}",
+                            "[{done}/{total}] {}: FAILED ({status}); log {}: {said}",
                             job.label,
                             job.log.display(),
-                            reason.clone().unwrap_or_default()
                         )
                     };
                     // A hidden bar (no terminal) drops `println`: logs get the line directly.
@@ -183,7 +186,7 @@ pub fn run_all(
     }
     bar.finish_and_clear();
     say(&format!(
-        "{what}: {total} finished in {:.1} min",
+        "{what}: {total} ended in {:.1} min",
         started.elapsed().as_secs_f64() / 60.0
     ));
     Ok(ended)
