@@ -279,16 +279,25 @@ fn a_sweeps_report_is_one_page_a_browser_shows_whole() {
 #[ignore = "needs chromium (apt-get install chromium); .ci/run runs it"]
 fn the_committed_results_pages_read_whole_at_1280_px() {
     let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results");
-    for page in ["study", "functions", "splits", "lr", "sequential", "depth"] {
+    for page in [
+        "study",
+        "functions",
+        "splits",
+        "lr",
+        "sequential",
+        "depth",
+        "search",
+    ] {
         let out = results.join(page);
         let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
         // The heatmap of the pairwise decisions and the strip chart are on every page, the
-        // performance profiles on every page of at most 16 groups (the depth page shows 42).
+        // performance profiles on every page of at most 16 groups (the depth page shows 42),
+        // the search's first stage's accuracy against the initial network on its page.
         let figures = figure_stems(&markdown);
-        let stems: &[&str] = if page == "depth" {
-            &["pairs", "test_accuracy", "depth_gradient_ratio"]
-        } else {
-            &["pairs", "profiles", "test_accuracy"]
+        let stems: &[&str] = match page {
+            "depth" => &["pairs", "test_accuracy", "depth_gradient_ratio"],
+            "search" => &["pairs", "profiles", "test_accuracy", "mechanism_0"],
+            _ => &["pairs", "profiles", "test_accuracy"],
         };
         for stem in stems {
             assert!(figures.iter().any(|f| f == stem), "{page}: {figures:?}");

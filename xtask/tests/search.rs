@@ -34,6 +34,23 @@ fn summaries(stage: &Path) -> Vec<(String, String)> {
     found
 }
 
+/// A search report's own sections: from "## Search" to the final comparison's statistics.
+fn search_sections(report: &str) -> &str {
+    let start = report.find("## Search").expect("a search section");
+    let end = report
+        .find("## Final comparison: statistics")
+        .expect("the final comparison's statistics");
+    &report[start..end]
+}
+
+/// The rows of a report's pairwise tables (`| A vs B | ...`).
+fn pairwise_rows(report: &str) -> Vec<&str> {
+    report
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains(" vs "))
+        .collect()
+}
+
 #[test]
 #[ignore = "needs the Fashion-MNIST files (cargo xtask data); .ci/run runs it"]
 fn a_small_search_runs_and_resumes_after_a_kill() {
@@ -98,20 +115,9 @@ fn a_small_search_runs_and_resumes_after_a_kill() {
         .unwrap();
     assert_success(&output);
     let again = std::fs::read_to_string(regenerated.join("report.md")).unwrap();
-    let sections = |text: &str| {
-        let start = text.find("## Search").unwrap();
-        let end = text.find("## Final comparison: statistics").unwrap();
-        text[start..end].to_string()
-    };
-    assert_eq!(sections(&again), sections(&page));
-    let pairs = |text: &str| {
-        text.lines()
-            .filter(|l| l.starts_with("| ") && l.contains(" vs "))
-            .map(String::from)
-            .collect::<Vec<_>>()
-    };
-    assert!(!pairs(&page).is_empty());
-    assert_eq!(pairs(&again), pairs(&page));
+    assert_eq!(search_sections(&again), search_sections(&page));
+    assert!(!pairwise_rows(&page).is_empty());
+    assert_eq!(pairwise_rows(&again), pairwise_rows(&page));
     assert!(
         regenerated
             .join("figures")
@@ -193,6 +199,8 @@ fn a_candidate_whose_training_diverges_is_ranked_last_and_the_search_goes_on() {
         page.contains("1 functions diverged in some run") && page.contains("`100000 * x` (1 of 1)"),
         "{page}"
     );
+    // The mechanism study counts the functions with an accuracy: two of the three.
+    assert!(page.contains("| stage 0 (n = 2) |"), "{page}");
     // Run again: nothing is trained again, the diverged run included, and the standings stay.
     let again = diverging();
     assert_success(&again);
@@ -255,4 +263,60 @@ fn findings_that_do_not_read_are_one_error_before_anything_is_written() {
     common::assert_refused(&output, "no-such-findings.txt");
     common::assert_refused(&output, "cannot read the findings");
     assert!(!out.exists(), "the search folder was created");
+}
+
+/// The committed search page (`docs/results/search`) is written again, word for word in its
+/// sections and pairwise tables, from its own files; and every decimal number its findings
+/// quote stands in the page below them, so that a finding is a reading of the page's tables.
+#[test]
+fn the_committed_search_page_is_written_again_from_its_own_files() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/results/search");
+    let page = std::fs::read_to_string(committed.join("report.md")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = xtask()
+        .args(["search", "report", "--page"])
+        .arg(&committed)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let again = std::fs::read_to_string(out.path().join("report.md")).unwrap();
+    assert_eq!(search_sections(&again), search_sections(&page));
+    assert!(!pairwise_rows(&page).is_empty());
+    assert_eq!(pairwise_rows(&again), pairwise_rows(&page));
+
+    let findings_start = page.find("## Findings").expect("the page has findings");
+    let body_start = findings_start + page[findings_start..].find("\n## Search").unwrap();
+    let (findings, body) = (&page[findings_start..body_start], &page[body_start..]);
+    let numbers = decimal_numbers(findings);
+    assert!(numbers.len() >= 5, "{findings}");
+    for number in numbers {
+        assert!(
+            body.contains(number),
+            "the findings quote {number}, which the page does not show"
+        );
+    }
+}
+
+/// The decimal numbers of a text (`89.12`, `-0.35`), sign left out.
+fn decimal_numbers(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at].is_ascii_digit() && (at == 0 || !bytes[at - 1].is_ascii_alphanumeric()) {
+            let start = at;
+            while at < bytes.len() && (bytes[at].is_ascii_digit() || bytes[at] == b'.') {
+                at += 1;
+            }
+            let number = text[start..at].trim_end_matches('.');
+            if number.contains('.') {
+                found.push(number);
+            }
+        } else {
+            at += 1;
+        }
+    }
+    found
 }

@@ -53,6 +53,16 @@ impl StageResult<'_> {
         }
     }
 
+    /// The functions with an accuracy, which the mechanism study relates to their
+    /// measurements (one whose every run diverged has none).
+    fn scored(&self) -> usize {
+        let accuracy = self.accuracy();
+        self.standings
+            .iter()
+            .filter(|s| accuracy(s).is_finite())
+            .count()
+    }
+
     fn accuracy_name(&self) -> &'static str {
         if self.by_test {
             "test accuracy"
@@ -179,7 +189,7 @@ pub(super) fn search_blocks(
     header.extend(
         stages
             .iter()
-            .map(|s| format!("{} (n = {})", s.name, s.standings.len())),
+            .map(|s| format!("{} (n = {})", s.name, s.scored())),
     );
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut table = Table::numeric(&header);
