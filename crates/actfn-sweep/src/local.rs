@@ -157,9 +157,12 @@ pub fn run_local(dir: &SweepDir, local: &Local, say: &dyn Fn(&str)) -> Result<Pa
     // retries.
     let (mut failed, mut diverged) = (Vec::new(), Vec::new());
     for e in ended.iter().filter(|e| !e.success) {
-        let line = e.last_line.clone().unwrap_or_default();
-        let said = format!("{} ({line})", e.label);
-        if line.contains(actfn_train::DIVERGED) {
+        let said = format!(
+            "{} ({})",
+            e.label,
+            e.last_line.as_deref().unwrap_or_default()
+        );
+        if e.diverged() {
             diverged.push(said);
         } else {
             failed.push(said);

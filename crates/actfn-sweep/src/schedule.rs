@@ -34,6 +34,17 @@ pub struct Ended {
     pub last_line: Option<String>,
 }
 
+impl Ended {
+    /// Whether its training diverged: an outcome, not a failure that a rerun retries.
+    pub fn diverged(&self) -> bool {
+        !self.success
+            && self
+                .last_line
+                .as_deref()
+                .is_some_and(|line| line.contains(actfn_train::DIVERGED))
+    }
+}
+
 /// The last non-empty line of a log file, read from its last 64 KiB only (a log can be large,
 /// or not a file at all).
 pub fn last_line(log: &std::path::Path) -> Option<String> {
@@ -152,11 +163,15 @@ pub fn run_all(
                         })
                         .flatten();
                     let done = ended.len() + 1;
-                    let said = reason.clone().unwrap_or_default();
-                    // A run that diverged is an outcome, not a failure a rerun retries.
-                    let line = if status.success() {
+                    let end = Ended {
+                        label: job.label.clone(),
+                        success: status.success(),
+                        last_line: reason,
+                    };
+                    let said = end.last_line.as_deref().unwrap_or_default();
+                    let line = if end.success {
                         format!("[{done}/{total}] {}: {}", job.label, (job.result)())
-                    } else if said.contains(actfn_train::DIVERGED) {
+                    } else if end.diverged() {
                         format!("[{done}/{total}] {}: {said}", job.label)
                     } else {
                         format!(
@@ -173,11 +188,7 @@ pub fn run_all(
                     }
                     bar.inc(1);
                     bar.set_message((total - done).to_string());
-                    ended.push(Ended {
-                        label: job.label.clone(),
-                        success: status.success(),
-                        last_line: reason,
-                    });
+                    ended.push(end);
                 }
             }
         }
